@@ -1,0 +1,59 @@
+"""Frame rates and resampling: the one place that owns the model frame rate.
+
+Tracks arrive at any rate (24, 25, 29.97, 60, 120 fps, or irregular); the model sees MODEL_FPS.
+Resampling is done on sample *times*, not frame counts, so that a clip keeps its duration and
+going to the model rate and back lands on the original frame times. Torch-free.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MODEL_FPS = 30.0
+
+
+def frame_times(num_frames: int, fps: float, start: float = 0.0) -> np.ndarray:
+    """Times in seconds of num_frames frames sampled at fps, the first at start."""
+    if fps <= 0 or not np.isfinite(fps):
+        raise ValueError(f"frame rate must be a positive number, got {fps!r}")
+    return start + np.arange(num_frames, dtype=np.float64) / fps
+
+
+def resample_at(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
+    """Linearly interpolate values (T, ...) sampled at times (T,) onto new_times (N,).
+
+    Times outside [times[0], times[-1]] take the nearest end value. NaN entries stay local:
+    an output sample is NaN only if a neighbour it interpolates from is NaN, so a missing joint
+    does not spread beyond the frames around it.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64)
+    new_times = np.asarray(new_times, dtype=np.float64)
+    if values.shape[0] != times.shape[0]:
+        raise ValueError(f"{values.shape[0]} values but {times.shape[0]} times")
+    if times.shape[0] == 0:
+        raise ValueError("cannot resample an empty clip")
+    if times.shape[0] == 1:
+        return np.repeat(values, new_times.shape[0], axis=0)
+    if np.any(np.diff(times) <= 0):
+        raise ValueError("frame times must be strictly increasing")
+    t = np.clip(new_times, times[0], times[-1])
+    hi = np.clip(np.searchsorted(times, t, side="right"), 1, times.shape[0] - 1)
+    lo = hi - 1
+    w = (t - times[lo]) / (times[hi] - times[lo])
+    w = w.reshape((-1,) + (1,) * (values.ndim - 1))
+    # Where the weight is exactly 0 or 1, take the sample itself so a NaN neighbour does not leak.
+    a, b = values[lo], values[hi]
+    out = a * (1.0 - w) + b * w
+    out = np.where(w == 0.0, a, out)
+    return np.where(w == 1.0, b, out)
+
+
+def resample(values: np.ndarray, fps: float, new_fps: float) -> np.ndarray:
+    """Resample a clip (T, ...) at fps to new_fps over the same time span [0, (T-1)/fps]."""
+    n = np.asarray(values).shape[0]
+    duration = (n - 1) / fps if n > 0 else 0.0
+    new_count = int(np.floor(duration * new_fps + 1e-6)) + 1 if n > 0 else 0
+    if new_count == 0:
+        return np.asarray(values, dtype=np.float64)
+    return resample_at(values, frame_times(n, fps), frame_times(new_count, new_fps))
