@@ -12,6 +12,22 @@ import numpy as np
 MODEL_FPS = 30.0
 
 
+# Rates cameras and mocap systems really use: whole numbers and the NTSC 1000/1001 family.
+_STANDARD_RATES = np.concatenate(
+    [np.arange(1.0, 241.0), [24000 / 1001, 30000 / 1001, 60000 / 1001]]
+)
+
+
+def snap_fps(fps: float, tolerance: float = 2e-4) -> float:
+    """The standard rate a header's rounded frame time stands for, else fps unchanged.
+
+    BVH headers write "Frame Time: 0.0083333" for 120 fps; taken literally that is 120.0005 fps
+    and a 10-minute clip drifts by a third of a frame.
+    """
+    nearest = _STANDARD_RATES[np.argmin(np.abs(_STANDARD_RATES - fps))]
+    return float(nearest) if abs(nearest - fps) <= tolerance * fps else float(fps)
+
+
 def frame_times(num_frames: int, fps: float, start: float = 0.0) -> np.ndarray:
     """Times in seconds of num_frames frames sampled at fps, the first at start."""
     if fps <= 0 or not np.isfinite(fps):

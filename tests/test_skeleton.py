@@ -188,9 +188,16 @@ def test_validate_layout_rejects_bad_tables() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("h36m17", H36M17), ("H36M", H36M17), ("coco", COCO17), ("COCO17", COCO17),
-        ("mediapipe", BLAZEPOSE33), ("BlazePose", BLAZEPOSE33), ("blazepose33", BLAZEPOSE33),
-        ("openpose", BODY25), ("body_25", BODY25), ("BODY25", BODY25),
+        ("h36m17", H36M17),
+        ("H36M", H36M17),
+        ("coco", COCO17),
+        ("COCO17", COCO17),
+        ("mediapipe", BLAZEPOSE33),
+        ("BlazePose", BLAZEPOSE33),
+        ("blazepose33", BLAZEPOSE33),
+        ("openpose", BODY25),
+        ("body_25", BODY25),
+        ("BODY25", BODY25),
     ],
 )
 def test_get_layout_accepts_names_and_aliases(name: str, expected: Layout) -> None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mpm_backend.timebase import MODEL_FPS, frame_times, resample, resample_at
+from mpm_backend.timebase import MODEL_FPS, frame_times, resample, resample_at, snap_fps
 
 
 def test_model_fps_is_30():
@@ -34,7 +34,7 @@ def test_there_and_back_lands_on_original_frames():
     at_model = resample_at(x, t, frame_times(int(t[-1] * MODEL_FPS) + 1, MODEL_FPS))
     back = resample_at(at_model, frame_times(len(at_model), MODEL_FPS), t)
     # Linear interpolation of a smooth signal twice: error well under 1 % of its amplitude.
-    assert np.abs(back - x)[: -2].max() < 0.01
+    assert np.abs(back - x)[:-2].max() < 0.01
 
 
 def test_nan_stays_local():
@@ -49,3 +49,11 @@ def test_nan_stays_local():
 def test_bad_fps_is_rejected(bad):
     with pytest.raises(ValueError, match="frame rate"):
         frame_times(10, bad)
+
+
+def test_rounded_header_frame_times_snap_to_standard_rates():
+    assert snap_fps(1 / 0.0083333) == 120.0
+    assert snap_fps(1 / 0.0166667) == 60.0
+    assert snap_fps(1 / 0.033367) == pytest.approx(30000 / 1001)
+    assert snap_fps(1 / 0.041666) == 24.0
+    assert snap_fps(47.3) == 47.3  # an odd rate is left alone

@@ -1,0 +1,195 @@
+"""The clip cache and the training windows: splits, determinism, geometry of every item."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mpm_backend.skeleton import H36M17
+from training.data.cache import build_cache, load_split, read_manifest
+from training.data.dataset import (
+    ClipWindows,
+    WindowConfig,
+    make_loader,
+    mirror_world,
+    window_starts,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
+PELVIS = H36M17.index("pelvis")
+MINI = [  # (file, split, source, fps)
+    ("cmu_actions_train_walking_1.bvh", "train", "cmu_actions", 120),
+    ("cmu_dance_indian_06_first3s.bvh", "train", "cmu_dance", 120),
+    ("cmu_actions_val_running_1.bvh", "val", "cmu_actions", 120),
+]
+
+
+@pytest.fixture(scope="module")
+def mini_cache(tmp_path_factory) -> Path:
+    """A cache built by the real builder from a small mocap folder with its own manifest."""
+    root = tmp_path_factory.mktemp("mocap")
+    (root / "bvh").mkdir()
+    with (root / "manifest.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            [
+                "path",
+                "source",
+                "original_path",
+                "subject",
+                "action_or_style",
+                "split",
+                "frames",
+                "fps",
+                "seconds",
+                "joints",
+                "height_m",
+            ]
+        )
+        for name, split, source, fps in MINI:
+            shutil.copy(EXAMPLES / name, root / "bvh" / name)
+            writer.writerow(
+                [f"bvh/{name}", source, "", "", name.split("_")[-2], split, "", fps, "", "", ""]
+            )
+    out = tmp_path_factory.mktemp("cache")
+    build_cache(root, out, show_progress=False)
+    return out
+
+
+def frame_keys(joints: np.ndarray) -> set[bytes]:
+    return {frame.tobytes() for frame in np.asarray(joints, np.float32)}
+
+
+def test_window_starts_cover_every_frame():
+    assert window_starts(50, 81, 40) == [0]
+    assert window_starts(81, 81, 40) == [0]
+    assert window_starts(200, 81, 40) == [0, 40, 80, 119]
+    starts = window_starts(1000, 81, 27)
+    covered = np.zeros(1000, bool)
+    for s in starts:
+        covered[s : s + 81] = True
+    assert covered.all() and starts[-1] + 81 == 1000
+
+
+def test_cache_holds_each_split_and_only_its_files(mini_cache):
+    train, val = load_split(mini_cache, "train"), load_split(mini_cache, "val")
+    assert [c["path"] for c in train.clips] == ["bvh/" + MINI[0][0], "bvh/" + MINI[1][0]]
+    assert [c["path"] for c in val.clips] == ["bvh/" + MINI[2][0]]
+    # 120 fps → 30 fps after dropping the T-pose frame: (frames - 2) // 4 + 1.
+    assert [len(train.clip(i)) for i in range(2)] == [(344 - 2) // 4 + 1, (361 - 2) // 4 + 1]
+    assert frame_keys(train.joints).isdisjoint(frame_keys(val.joints))
+
+
+def test_items_are_deterministic_per_seed_and_epoch(mini_cache):
+    ds = ClipWindows(mini_cache, "train", WindowConfig(window=27, stride=13), seed=3)
+    a, b = ds[5], ds[5]
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    ds.set_epoch(1)
+    c = ds[5]
+    assert not np.allclose(a["pose2d_clean"], c["pose2d_clean"])  # a new camera every epoch
+    np.testing.assert_allclose(  # the same motion though (up to mirroring), so bone lengths agree
+        np.sort(np.linalg.norm(a["pose3d"][:, 1:] - a["pose3d"][:, :1], axis=-1).ravel()),
+        np.sort(np.linalg.norm(c["pose3d"][:, 1:] - c["pose3d"][:, :1], axis=-1).ravel()),
+        atol=1e-5,
+    )
+    other_seed = ClipWindows(mini_cache, "train", WindowConfig(window=27, stride=13), seed=4)[5]
+    assert not np.allclose(a["pose2d"], other_seed["pose2d"])
+
+
+def test_item_geometry_is_consistent(mini_cache):
+    config = WindowConfig(window=27, stride=13, noise=None)
+    ds = ClipWindows(mini_cache, "train", config, seed=0)
+    for index in range(0, len(ds), 3):
+        item = ds[index]
+        assert item["pose2d"].shape == (27, 17, 2) and item["pose3d"].shape == (27, 17, 3)
+        np.testing.assert_allclose(item["pose3d"][:, PELVIS], 0.0, atol=1e-6)  # root-relative
+        assert (item["root"][:, 2] > 0.5).all()  # the person is in front of the camera
+        # The clean 2D is the pinhole projection of pose3d + root with the item's intrinsics.
+        fx, fy, cx, cy, width, height = item["intrinsics"]
+        cam = item["pose3d"] + item["root"][:, None]
+        u = fx * cam[..., 0] / cam[..., 2] + cx
+        v = fy * cam[..., 1] / cam[..., 2] + cy
+        expected = np.stack([2 * u / width - 1, 2 * v / width - height / width], axis=-1)
+        np.testing.assert_allclose(item["pose2d_clean"], expected, atol=1e-4)
+        np.testing.assert_array_equal(item["pose2d"], item["pose2d_clean"])  # noise off
+        # Head above pelvis in the image (y down): cameras are upright, people mostly too.
+        assert (
+            np.median(
+                item["pose2d_clean"][:, H36M17.index("head"), 1]
+                - item["pose2d_clean"][:, PELVIS, 1]
+            )
+            < 0
+        )
+
+
+def test_noisy_items_mark_missing_joints_with_zero_confidence(mini_cache):
+    ds = ClipWindows(mini_cache, "train", WindowConfig(window=27, stride=13), seed=0)
+    items = [ds[i] for i in range(len(ds))]
+    confidence = np.concatenate([it["confidence"].ravel() for it in items])
+    pose2d = np.concatenate([it["pose2d"].reshape(-1, 2) for it in items])
+    assert np.isfinite(pose2d).all()
+    assert 0 <= confidence.min() and confidence.max() <= 1
+    assert (confidence < 1).mean() > 0.2  # confidences vary like a detector's
+    assert (pose2d[confidence == 0] == 0).all()
+
+
+def test_short_clip_is_padded_and_flagged(mini_cache):
+    ds = ClipWindows(mini_cache, "val", WindowConfig(window=81, noise=None), seed=0)
+    item = ds[0]  # running_1 has 41 frames at 30 fps
+    assert item["valid"].sum() == (163 - 2) // 4 + 1 and not item["valid"][-1]
+
+
+def test_mirroring_keeps_a_real_person():
+    world = load_split_example()
+    mirrored = mirror_world(world)
+    np.testing.assert_allclose(mirror_world(mirrored), world)
+    # The mirrored left wrist is where the right wrist was, reflected through x = 0.
+    lw, rw = H36M17.index("left_wrist"), H36M17.index("right_wrist")
+    np.testing.assert_allclose(mirrored[:, lw], world[:, rw] * [-1, 1, 1])
+
+
+def load_split_example() -> np.ndarray:
+    from training.data.mocap import load_clip
+
+    return load_clip(EXAMPLES / MINI[0][0], target_fps=30).joints
+
+
+def test_loader_batches_are_reproducible(mini_cache):
+    ds = ClipWindows(mini_cache, "train", WindowConfig(window=27, stride=13), seed=0)
+    first = next(iter(make_loader(ds, batch_size=4, shuffle=True, seed=1)))
+    again = next(iter(make_loader(ds, batch_size=4, shuffle=True, seed=1)))
+    assert first["pose3d"].shape == (4, 27, 17, 3) and first["pose3d"].dtype == torch.float32
+    for key in first:
+        assert torch.equal(first[key], again[key])
+
+
+@pytest.mark.slow
+def test_whole_shared_corpus_builds_with_human_heights_and_no_split_leak(mocap_dir, tmp_path):
+    index = build_cache(mocap_dir, tmp_path, show_progress=False)
+    manifest = {r.path: r for r in read_manifest(mocap_dir)}
+    assert len(index["clips"]) == len(manifest) == 139
+    heights = {}
+    with (mocap_dir / "manifest.csv").open() as f:
+        for row in csv.DictReader(f):
+            heights[row["path"]] = float(row["height_m"])
+    for clip in index["clips"]:
+        assert clip["split"] == manifest[clip["path"]].split
+        assert clip["family"] == {"cmu_actions": "cmu_actions", "cmu_dance": "daz"}[clip["source"]]
+        assert 1.2 < clip["height_m"] < 1.8, clip
+        assert clip["height_m"] == pytest.approx(heights[clip["path"]], abs=0.1), clip
+    train, val = load_split(tmp_path, "train"), load_split(tmp_path, "val")
+    assert frame_keys(train.joints).isdisjoint(frame_keys(val.joints))
+    assert {c["path"] for c in val.clips} == {p for p, r in manifest.items() if r.split == "val"}
+    # Rigid limb bones keep their length through every frame of every clip (float32 cache).
+    for split in (train, val):
+        for a, b in [(4, 5), (5, 6), (1, 2), (2, 3), (11, 12), (12, 13), (14, 15), (15, 16)]:
+            length = np.linalg.norm(split.joints[:, a] - split.joints[:, b], axis=-1)
+            for i in range(len(split)):
+                seg = length[split.starts[i] : split.starts[i + 1]]
+                assert seg.max() - seg.min() < 1e-4, (split.clips[i]["path"], a, b)

@@ -1,0 +1,1 @@
+"""Mocap → training data: BVH reading, joint mapping, virtual cameras, 2D corruption, clip cache."""

@@ -1,0 +1,138 @@
+"""Training windows: cached 3D clips filmed by a fresh random camera, with detector-like 2D.
+
+Each item is one window of one clip. Its camera, mirroring and 2D corruption are drawn from a
+generator seeded by (seed, epoch, item index), so an item is the same whatever the worker count
+or order, and different in every epoch (`set_epoch`). What an item holds, all float32 numpy:
+
+    pose2d       (T, 17, 2)  corrupted 2D in screen-normalised coordinates; 0 where missing
+    confidence   (T, 17)     detector-like confidence; 0 where missing
+    pose2d_clean (T, 17, 2)  the exact projection, screen-normalised (target for 2D completion)
+    pose3d       (T, 17, 3)  camera frame (x right, y down, z forward), root-relative, metres
+    root         (T, 3)      pelvis in the camera frame, metres (target for the trajectory)
+    intrinsics   (6,)        fx, fy, cx, cy, width, height in pixels
+    valid        (T,)        False on frames padded to fill a short clip's window
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from mpm_backend.skeleton import H36M17
+from training.data.cache import load_split
+from training.data.cameras import CameraConfig, normalise_screen, sample_camera
+from training.data.corruption import NoiseConfig, corrupt_2d
+
+PELVIS = H36M17.index("pelvis")
+
+
+@dataclass
+class WindowConfig:
+    window: int = 81  # frames per item
+    stride: int = 40  # frames between window starts; the last window of a clip ends at its end
+    mirror_prob: float = 0.5  # chance to mirror the 3D motion (left ↔ right) before filming
+    cameras: CameraConfig = field(default_factory=CameraConfig)
+    noise: NoiseConfig | None = field(default_factory=NoiseConfig)  # None: clean 2D
+
+
+def window_starts(num_frames: int, window: int, stride: int) -> list[int]:
+    """Starts covering every frame; the last window is aligned to the clip's end."""
+    if num_frames <= window:
+        return [0]
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return starts
+
+
+def mirror_world(joints: np.ndarray) -> np.ndarray:
+    """Mirror a Y-up clip through the x = 0 plane and swap left/right, so it is a real person."""
+    mirrored = joints[:, H36M17.flip_permutation].copy()
+    mirrored[..., 0] *= -1.0
+    return mirrored
+
+
+class ClipWindows(Dataset):
+    """Windows of one split of the clip cache, filmed anew every epoch."""
+
+    def __init__(
+        self, cache_dir: Path, split: str, config: WindowConfig | None = None, seed: int = 0
+    ):
+        self.config = config or WindowConfig()
+        self.split = load_split(cache_dir, split)
+        self.seed = seed
+        self.epoch = 0
+        self.items = [
+            (c, s)
+            for c in range(len(self.split))
+            for s in window_starts(len(self.split.clip(c)), self.config.window, self.config.stride)
+        ]
+
+    def set_epoch(self, epoch: int) -> None:
+        """New cameras and noise for every epoch, reproducibly."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        clip_index, start = self.items[index]
+        joints = self.split.clip(clip_index)[start : start + self.config.window].astype(np.float64)
+        valid = np.zeros(self.config.window, dtype=bool)
+        valid[: len(joints)] = True
+        if len(joints) < self.config.window:  # pad a short clip by holding its last frame
+            pad = np.repeat(joints[-1:], self.config.window - len(joints), axis=0)
+            joints = np.concatenate([joints, pad])
+        if rng.random() < self.config.mirror_prob:
+            joints = mirror_world(joints)
+        return film(joints, rng, self.config, valid)
+
+
+def film(
+    world: np.ndarray, rng: np.random.Generator, config: WindowConfig, valid: np.ndarray
+) -> dict:
+    """Place a random camera, project, corrupt and normalise one window of world joints."""
+    camera = sample_camera(rng, world, config.cameras)
+    cam = camera.world_to_camera(world)
+    uv = camera.project(cam)
+    if config.noise is None:
+        noisy, confidence = uv.copy(), np.ones(uv.shape[:-1])
+    else:
+        noisy, confidence = corrupt_2d(uv, camera.width, camera.height, rng, config.noise)
+    missing = ~np.isfinite(noisy).all(axis=-1)
+    pose2d = normalise_screen(noisy, camera.width, camera.height)
+    pose2d[missing] = 0.0
+    confidence = np.where(missing, 0.0, confidence)
+    root = cam[:, PELVIS]
+    return {
+        "pose2d": pose2d.astype(np.float32),
+        "confidence": confidence.astype(np.float32),
+        "pose2d_clean": normalise_screen(uv, camera.width, camera.height).astype(np.float32),
+        "pose3d": (cam - root[:, None]).astype(np.float32),
+        "root": root.astype(np.float32),
+        "intrinsics": np.array(
+            [*camera.focal, *camera.principal, camera.width, camera.height], dtype=np.float32
+        ),
+        "valid": valid,
+    }
+
+
+def make_loader(
+    dataset: ClipWindows, batch_size: int, shuffle: bool, seed: int = 0, num_workers: int = 0
+) -> DataLoader:
+    """A DataLoader whose order depends only on the seed (and the dataset's epoch)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + dataset.epoch)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        num_workers=num_workers,
+        drop_last=shuffle,
+        persistent_workers=False,
+    )
