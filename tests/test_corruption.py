@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from mpm_backend.skeleton import H36M17
-from tests.test_cameras import film, front_camera, walking_figure
+from tests.synthetic import film, front_camera, walking_figure
 from training.data.cameras import sample_camera
 from training.data.corruption import NoiseConfig, corrupt_2d, limb_swap_pairs, person_size
 

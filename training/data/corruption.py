@@ -57,7 +57,8 @@ class NoiseConfig:
         NaN with confidence 0, because a detector cannot see them.
     confidence_half_error (0.08): the joint error (fraction of person size) at which confidence
         falls to one half; confidence = 1 / (1 + (error / confidence_half_error)²).
-    confidence_noise_std (0.05): Gaussian noise on each confidence (detectors are not calibrated).
+    confidence_noise_std (0.1): Gaussian noise on each confidence (detectors are not calibrated,
+        and a model must not learn to read the error off the confidence).
     swap_confidence_scale (0.5) / low_confidence_scale (0.5): extra confidence factor for swapped
         and guessed joints, which detectors mark as uncertain even when the guess lands close.
     """
@@ -78,7 +79,7 @@ class NoiseConfig:
     dropout_len_range: tuple[int, int] = (1, 10)
     mark_outside_missing: bool = True
     confidence_half_error: float = 0.08
-    confidence_noise_std: float = 0.05
+    confidence_noise_std: float = 0.1
     swap_confidence_scale: float = 0.5
     low_confidence_scale: float = 0.5
 
