@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from training.data.cache import build_cache
+
 MOCAP_DIR_ENV = "MPM_MOCAP_DIR"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
 
 
 def locate_mocap_dir() -> Path:
@@ -25,3 +30,42 @@ def mocap_dir() -> Path:
     if not (path / "bvh").is_dir():
         pytest.skip(f"shared mocap not found at {path}; set {MOCAP_DIR_ENV} to its folder")
     return path
+
+
+MINI = [  # (file, split, source, fps)
+    ("cmu_actions_train_walking_1.bvh", "train", "cmu_actions", 120),
+    ("cmu_dance_indian_06_first3s.bvh", "train", "cmu_dance", 120),
+    ("cmu_actions_val_running_1.bvh", "val", "cmu_actions", 120),
+]
+
+
+@pytest.fixture(scope="session")
+def mini_cache(tmp_path_factory) -> Path:
+    """A cache built by the real builder from a small mocap folder with its own manifest."""
+    root = tmp_path_factory.mktemp("mocap")
+    (root / "bvh").mkdir()
+    with (root / "manifest.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            [
+                "path",
+                "source",
+                "original_path",
+                "subject",
+                "action_or_style",
+                "split",
+                "frames",
+                "fps",
+                "seconds",
+                "joints",
+                "height_m",
+            ]
+        )
+        for name, split, source, fps in MINI:
+            shutil.copy(EXAMPLES / name, root / "bvh" / name)
+            writer.writerow(
+                [f"bvh/{name}", source, "", "", name.split("_")[-2], split, "", fps, "", "", ""]
+            )
+    out = tmp_path_factory.mktemp("cache")
+    build_cache(root, out, show_progress=False)
+    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 import torch
 
 from mpm_backend.skeleton import H36M17
+from tests.conftest import MINI
 from training.data.cache import build_cache, load_split, read_manifest
 from training.data.dataset import (
     ClipWindows,
@@ -22,43 +22,6 @@ from training.data.dataset import (
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
 PELVIS = H36M17.index("pelvis")
-MINI = [  # (file, split, source, fps)
-    ("cmu_actions_train_walking_1.bvh", "train", "cmu_actions", 120),
-    ("cmu_dance_indian_06_first3s.bvh", "train", "cmu_dance", 120),
-    ("cmu_actions_val_running_1.bvh", "val", "cmu_actions", 120),
-]
-
-
-@pytest.fixture(scope="module")
-def mini_cache(tmp_path_factory) -> Path:
-    """A cache built by the real builder from a small mocap folder with its own manifest."""
-    root = tmp_path_factory.mktemp("mocap")
-    (root / "bvh").mkdir()
-    with (root / "manifest.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(
-            [
-                "path",
-                "source",
-                "original_path",
-                "subject",
-                "action_or_style",
-                "split",
-                "frames",
-                "fps",
-                "seconds",
-                "joints",
-                "height_m",
-            ]
-        )
-        for name, split, source, fps in MINI:
-            shutil.copy(EXAMPLES / name, root / "bvh" / name)
-            writer.writerow(
-                [f"bvh/{name}", source, "", "", name.split("_")[-2], split, "", fps, "", "", ""]
-            )
-    out = tmp_path_factory.mktemp("cache")
-    build_cache(root, out, show_progress=False)
-    return out
 
 
 def frame_keys(joints: np.ndarray) -> set[bytes]:

@@ -1,0 +1,250 @@
+"""MPM: masked pose modelling with 2D and 3D poses as two modalities of one representation.
+
+After Zhang et al., "MPM: A Unified 2D-3D Human Pose Representation via Masked Pose Modeling"
+(arXiv 2306.17201). Per frame, a modality's J joints are flattened and embedded by an MLP; hidden
+joints are first replaced by that modality's learned mask token (so "not seen" is something the
+model knows, not a zero coordinate). A shared trunk — a residual per-frame MLP ("spatial") and a
+temporal transformer — turns the frames into the unified representation. MAE-style, frames dropped
+from the input leave the trunk altogether and come back as a learned frame token plus position
+embedding in front of each modality's decoder and head.
+
+Every task is a masking pattern over the same network:
+    lift          2D (+ confidence) → 3D                      modality "2d", output "3d"
+    complete_2d   2D with hidden joints → full 2D              modality "2d", output "2d"
+    complete_3d   3D with hidden joints → full 3D              modality "3d", output "3d"
+Poses are screen-normalised 2D (see training/data/cameras.py) and root-relative camera-frame 3D
+in metres. Output is sequence to sequence: every frame of the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from mpm_backend.skeleton import H36M17
+
+PELVIS = H36M17.index("pelvis")
+MODALITY_CHANNELS = {"2d": 3, "3d": 3}  # 2D enters as (x, y, confidence)
+OUTPUT_CHANNELS = {"2d": 2, "3d": 3}
+
+
+@dataclass
+class MPMConfig:
+    num_joints: int = 17
+    width: int = 256
+    ffn: int = 512
+    heads: int = 8
+    depth: int = 4  # temporal transformer layers in the shared trunk
+    decoder_depth: int = 1  # transformer layers in each modality's decoder
+    max_frames: int = 81
+    dropout: float = 0.1
+    visibility_threshold: float = 0.2  # 2D joints with lower confidence become mask tokens
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _transformer_layer(config: MPMConfig) -> nn.TransformerEncoderLayer:
+    return nn.TransformerEncoderLayer(
+        d_model=config.width,
+        nhead=config.heads,
+        dim_feedforward=config.ffn,
+        dropout=config.dropout,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+    )
+
+
+class PoseEmbedding(nn.Module):
+    """One modality's per-frame embedding, with a learned per-joint mask token."""
+
+    def __init__(self, num_joints: int, channels: int, width: int):
+        super().__init__()
+        self.mask_token = nn.Parameter(torch.zeros(num_joints, channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(num_joints * channels, width), nn.GELU(), nn.Linear(width, width)
+        )
+
+    def forward(self, pose: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
+        if visible is not None:
+            pose = torch.where(visible[..., None], pose, self.mask_token.to(pose.dtype))
+        return self.mlp(pose.flatten(-2))
+
+
+class SpatialBlock(nn.Module):
+    """Residual per-frame MLP: mixes joints within a frame before time is looked at."""
+
+    def __init__(self, width: int, ffn: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, ffn), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn, width)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.mlp(self.norm(x))
+
+
+class ModalityDecoder(nn.Module):
+    """Puts dropped frames back as a learned token, then decodes one modality's pose."""
+
+    def __init__(self, config: MPMConfig, out_channels: int):
+        super().__init__()
+        self.frame_token = nn.Parameter(torch.zeros(config.width))
+        self.position = nn.Parameter(torch.zeros(config.max_frames, config.width))
+        self.layers = nn.ModuleList(_transformer_layer(config) for _ in range(config.decoder_depth))
+        self.norm = nn.LayerNorm(config.width)
+        self.head = nn.Linear(config.width, config.num_joints * out_channels)
+        self.num_joints, self.out_channels = config.num_joints, out_channels
+
+    def forward(
+        self, features: torch.Tensor, keep_index: torch.Tensor | None, frames: int
+    ) -> torch.Tensor:
+        if keep_index is not None:  # scatter the kept frames back among frame tokens
+            batch = features.shape[0]
+            full = self.frame_token.to(features.dtype).expand(batch, frames, -1).clone()
+            full.scatter_(1, keep_index[..., None].expand(-1, -1, features.shape[-1]), features)
+            features = full
+        x = features + self.position[:frames]
+        for layer in self.layers:
+            x = layer(x)
+        out = self.head(self.norm(x))
+        return out.unflatten(-1, (self.num_joints, self.out_channels))
+
+
+class MPM(nn.Module):
+    """The masked pose model: two embeddings, one shared trunk, two decoders."""
+
+    kind = "mpm"
+
+    def __init__(self, config: MPMConfig | None = None):
+        super().__init__()
+        self.config = config = config or MPMConfig()
+        self.max_frames = config.max_frames
+        self.embed = nn.ModuleDict(
+            {
+                m: PoseEmbedding(config.num_joints, c, config.width)
+                for m, c in MODALITY_CHANNELS.items()
+            }
+        )
+        self.position = nn.Parameter(torch.zeros(config.max_frames, config.width))
+        self.spatial = SpatialBlock(config.width, config.ffn, config.dropout)
+        self.temporal = nn.ModuleList(_transformer_layer(config) for _ in range(config.depth))
+        self.trunk_norm = nn.LayerNorm(config.width)
+        self.decode = nn.ModuleDict(
+            {m: ModalityDecoder(config, c) for m, c in OUTPUT_CHANNELS.items()}
+        )
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for p in (self.position, *(d.position for d in self.decode.values())):
+            nn.init.trunc_normal_(p, std=0.02)
+        for d in self.decode.values():
+            nn.init.trunc_normal_(d.frame_token, std=0.02)
+        for e in self.embed.values():
+            nn.init.trunc_normal_(e.mask_token, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        for d in self.decode.values():  # start from the mean pose, not from random limbs
+            nn.init.zeros_(d.head.weight)
+
+    def encode(
+        self,
+        pose: torch.Tensor,
+        modality: str,
+        visible: torch.Tensor | None,
+        keep_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The unified representation (B, K, width) of the kept frames (all when keep_index is None)."""
+        frames = pose.shape[1]
+        if frames > self.max_frames:
+            raise ValueError(f"window of {frames} frames exceeds the model's {self.max_frames}")
+        x = self.embed[modality](pose, visible) + self.position[:frames]
+        if keep_index is not None:
+            x = torch.gather(x, 1, keep_index[..., None].expand(-1, -1, x.shape[-1]))
+        x = self.spatial(x)
+        for layer in self.temporal:
+            x = layer(x)
+        return self.trunk_norm(x)
+
+    def forward(
+        self,
+        pose: torch.Tensor,
+        modality: str,
+        visible: torch.Tensor | None = None,
+        keep_index: torch.Tensor | None = None,
+        outputs: tuple[str, ...] = ("3d",),
+    ) -> dict[str, torch.Tensor]:
+        """pose (B, T, J, 3): 2D as (x, y, confidence) or 3D; visible (B, T, J) bool;
+        keep_index (B, K) sorted indices of the frames the trunk sees (MAE frame dropping).
+        Returns each requested output for all T frames; 3D is made root-relative."""
+        features = self.encode(pose, modality, visible, keep_index)
+        result = {}
+        for name in outputs:
+            out = self.decode[name](features, keep_index, pose.shape[1])
+            if name == "3d":
+                out = out - out[..., PELVIS : PELVIS + 1, :]
+            result[name] = out
+        return result
+
+    def visibility(self, confidence: torch.Tensor) -> torch.Tensor:
+        return confidence > self.config.visibility_threshold
+
+    def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        """2D (B, T, J, 2) + confidence (B, T, J) → root-relative 3D (B, T, J, 3), metres."""
+        return self.lift_and_complete(pose2d, confidence)[0]
+
+    def lift_and_complete(
+        self, pose2d: torch.Tensor, confidence: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """3D and the completed 2D (hidden joints filled in) from one pass of the trunk."""
+        visible = self.visibility(confidence)
+        x = torch.cat([pose2d, confidence[..., None]], dim=-1)
+        out = self(x, "2d", visible, outputs=("3d", "2d"))
+        return out["3d"], out["2d"]
+
+    def complete_3d(self, pose3d: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """Root-relative 3D with hidden joints (visible False) → full 3D."""
+        return self(pose3d, "3d", visible, outputs=("3d",))["3d"]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def flip_2d(pose2d: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror screen-normalised 2D (x spans [-1, 1]) and swap left/right."""
+    perm = torch.as_tensor(H36M17.flip_permutation, device=pose2d.device)
+    flipped = pose2d[..., perm, :].clone()
+    flipped[..., 0] = -flipped[..., 0]
+    return flipped, confidence[..., perm]
+
+
+def unflip_3d(pose3d: torch.Tensor) -> torch.Tensor:
+    """Undo flip_2d on a camera-frame 3D prediction (x → −x, left ↔ right)."""
+    perm = torch.as_tensor(H36M17.flip_permutation, device=pose3d.device)
+    out = pose3d[..., perm, :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+class FlipAveraged(nn.Module):
+    """Test-time augmentation: average a lifter's output on the input and on its mirror image."""
+
+    def __init__(self, lifter: nn.Module):
+        super().__init__()
+        self.lifter = lifter
+        self.max_frames = lifter.max_frames
+
+    def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        flipped = flip_2d(pose2d, confidence)
+        both = self.lifter.lift(
+            torch.cat([pose2d, flipped[0]]), torch.cat([confidence, flipped[1]])
+        )
+        direct, mirrored = both.chunk(2)
+        return 0.5 * (direct + unflip_3d(mirrored))

@@ -1,0 +1,67 @@
+"""Training: a tiny config learns, and a stopped run resumes exactly where it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.train import load_config, train
+
+TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.yaml"
+
+
+def tiny_config(cache: Path, **stage_overrides) -> dict:
+    config = load_config(TINY, [f"data.cache={cache}"])
+    for stage in ("pretrain", "finetune"):
+        config[stage].update(stage_overrides)
+    return config
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "finetune"])
+def test_loss_falls(mini_cache, tmp_path, stage):
+    config = tiny_config(mini_cache, steps=40)
+    config["checkpoint_every"] = config["validate_every"] = 40
+    train(config, stage, tmp_path, workers=0, show_progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    first = sum(r["lift_mm"] for r in log[:5]) / 5
+    last = sum(r["lift_mm"] for r in log[-5:]) / 5
+    assert last < 0.6 * first, (first, last)
+
+
+def test_resume_continues_exactly(mini_cache, tmp_path):
+    config = tiny_config(mini_cache, steps=6)
+    train(config, "pretrain", tmp_path / "straight", workers=0, show_progress=False)
+    # The same run, stopped after step 3 (as a session ending would), then resumed.
+    train(config, "pretrain", tmp_path / "resumed", workers=0, show_progress=False, stop_after=3)
+    assert (
+        json.loads((tmp_path / "resumed" / "log.jsonl").read_text().splitlines()[-1])["step"] == 3
+    )
+    train(config, "pretrain", tmp_path / "resumed", resume=True, workers=0, show_progress=False)
+    a, b = weights(tmp_path / "straight" / "model.pt"), weights(tmp_path / "resumed" / "model.pt")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_finetune_starts_from_pretrained_weights(mini_cache, tmp_path):
+    config = tiny_config(mini_cache, steps=3)
+    train(config, "pretrain", tmp_path / "pre", workers=0, show_progress=False)
+    config["finetune"]["lr"] = 0.0  # no update: the fine-tuned model must equal its start
+    config["finetune"]["warmup"] = 1
+    train(
+        config,
+        "finetune",
+        tmp_path / "ft",
+        init=str(tmp_path / "pre" / "model.pt"),
+        workers=0,
+        show_progress=False,
+    )
+    a, b = weights(tmp_path / "pre" / "model.pt"), weights(tmp_path / "ft" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)

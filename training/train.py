@@ -1,0 +1,415 @@
+"""Train MPM (pre-training, fine-tuning) or a baseline lifter: `python -m training.train`.
+
+    python -m training.train --config training/configs/default.yaml --stage pretrain --out runs/pre
+    python -m training.train --config training/configs/default.yaml --stage finetune \
+        --init runs/pre/model.pt --out runs/ft
+
+Every step's batch, masks and dropout are drawn from generators seeded by (seed, step), so a run
+stopped and resumed (`--resume`, from <out>/last.pt) continues exactly as if never stopped.
+Multi-GPU / multi-node: launch the same command with `torchrun --nproc-per-node N`; each rank
+draws its own batch for a step and gradients are averaged by DistributedDataParallel.
+CUDA runs in bfloat16 autocast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
+from training.data.corruption import NoiseConfig
+from training.data.dataset import ClipWindows, WindowConfig
+from training.data.masks import limb_tube_mask, random_joint_mask
+
+STAGES = ("pretrain", "finetune")
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
+    """YAML config plus `key.sub=value` overrides from the command line."""
+    config = yaml.safe_load(Path(path).read_text())
+    for item in overrides:
+        key, _, value = item.partition("=")
+        node = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return config
+
+
+@dataclass
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_runtime(device: str) -> Runtime:
+    """Pick the device; join the torchrun process group when launched by torchrun."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+        if device == "cuda":
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            return Runtime(torch.device("cuda", local), rank, world)
+    return Runtime(torch.device(device), rank, world)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class StepBatches(Dataset):
+    """Item s is the whole batch of step s: the same batch whatever the worker or resume point."""
+
+    def __init__(self, windows: ClipWindows, batch_size: int, seed: int, rank: int = 0):
+        self.windows, self.batch_size, self.seed, self.rank = windows, batch_size, seed, rank
+
+    def __len__(self) -> int:
+        return 1 << 40
+
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, step, self.rank, 1])
+        picks = rng.integers(0, len(self.windows), self.batch_size)
+        self.windows.set_epoch(step * 64 + self.rank)  # a fresh camera and noise per step
+        items = [self.windows[int(i)] for i in picks]
+        batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+        # Occlusion masks drawn here too, so they are part of the step's deterministic batch.
+        t, j = batch["pose2d"].shape[1:3]
+        batch["occlude2d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in picks]))
+        batch["occlude3d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in picks]))
+        return batch
+
+
+def _occlusion(rng: np.random.Generator, frames: int, joints: int) -> np.ndarray:
+    """A limb hidden over a span, plus a few random joints: the occlusions users' videos have."""
+    mask = limb_tube_mask(rng, frames, joints, n_limbs=1, min_len=max(1, frames // 4))
+    if rng.random() < 0.5:
+        mask |= random_joint_mask(rng, frames, joints, int(rng.integers(1, 4))) & (
+            rng.random((frames, 1)) < 0.3
+        )
+    return mask
+
+
+def make_windows(config: dict, split: str, seed: int) -> ClipWindows:
+    data = config["data"]
+    window = WindowConfig(
+        window=config["model"]["max_frames"],
+        stride=data.get("stride", 20),
+        mirror_prob=data.get("mirror_prob", 0.5),
+        noise=NoiseConfig(**data.get("noise", {})) if data.get("noise", True) is not None else None,
+    )
+    return ClipWindows(Path(data["cache"]), split, window, seed=seed)
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean joint distance over valid frames (B, T)."""
+    dist_ = torch.linalg.vector_norm(pred - target, dim=-1).mean(-1)
+    weight = valid.to(dist_.dtype)
+    return (dist_ * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def masked_frames(
+    rng: torch.Generator, batch: int, frames: int, ratio: float, device
+) -> torch.Tensor:
+    """Sorted indices (B, K) of the frames the trunk keeps (MAE frame dropping)."""
+    keep = max(1, frames - round(ratio * frames))
+    order = torch.rand(batch, frames, generator=rng).argsort(dim=1)[:, :keep]
+    return order.sort(dim=1).values.to(device)
+
+
+def masked_joints(rng: torch.Generator, batch: int, frames: int, joints: int, count: int, device):
+    """(B, T, J) bool: `count` random joints hidden in every frame."""
+    ranks = torch.rand(batch, frames, joints, generator=rng).argsort(dim=-1).argsort(dim=-1)
+    return (ranks < count).to(device)
+
+
+def is_mpm(model: nn.Module) -> bool:
+    return getattr(_core(model), "kind", None) == "mpm"
+
+
+def _core(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+def pretrain_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torch.Tensor, dict]:
+    """Masked 2D → 2D and 2D → 3D from one pass, masked 3D → 3D from another (paper's pretext)."""
+    pose2d, conf, valid = batch["pose2d"], batch["confidence"], batch["valid"]
+    b, t, j = conf.shape
+    dev = pose2d.device
+    threshold = _core(model).config.visibility_threshold
+    keep = masked_frames(rng, b, t, stage["frame_mask_ratio"], dev)
+    hide = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
+    visible = (conf > threshold) & ~hide
+    out = model(torch.cat([pose2d, conf[..., None]], -1), "2d", visible, keep, ("2d", "3d"))
+    loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
+    lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
+    keep3 = masked_frames(rng, b, t, stage["frame_mask_ratio"], dev)
+    hide3 = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
+    out3 = model(batch["pose3d"], "3d", ~hide3, keep3, ("3d",))
+    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"], valid)
+    w = stage["loss_weights"]
+    total = w["mask2d"] * loss2d + w["lift"] * lift + w["mask3d"] * loss3d
+    return total, {
+        "mask2d": loss2d.item(),
+        "lift_mm": lift.item() * 1000,
+        "mask3d_mm": loss3d.item() * 1000,
+    }
+
+
+def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torch.Tensor, dict]:
+    """Full-supervision lifting from detector-like, sometimes occluded 2D (+ 2D and 3D completion)."""
+    pose2d, conf, valid = batch["pose2d"], batch["confidence"], batch["valid"]
+    chosen = torch.rand(conf.shape[0], 1, 1, generator=rng) < stage["occlusion_prob"]
+    occlude = batch["occlude2d"] & chosen.to(conf.device)
+    conf = torch.where(occlude, torch.zeros_like(conf), conf)
+    pose2d = torch.where(occlude[..., None], torch.zeros_like(pose2d), pose2d)
+    if not is_mpm(model):
+        lift = mpjpe_loss(model(pose2d, conf), batch["pose3d"], valid)
+        return lift, {"lift_mm": lift.item() * 1000}
+    threshold = _core(model).config.visibility_threshold
+    out = model(
+        torch.cat([pose2d, conf[..., None]], -1), "2d", conf > threshold, None, ("3d", "2d")
+    )
+    lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
+    loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
+    out3 = model(batch["pose3d"], "3d", ~batch["occlude3d"], None, ("3d",))
+    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"], valid)
+    w = stage["loss_weights"]
+    total = w["lift"] * lift + w["complete2d"] * loss2d + w["complete3d"] * loss3d
+    return total, {
+        "lift_mm": lift.item() * 1000,
+        "complete2d": loss2d.item(),
+        "complete3d_mm": loss3d.item() * 1000,
+    }
+
+
+LOSSES = {"pretrain": pretrain_loss, "finetune": finetune_loss}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@torch.no_grad()
+def validate(model: nn.Module, windows: ClipWindows, device, count: int = 64) -> float:
+    """Noisy-2D lifting MPJPE (mm) on a fixed set of val windows, for the training log."""
+    core = _core(model)
+    core.eval()
+    windows.set_epoch(0)
+    rng = np.random.default_rng(12345)
+    picks = rng.choice(len(windows), size=min(count, len(windows)), replace=False)
+    items = [windows[int(i)] for i in picks]
+    batch = {k: torch.from_numpy(np.stack([it[k] for it in items])).to(device) for k in items[0]}
+    pred = core.lift(batch["pose2d"], batch["confidence"])
+    error = mpjpe_loss(pred, batch["pose3d"], batch["valid"]).item() * 1000
+    core.train()
+    return error
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def learning_rate(step: int, stage: dict) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak at the last step."""
+    peak, warmup, total = stage["lr"], stage.get("warmup", 100), stage["steps"]
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(
+    config: dict,
+    stage_name: str,
+    out: Path,
+    init: str | None = None,
+    resume: bool = False,
+    device: str = "auto",
+    workers: int = 1,
+    show_progress: bool = True,
+    stop_after: int | None = None,
+) -> dict:
+    """Run one stage; returns a summary. Checkpoints: <out>/last.pt (resumable), <out>/model.pt.
+
+    stop_after ends the process after that step (with a checkpoint) without changing the
+    schedule, as an interrupted session would; --resume then finishes the run.
+    """
+    runtime = setup_runtime(device)
+    stage = config[stage_name]
+    seed = int(config.get("seed", 0))
+    torch.manual_seed(seed)
+    model_cfg = {k: v for k, v in config["model"].items() if k != "kind"}
+    model = build_model(config["model"].get("kind", "mpm"), model_cfg).to(runtime.device)
+    if init:
+        payload = torch.load(init, map_location="cpu", weights_only=True)
+        model.load_state_dict(payload["state_dict"])
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=stage["lr"], weight_decay=stage.get("weight_decay", 0.01)
+    )
+    start, elapsed, history = 0, 0.0, []
+    last = out / "last.pt"
+    end = stage["steps"] if stop_after is None else min(stage["steps"], stop_after)
+    if resume and last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, elapsed, history = state["step"], state["elapsed"], json.loads(state["history"])
+    if runtime.world > 1:
+        model = nn.parallel.DistributedDataParallel(model)
+    train_windows = make_windows(config, "train", seed)
+    val_windows = make_windows(config, "val", seed + 1) if runtime.main else None
+    loader = DataLoader(
+        StepBatches(train_windows, stage["batch_size"], seed, runtime.rank),
+        batch_size=None,
+        sampler=range(start, end),
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
+    loss_fn = LOSSES[stage_name]
+    checkpoint_every = int(config.get("checkpoint_every", 200))
+    validate_every = int(config.get("validate_every", 500))
+    use_amp = runtime.device.type == "cuda"
+    model.train()
+    bar = tqdm(
+        total=stage["steps"],
+        initial=start,
+        desc=stage_name,
+        disable=not (show_progress and runtime.main),
+    )
+    frames_per_step = stage["batch_size"] * config["model"]["max_frames"] * runtime.world
+    tick = time.perf_counter()
+    elapsed_at_start, step = elapsed, start
+    for step, batch in zip(range(start, end), loader, strict=False):
+        batch = {k: v.to(runtime.device, non_blocking=True) for k, v in batch.items()}
+        torch.manual_seed(seed * 1_000_003 + step * 64 + runtime.rank)  # dropout of this step
+        rng = torch.Generator().manual_seed(seed * 7_919 + step * 64 + runtime.rank)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, stage)
+        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss, parts = loss_fn(model, batch, stage, rng)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), stage.get("grad_clip", 1.0))
+        optimizer.step()
+        now = time.perf_counter()
+        elapsed += now - tick
+        tick = now
+        done = step + 1
+        if runtime.main:
+            bar.update(1)
+            fps = frames_per_step * (done - start) / max(elapsed - elapsed_at_start, 1e-9)
+            shown = {k: f"{v:.1f}" for k, v in parts.items() if k.endswith("mm")}
+            bar.set_postfix(loss=f"{loss.item():.4f}", frames_s=f"{fps:.0f}", **shown)
+            record = {
+                "step": done,
+                "loss": round(loss.item(), 6),
+                **{k: round(v, 4) for k, v in parts.items()},
+                "elapsed_s": round(elapsed, 1),
+            }
+            if done % validate_every == 0 or done == stage["steps"]:
+                record["val_noisy_mpjpe_mm"] = round(
+                    validate(model, val_windows, runtime.device), 2
+                )
+            history.append(record)
+            if done % checkpoint_every == 0 or done == end:
+                _save(out, model, optimizer, done, elapsed, history, config, stage_name)
+    bar.close()
+    if runtime.world > 1:
+        dist.destroy_process_group()
+    return {
+        "stage": stage_name,
+        "steps": step + 1 if stage["steps"] else 0,
+        "elapsed_s": round(elapsed, 1),
+        "last": history[-1] if history else {},
+    }
+
+
+def _save(
+    out: Path, model, optimizer, step: int, elapsed: float, history: list, config: dict, stage: str
+) -> None:
+    core = _core(model)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": core.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "elapsed": elapsed,
+        "history": json.dumps(history),
+    }
+    tmp = out / "last.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(out / "last.pt")
+    last = history[-1] if history else {}
+    save_checkpoint(
+        out / "model.pt",
+        core,
+        meta={
+            "training": {
+                "stage": stage,
+                "step": step,
+                "elapsed_s": round(elapsed, 1),
+                "config": json.dumps(config),
+                "last": json.dumps(last),
+                "model_config": json.dumps(model_config(core)),
+            }
+        },
+    )
+    (out / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--stage", choices=STAGES, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--init", help="start from this checkpoint's weights (fine-tuning)")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry, e.g. --set finetune.steps=100",
+    )
+    args = parser.parse_args(argv)
+    config = load_config(args.config, args.set)
+    summary = train(config, args.stage, args.out, args.init, args.resume, args.device, args.workers)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
