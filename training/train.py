@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
+from training.baselines import fill_missing
 from training.data.corruption import NoiseConfig
 from training.data.dataset import ClipWindows, WindowConfig
 from training.data.masks import limb_tube_mask, random_joint_mask
@@ -191,8 +192,9 @@ def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     occlude = batch["occlude2d"] & chosen.to(conf.device)
     conf = torch.where(occlude, torch.zeros_like(conf), conf)
     pose2d = torch.where(occlude[..., None], torch.zeros_like(pose2d), pose2d)
-    if not is_mpm(model):
-        lift = mpjpe_loss(model(pose2d, conf), batch["pose3d"], valid)
+    if not is_mpm(model):  # baselines see the same hidden joints, filled by interpolation
+        filled = fill_missing(pose2d, conf, _core(model).confidence_threshold)
+        lift = mpjpe_loss(model(filled), batch["pose3d"], valid)
         return lift, {"lift_mm": lift.item() * 1000}
     threshold = _core(model).config.visibility_threshold
     out = model(

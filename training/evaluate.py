@@ -1,0 +1,763 @@
+"""Evaluate a 2D→3D lifter (MPM or a baseline) on any BVH motion, filmed by seeded virtual cameras.
+
+    python -m training.evaluate --checkpoint default|PATH --bvh DIR_OR_FILE [--cameras 4]
+        [--seed 0] [--json OUT] [--baseline NAME] [--figure OUT.png] [--limit-frames N]
+
+Every `*.bvh` under --bvh (recursively) is read by the data pipeline at 30 fps, dropping the first
+--skip-frames frames (default 1: the T-pose CMU conversions put first). A folder holding a
+manifest.csv is read through the manifest instead: its fps column overrides the headers, and
+--split val picks the validation files. Each clip is filmed by --cameras virtual cameras drawn from
+a generator seeded by (seed, clip index, camera index); the same seed gives the same numbers.
+
+Conditions (the keys of "conditions" in the JSON):
+
+- clean: the exact projection, confidence 1 (0, with coordinates 0, for joints outside the image).
+- noisy: the data pipeline's default detector-like corruption (`NoiseConfig()`).
+- occluded: the noisy 2D with occlusion (`OcclusionConfig`, also written to the JSON): one limb
+  tube — a random limb of `masks.LIMBS` hidden over a contiguous span of 1–3 s (the whole clip
+  if shorter) — plus 10 % of the remaining joint-frames hidden at random (exactly that share,
+  drawn without replacement). Hidden joints get confidence 0 and coordinates 0. Besides the
+  all-joint metrics, "mpjpe_hidden" is the MPJPE of the joint-frames the occlusion hid.
+- complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
+  lifter with `complete_3d(pose3d, visible)` completes it. All metrics are computed on the hidden
+  joint-frames only (alignment for P-/N-MPJPE still uses the whole frame; velocities and
+  accelerations count where the joint is hidden in every frame they span). A lifter without
+  complete_3d gets null. The "interpolation" reference — linear interpolation in time of each
+  hidden joint from its nearest visible frames, holding the nearest value at the ends — is
+  always reported under references.interpolation.conditions.complete3d.
+
+Ground truth is the camera-frame (x right, y down, z forward) root-relative 3D in metres. Metrics
+(`training.metrics`) pool every frame of every clip × camera (frame-weighted): mpjpe, p_mpjpe,
+n_mpjpe, mpjve (mm/frame), accel (mm/frame²), pck150 and auc (%), per_joint (name → mm).
+
+Long clips are cut into overlapping windows of the lifter's max_frames, batched, and blended with
+raised-cosine cross-fades (`lift_sequence`), so the numbers hold for any clip length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+from mpm_backend.skeleton import H36M17
+from mpm_backend.timebase import MODEL_FPS
+from training.data.cameras import Camera, normalise_screen, root_relative, sample_camera
+from training.data.corruption import NoiseConfig, corrupt_2d, outside_image
+from training.data.masks import LIMBS, limb_tube_mask
+from training.metrics import summarise
+
+CONDITIONS = ("clean", "noisy", "occluded", "complete3d")
+LIFT_CONDITIONS = ("clean", "noisy", "occluded")
+TABLE_METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "accel", "pck150", "auc")
+PARENTS = H36M17.parents
+
+
+@runtime_checkable
+class Lifter(Protocol):
+    """What the evaluator needs of a model; MPM and the baselines both provide it."""
+
+    max_frames: int
+
+    def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        """(B, T, 17, 2) screen-normalised 2D (0 where missing) + (B, T, 17) confidence
+        → (B, T, 17, 3) camera-frame root-relative 3D, metres; T ≤ max_frames."""
+        ...
+
+
+# --------------------------------------------------------------------------- windowed inference
+
+
+def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
+    """Starts of windows of `window` frames covering the clip, `overlap` frames shared between
+    neighbours; the last window ends at the clip's end (so it may overlap more)."""
+    if num_frames <= window:
+        return [0]
+    stride = max(window - overlap, 1)
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return starts
+
+
+def blend_weights(length: int, ramp: int, fade_in: bool, fade_out: bool) -> np.ndarray:
+    """(length,) weights of one window: raised-cosine ramps at the ends shared with neighbours.
+
+    Where two windows overlap by exactly `ramp` frames their ramps sum to 1, a seamless
+    cross-fade; weights are never 0, so normalising by their sum is always defined.
+    """
+    weights = np.ones(length)
+    ramp = min(ramp, length // 2)
+    if ramp > 0:
+        up = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)
+        if fade_in:
+            weights[:ramp] = up
+        if fade_out:
+            weights[length - ramp :] = up[::-1]
+    return weights
+
+
+def _device_of(model: object) -> torch.device:
+    if isinstance(model, nn.Module):
+        for tensor in model.parameters():
+            return tensor.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _inference(model: object):
+    """Eval mode and no autograd for the duration; the module's mode is restored afterwards."""
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        if was_training:
+            model.train()
+
+
+def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    return tensor.to(device=device, dtype=torch.float32 if tensor.is_floating_point() else None)
+
+
+def windowed_apply(
+    fn: Callable[..., torch.Tensor],
+    sequences: Sequence[tuple[np.ndarray, ...]],
+    window: int,
+    overlap: int,
+    batch: int = 64,
+    device: torch.device | str = "cpu",
+) -> list[np.ndarray]:
+    """Run fn on overlapping windows of many sequences at once and stitch each back together.
+
+    Each sequence is a tuple of arrays sharing their first (time) axis; fn takes the batched
+    windows of each, (B, W, …), and returns (B, W, …). Windows of equal length from all
+    sequences are batched together (a clip shorter than `window` is one window of its length);
+    outputs are blended with `blend_weights`. Returns float32 (T, …) per sequence.
+    """
+    if window < 1 or batch < 1:
+        raise ValueError(f"window and batch must be positive, got {window} and {batch}")
+    overlap = int(np.clip(overlap, 0, window - 1))
+    jobs: dict[int, list[tuple[int, int]]] = {}
+    for index, arrays in enumerate(sequences):
+        frames = len(arrays[0])
+        if frames:
+            length = min(window, frames)
+            for start in window_starts(frames, length, overlap):
+                jobs.setdefault(length, []).append((index, start))
+    sums: list[np.ndarray | None] = [None] * len(sequences)
+    totals = [np.zeros(len(arrays[0])) for arrays in sequences]
+    for length, items in jobs.items():
+        for first in range(0, len(items), batch):
+            chunk = items[first : first + batch]
+            inputs = [
+                _to_tensor(np.stack([sequences[i][k][s : s + length] for i, s in chunk]), device)
+                for k in range(len(sequences[chunk[0][0]]))
+            ]
+            outputs = fn(*inputs).detach().float().cpu().numpy()
+            for (index, start), out in zip(chunk, outputs, strict=True):
+                frames = len(totals[index])
+                weights = blend_weights(length, overlap, start > 0, start + length < frames)
+                if sums[index] is None:
+                    sums[index] = np.zeros((frames, *out.shape[1:]))
+                sums[index][start : start + length] += (
+                    weights.reshape(-1, *[1] * (out.ndim - 1)) * out
+                )
+                totals[index][start : start + length] += weights
+    results = []
+    for index, total in enumerate(totals):
+        if sums[index] is None:
+            results.append(np.zeros((0, H36M17.num_joints, 3), np.float32))
+        else:
+            shape = (-1, *[1] * (sums[index].ndim - 1))
+            results.append((sums[index] / total.reshape(shape)).astype(np.float32))
+    return results
+
+
+def _window_and_overlap(lifter: Lifter, window: int | None, overlap: int | None) -> tuple[int, int]:
+    limit = int(lifter.max_frames)
+    window = limit if window is None else int(window)
+    if not 1 <= window <= limit:
+        raise ValueError(f"window must be in [1, {limit}] (the lifter's max_frames), got {window}")
+    return window, window // 4 if overlap is None else int(overlap)
+
+
+def lift_sequences(
+    lifter: Lifter,
+    tracks: Sequence[tuple[np.ndarray, np.ndarray]],
+    window: int | None = None,
+    overlap: int | None = None,
+    batch: int = 64,
+) -> list[np.ndarray]:
+    """Lift many (pose2d (T, 17, 2), confidence (T, 17)) tracks; windows batched across tracks."""
+    window, overlap = _window_and_overlap(lifter, window, overlap)
+    with _inference(lifter):
+        return windowed_apply(lifter.lift, tracks, window, overlap, batch, _device_of(lifter))
+
+
+def lift_sequence(
+    lifter: Lifter,
+    pose2d: np.ndarray,
+    confidence: np.ndarray,
+    window: int | None = None,
+    overlap: int | None = None,
+    batch: int = 64,
+) -> np.ndarray:
+    """Lift a track of any length: (T, 17, 2) + (T, 17) → (T, 17, 3) root-relative metres.
+
+    Windows of `window` frames (default: the lifter's max_frames; a shorter clip is one window of
+    all its frames), neighbours sharing `overlap` frames (default window // 4) that are
+    cross-faded with raised-cosine weights, so there are no seams; `batch` windows per call.
+    """
+    return lift_sequences(lifter, [(pose2d, confidence)], window, overlap, batch)[0]
+
+
+def complete_sequences(
+    lifter: Any,
+    poses: Sequence[tuple[np.ndarray, np.ndarray]],
+    window: int | None = None,
+    overlap: int | None = None,
+    batch: int = 64,
+) -> list[np.ndarray]:
+    """3D completion of many (pose3d (T, 17, 3), visible (T, 17) bool) through complete_3d."""
+    window, overlap = _window_and_overlap(lifter, window, overlap)
+    with _inference(lifter):
+        return windowed_apply(lifter.complete_3d, poses, window, overlap, batch, _device_of(lifter))
+
+
+def interpolate_masked(values: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Fill hidden joints (T, J, C) by linear interpolation in time from their nearest visible
+    frames, holding the nearest value at the ends; the numpy twin of `baselines.fill_missing`.
+
+    A joint never visible takes its parent's filled position (H36M-17 parents), a never-visible
+    root the mean of the seen joints, and with nothing visible everything is 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    visible = np.asarray(visible, dtype=bool)
+    frames = values.shape[0]
+    time = np.broadcast_to(np.arange(frames)[:, None], visible.shape)
+    prev = np.maximum.accumulate(np.where(visible, time, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(visible, time, frames)[::-1], axis=0)[::-1]
+    prev_c, next_c = np.clip(prev, 0, None), np.clip(nxt, None, frames - 1)
+    cols = np.arange(visible.shape[1])[None, :]
+    before, after = values[prev_c, cols], values[next_c, cols]
+    weight = ((time - prev_c) / np.maximum(next_c - prev_c, 1))[..., None]
+    filled = np.where(
+        ((prev >= 0) & (nxt < frames))[..., None],
+        before + weight * (after - before),
+        np.where((prev >= 0)[..., None], before, after),
+    )
+    filled = np.where(visible[..., None], values, filled)
+    return _fill_unseen(filled, visible.any(axis=0))
+
+
+def _fill_unseen(filled: np.ndarray, ever: np.ndarray) -> np.ndarray:
+    centroid = filled[:, ever].mean(axis=1) if ever.any() else np.zeros_like(filled[:, 0])
+    parents = PARENTS if filled.shape[1] == len(PARENTS) else (-1,) * filled.shape[1]
+    out = filled.copy()
+    for joint, parent in enumerate(parents):
+        if not ever[joint]:
+            out[:, joint] = centroid if parent < 0 else out[:, parent]
+    return out
+
+
+# --------------------------------------------------------------------------- the conditions
+
+
+@dataclass(frozen=True)
+class OcclusionConfig:
+    """The fixed occlusion of the `occluded` (2D) and `complete3d` (3D) conditions."""
+
+    limb_tubes: int = 1  # limbs hidden, each over its own contiguous span
+    tube_seconds: tuple[float, float] = (1.0, 3.0)  # span length, uniform; clipped to the clip
+    random_joint_fraction: float = 0.1  # share of the joint-frames left after the tubes (2D only)
+
+    def tube_frames(self, fps: float) -> tuple[int, int]:
+        low, high = self.tube_seconds
+        return max(1, round(low * fps)), max(1, round(high * fps))
+
+    def to_json(self, fps: float) -> dict:
+        out = asdict(self)
+        out["tube_seconds"] = list(self.tube_seconds)
+        out["tube_frames"] = list(self.tube_frames(fps))
+        out["limbs"] = {name: [H36M17.joints[j] for j in joints] for name, joints in LIMBS.items()}
+        out["occluded"] = "noisy 2D + limb tubes + random joints; hidden: confidence 0, coords 0"
+        out["complete3d"] = "true 3D + limb tubes (no random joints); hidden: coords 0"
+        return out
+
+
+@dataclass
+class View:
+    """One clip filmed by one camera, with the inputs of every condition."""
+
+    camera: Camera
+    pose3d: np.ndarray  # (T, 17, 3) camera frame, root-relative, metres
+    clean2d: np.ndarray  # (T, 17, 2) exact projection, screen-normalised (NaN behind the camera)
+    inputs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    hidden2d: np.ndarray | None = None  # (T, 17) joints the occlusion hid (occluded)
+    visible3d: np.ndarray | None = None  # (T, 17) joints shown to 3D completion
+
+
+def _model_input(uv: np.ndarray, confidence: np.ndarray, hidden: np.ndarray, camera: Camera):
+    """Pixels + confidence → screen-normalised float32 input, 0 wherever a joint is hidden."""
+    hidden = hidden | ~np.isfinite(uv).all(axis=-1)
+    pose2d = normalise_screen(np.where(hidden[..., None], 0.0, uv), camera.width, camera.height)
+    pose2d[hidden] = 0.0
+    confidence = np.where(hidden, 0.0, confidence)
+    return pose2d.astype(np.float32), confidence.astype(np.float32)
+
+
+def _random_joints(rng: np.random.Generator, allowed: np.ndarray, fraction: float) -> np.ndarray:
+    """Exactly round(fraction · allowed) of the allowed joint-frames, without replacement."""
+    mask = np.zeros(allowed.shape, dtype=bool)
+    candidates = np.flatnonzero(allowed)
+    count = int(round(fraction * candidates.size))
+    mask.flat[rng.choice(candidates, size=count, replace=False)] = True
+    return mask
+
+
+def _tube(rng: np.random.Generator, frames: int, occlusion: OcclusionConfig, fps: float):
+    low, high = occlusion.tube_frames(fps)
+    return limb_tube_mask(
+        rng, frames, H36M17.num_joints, occlusion.limb_tubes, min_len=low, max_len=high
+    )
+
+
+def film_view(
+    world: np.ndarray,
+    seed: int,
+    clip_index: int,
+    camera_index: int,
+    conditions: Sequence[str] = CONDITIONS,
+    fps: float = MODEL_FPS,
+    occlusion: OcclusionConfig | None = None,
+) -> View:
+    """Camera, ground truth and the inputs of every condition for one clip and camera.
+
+    Drawn from default_rng([seed, clip_index, camera_index]), split into independent child
+    generators for camera, noise, 2D occlusion and 3D masking, so leaving out a condition does
+    not change the others.
+    """
+    occlusion = occlusion or OcclusionConfig()
+    camera_rng, noise_rng, occlusion_rng, complete_rng = np.random.default_rng(
+        [seed, clip_index, camera_index]
+    ).spawn(4)
+    camera = sample_camera(camera_rng, world)
+    cam = camera.world_to_camera(world)
+    uv = camera.project(cam)
+    view = View(camera, root_relative(cam), normalise_screen(uv, camera.width, camera.height))
+    frames = len(world)
+    if "clean" in conditions:
+        outside = outside_image(uv, camera.width, camera.height)
+        view.inputs["clean"] = _model_input(uv, np.ones(uv.shape[:-1]), outside, camera)
+    if "noisy" in conditions or "occluded" in conditions:
+        noisy, confidence = corrupt_2d(uv, camera.width, camera.height, noise_rng, NoiseConfig())
+        none = np.zeros(confidence.shape, dtype=bool)
+        if "noisy" in conditions:
+            view.inputs["noisy"] = _model_input(noisy, confidence, none, camera)
+        if "occluded" in conditions:
+            tube = _tube(occlusion_rng, frames, occlusion, fps)
+            hidden = tube | _random_joints(occlusion_rng, ~tube, occlusion.random_joint_fraction)
+            view.hidden2d = hidden
+            view.inputs["occluded"] = _model_input(noisy, confidence, hidden, camera)
+    if "complete3d" in conditions:
+        view.visible3d = ~_tube(complete_rng, frames, occlusion, fps)
+    return view
+
+
+# --------------------------------------------------------------------------- the evaluation
+
+
+@dataclass
+class EvaluationRun:
+    """The JSON-ready summary plus what a figure needs (one view's inputs and predictions)."""
+
+    summary: dict
+    example: dict | None = None
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN → None, numpy scalars → Python, floats rounded to 0.001 (mm, %) for stable files."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 3)
+    return value
+
+
+def count_parameters(lifter: object) -> int | None:
+    if isinstance(lifter, nn.Module):
+        return sum(p.numel() for p in lifter.parameters())
+    return None
+
+
+def _evaluate_lifting(lifter, views, condition, window, overlap, batch) -> tuple[dict, list]:
+    preds = lift_sequences(lifter, [v.inputs[condition] for v in views], window, overlap, batch)
+    result = summarise(preds, [v.pose3d for v in views])
+    if condition == "occluded":
+        hidden = summarise(preds, [v.pose3d for v in views], [v.hidden2d for v in views])
+        result["mpjpe_hidden"] = hidden["mpjpe"]
+    return result, preds
+
+
+def _completion_inputs(views: Sequence[View]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [
+        (np.where(v.visible3d[..., None], v.pose3d, 0.0).astype(np.float32), v.visible3d)
+        for v in views
+    ]
+
+
+def _evaluate_completion(lifter, views, window, overlap, batch) -> tuple[dict | None, dict]:
+    truth = [v.pose3d for v in views]
+    hidden = [~v.visible3d for v in views]
+    reference = [interpolate_masked(v.pose3d, v.visible3d) for v in views]
+    interpolation = summarise(reference, truth, hidden)
+    if not callable(getattr(lifter, "complete_3d", None)):
+        return None, interpolation
+    preds = complete_sequences(lifter, _completion_inputs(views), window, overlap, batch)
+    return summarise(preds, truth, hidden), interpolation
+
+
+def _example(views: list[View], preds: dict[str, list], condition: str, index: int) -> dict:
+    view = views[index]
+    pose2d, confidence = view.inputs[condition]
+    return {
+        "condition": condition,
+        "pose2d": pose2d,
+        "confidence": confidence,
+        "clean2d": view.clean2d,
+        "pred": preds[condition][index],
+        "truth": view.pose3d,
+    }
+
+
+def run_evaluation(
+    lifter: Lifter,
+    clips: Sequence[np.ndarray],
+    cameras: int = 4,
+    seed: int = 0,
+    conditions: Sequence[str] = CONDITIONS,
+    fps: float = MODEL_FPS,
+    occlusion: OcclusionConfig | None = None,
+    window: int | None = None,
+    overlap: int | None = None,
+    batch: int = 64,
+    names: Sequence[str] | None = None,
+) -> EvaluationRun:
+    """Evaluate on world-frame clips (T, 17, 3) at `fps`; see the module docstring."""
+    unknown = set(conditions) - set(CONDITIONS)
+    if unknown:
+        raise ValueError(f"unknown conditions {sorted(unknown)}; known: {CONDITIONS}")
+    if not clips or cameras < 1:
+        raise ValueError("need at least one clip and one camera")
+    occlusion = occlusion or OcclusionConfig()
+    started = time.perf_counter()
+    views = [
+        film_view(np.asarray(world, np.float64), seed, c, k, conditions, fps, occlusion)
+        for c, world in enumerate(clips)
+        for k in range(cameras)
+    ]
+    results: dict[str, dict | None] = {}
+    references: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
+    preds: dict[str, list] = {}
+    for condition in conditions:
+        tick = time.perf_counter()
+        if condition in LIFT_CONDITIONS:
+            results[condition], preds[condition] = _evaluate_lifting(
+                lifter, views, condition, window, overlap, batch
+            )
+        else:
+            results[condition], references["complete3d"] = _evaluate_completion(
+                lifter, views, window, overlap, batch
+            )
+        seconds[condition] = time.perf_counter() - tick
+    frames = int(sum(len(c) for c in clips))
+    lifted = frames * cameras * len(preds)
+    lift_seconds = sum(seconds[c] for c in preds)
+    summary = {
+        "model": {
+            "kind": getattr(lifter, "kind", None) or type(lifter).__name__,
+            "parameters": count_parameters(lifter),
+        },
+        "data": {
+            "files": list(names) if names is not None else [f"clip{i}" for i in range(len(clips))],
+            "clips": len(clips),
+            "frames": frames,
+            "cameras": cameras,
+            "seed": seed,
+            "fps": fps,
+        },
+        "occlusion": occlusion.to_json(fps),
+        "conditions": results,
+        "references": {"interpolation": {"conditions": references}} if references else {},
+        "timing": {
+            "seconds": time.perf_counter() - started,
+            "per_condition_seconds": seconds,
+            "lift_frames_per_second": lifted / lift_seconds if lift_seconds > 0 else None,
+        },
+    }
+    shown = next((c for c in ("occluded", "noisy", "clean") if c in preds), None)
+    example = _example(views, preds, shown, 0) if shown else None
+    return EvaluationRun(_json_safe(summary), example)
+
+
+def evaluate(
+    lifter: Lifter,
+    clips: Sequence[np.ndarray],
+    cameras: int = 4,
+    seed: int = 0,
+    conditions: Sequence[str] = CONDITIONS,
+    **options: Any,
+) -> dict:
+    """The JSON-ready summary of `run_evaluation` (options: fps, occlusion, window, overlap,
+    batch, names)."""
+    return run_evaluation(lifter, clips, cameras, seed, conditions, **options).summary
+
+
+# --------------------------------------------------------------------------- report
+
+
+def format_table(summary: dict) -> str:
+    """Condition × metric table (mm; PCK and AUC in %), with the interpolation reference."""
+    header = f"{'condition':<24}" + "".join(f"{m:>10}" for m in TABLE_METRICS)
+    rows = [header, "-" * len(header)]
+
+    def row(label: str, values: dict | None) -> str:
+        if values is None:
+            return f"{label:<24}" + f"{'n/a':>10}" * len(TABLE_METRICS)
+        cells = [values.get(m) for m in TABLE_METRICS]
+        return f"{label:<24}" + "".join(f"{'—':>10}" if v is None else f"{v:>10.1f}" for v in cells)
+
+    for condition, values in summary["conditions"].items():
+        label = condition + (" (hidden joints)" if condition == "complete3d" else "")
+        rows.append(row(label, values))
+        if values and "mpjpe_hidden" in values and values["mpjpe_hidden"] is not None:
+            rows.append(f"{'  mpjpe of hidden joints':<24}{values['mpjpe_hidden']:>10.1f}")
+    for name, ref in summary.get("references", {}).items():
+        for condition, values in ref["conditions"].items():
+            rows.append(row(f"{condition} ({name})", values))
+    return "\n".join(rows)
+
+
+def _plot_2d(ax, pose2d, confidence, clean2d) -> None:
+    visible = confidence > 0
+    for parent, child in H36M17.bones:
+        if visible[parent] and visible[child]:
+            ax.plot(*pose2d[[parent, child]].T, color=_bone_color(child), lw=2)
+    ax.scatter(*pose2d[visible].T, s=10, color="k")
+    hidden = ~visible & np.isfinite(clean2d).all(axis=-1)
+    ax.scatter(*clean2d[hidden].T, s=40, marker="x", color="magenta", label="hidden (true place)")
+    ax.invert_yaxis()
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=6)
+
+
+def _bone_color(child: int) -> str:
+    return "tab:blue" if child in H36M17.left else "tab:red" if child in H36M17.right else "0.3"
+
+
+def _plot_3d(ax, pose3d: np.ndarray, title: str) -> None:
+    """Camera frame shown upright: x right, z (depth) into the page, −y up."""
+    for parent, child in H36M17.bones:
+        seg = pose3d[[parent, child]]
+        ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], color=_bone_color(child), lw=2)
+    ax.set(xlim=(-0.9, 0.9), ylim=(-0.9, 0.9), zlim=(-0.9, 0.9), title=title)
+    ax.set(xlabel="x", ylabel="depth", zlabel="up")
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=10, azim=-80)  # almost as the camera sees it
+    ax.tick_params(labelsize=6)
+
+
+def save_figure(run: EvaluationRun, path: Path, frames: int = 3) -> None:
+    """Per-joint MPJPE per condition, and a few frames: input 2D | predicted 3D | true 3D."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(14, 4 + 3.6 * frames))
+    grid = fig.add_gridspec(1 + frames, 3, height_ratios=[1.3] + [1] * frames)
+    ax = fig.add_subplot(grid[0, :])
+    conditions = {k: v for k, v in run.summary["conditions"].items() if v}
+    for name, reference in run.summary.get("references", {}).items():
+        conditions.update({f"{k} ({name})": v for k, v in reference["conditions"].items() if v})
+    width = 0.8 / max(len(conditions), 1)
+    x = np.arange(H36M17.num_joints)
+    for i, (name, values) in enumerate(conditions.items()):
+        heights = [values["per_joint"][j] or 0.0 for j in H36M17.joints]
+        ax.bar(x + (i - (len(conditions) - 1) / 2) * width, heights, width, label=name)
+    ax.set_xticks(x, H36M17.joints, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("MPJPE (mm)")
+    ax.legend(fontsize=8)
+    ax.set_title("per-joint MPJPE by condition (complete3d: hidden joints only)")
+    example = run.example
+    if example is not None:
+        length = len(example["pred"])
+        picks = np.unique(np.linspace(0.2, 0.8, frames) * (length - 1)).round().astype(int)
+        for r, t in enumerate(picks, start=1):
+            ax2d = fig.add_subplot(grid[r, 0])
+            _plot_2d(ax2d, example["pose2d"][t], example["confidence"][t], example["clean2d"][t])
+            ax2d.set_title(f"input 2D ({example['condition']}), frame {t}", fontsize=9)
+            if r == 1:
+                ax2d.legend(fontsize=7)
+            _plot_3d(fig.add_subplot(grid[r, 1], projection="3d"), example["pred"][t], "predicted")
+            _plot_3d(fig.add_subplot(grid[r, 2], projection="3d"), example["truth"][t], "true")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- data and CLI
+
+
+def find_bvh_files(path: Path, split: str | None = None) -> list[tuple[Path, float | None]]:
+    """(file, fps override) for a file, a folder of BVH files, or a mocap folder with manifest."""
+    path = Path(path)
+    if path.is_file():
+        return [(path, None)]
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is neither a BVH file nor a folder")
+    if (path / "manifest.csv").is_file():
+        from training.data.cache import read_manifest
+
+        rows = [r for r in read_manifest(path) if split is None or r.split == split]
+        return [(path / r.path, r.fps) for r in rows]
+    if split is not None:
+        raise ValueError(f"--split needs a folder with a manifest.csv; {path} has none")
+    files = sorted(path.rglob("*.bvh"))
+    if not files:
+        raise FileNotFoundError(f"no .bvh files under {path}")
+    return [(f, None) for f in files]
+
+
+def load_bvh_clips(
+    path: Path,
+    split: str | None = None,
+    skip_frames: int = 1,
+    limit_frames: int | None = None,
+    fps: float = MODEL_FPS,
+) -> tuple[list[str], list[np.ndarray]]:
+    """Names and world joints (T, 17, 3) at `fps` of every BVH the path names."""
+    from training.data.mocap import load_clip
+
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    names, clips = [], []
+    for file, file_fps in find_bvh_files(path, split):
+        clip = load_clip(file, fps=file_fps, target_fps=fps, skip_frames=skip_frames)
+        joints = clip.joints[:limit_frames] if limit_frames else clip.joints
+        if len(joints) == 0:
+            print(f"skipping {file}: no frames", file=sys.stderr)
+            continue
+        names.append(str(file.relative_to(root)) if file.is_relative_to(root) else str(file))
+        clips.append(joints)
+    if not clips:
+        raise ValueError(f"no usable clips under {path}")
+    return names, clips
+
+
+def load_model(spec: str) -> tuple[Any, dict]:
+    """The lead's checkpoint loader: "default", a path, or "baseline:NAME"."""
+    try:
+        from mpm_backend.checkpoint import load_lifter
+    except ImportError as error:
+        raise SystemExit(
+            f"cannot load {spec!r}: mpm_backend.checkpoint is missing ({error})"
+        ) from error
+    return load_lifter(spec)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate",
+        description="Evaluate a 2D→3D lifter on BVH motion filmed by seeded virtual cameras.",
+    )
+    parser.add_argument("--checkpoint", default="default", help="'default' or a checkpoint path")
+    parser.add_argument("--baseline", help="evaluate a shipped baseline instead (e.g. tcn)")
+    parser.add_argument("--bvh", required=True, type=Path, help="BVH file, folder, or mocap dir")
+    parser.add_argument("--split", help="with a manifest.csv folder: train or val")
+    parser.add_argument("--skip-frames", type=int, default=1, help="leading frames to drop")
+    parser.add_argument("--limit-frames", type=int, help="use at most N frames of each clip")
+    parser.add_argument("--cameras", type=int, default=4, help="virtual cameras per clip")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated")
+    parser.add_argument("--window", type=int, help="frames per window (default max_frames)")
+    parser.add_argument("--overlap", type=int, help="frames shared by windows (default 1/4)")
+    parser.add_argument("--batch", type=int, default=64, help="windows per forward pass")
+    parser.add_argument("--device", default="cpu", help="torch device for an nn.Module lifter")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--figure", type=Path, help="figure path (default: next to --json)")
+    parser.add_argument("--no-figure", action="store_true", help="skip the figure")
+    return parser.parse_args(argv)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    loader: Callable[[str], tuple[Any, dict]] = load_model,
+) -> dict:
+    """The CLI; `loader` maps a checkpoint spec to (lifter, meta) (tests pass their own)."""
+    args = _parse_args(argv)
+    spec = f"baseline:{args.baseline}" if args.baseline else args.checkpoint
+    names, clips = load_bvh_clips(args.bvh, args.split, args.skip_frames, args.limit_frames)
+    lifter, meta = loader(spec)
+    if isinstance(lifter, nn.Module):
+        lifter = lifter.to(args.device)
+    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+    print(
+        f"evaluating {spec} on {len(clips)} clips ({sum(map(len, clips))} frames) "
+        f"× {args.cameras} cameras, seed {args.seed}",
+        file=sys.stderr,
+    )
+    run = run_evaluation(
+        lifter, clips, args.cameras, args.seed, conditions,
+        window=args.window, overlap=args.overlap, batch=args.batch, names=names,
+    )  # fmt: skip
+    parameters = count_parameters(lifter) or meta.get("parameters")
+    kind = meta.get("kind") or getattr(lifter, "kind", None) or type(lifter).__name__
+    model = {"kind": kind, "parameters": parameters, "meta": _json_safe(_plain(meta))}
+    summary = {"checkpoint": spec, **run.summary, "model": model}
+    print(format_table(summary))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=1))
+        print(f"wrote {args.json}", file=sys.stderr)
+    if not args.no_figure:
+        figure = args.figure or (args.json.with_suffix(".png") if args.json else Path("eval.png"))
+        save_figure(run, figure)
+        print(f"wrote {figure}", file=sys.stderr)
+    return summary
+
+
+def _plain(meta: dict) -> dict:
+    """The JSON-serialisable part of a checkpoint's metadata."""
+    out = {}
+    for key, value in meta.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value
+    return out
+
+
+if __name__ == "__main__":
+    main()
