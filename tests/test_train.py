@@ -65,3 +65,13 @@ def test_finetune_starts_from_pretrained_weights(mini_cache, tmp_path):
     )
     a, b = weights(tmp_path / "pre" / "model.pt"), weights(tmp_path / "ft" / "model.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_wall_clock_budget_stops_the_run_and_decays_the_rate(mini_cache, tmp_path):
+    config = tiny_config(mini_cache, steps=1000, minutes=0.02)  # 1.2 s for a 1,000-step schedule
+    summary = train(config, "finetune", tmp_path, workers=0, show_progress=False)
+    assert 1 <= summary["steps"] < 1000
+    assert summary["elapsed_s"] >= 1.2
+    assert (tmp_path / "model.pt").is_file()
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["step"] == summary["steps"] and "val_noisy_mpjpe_mm" in log[-1]

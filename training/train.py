@@ -238,13 +238,30 @@ def validate(model: nn.Module, windows: ClipWindows, device, count: int = 64) ->
 # ----------------------------------------------------------------------------- the loop
 
 
-def learning_rate(step: int, stage: dict) -> float:
-    """Linear warm-up, then cosine decay to 5 % of the peak at the last step."""
+def learning_rate(step: int, stage: dict, elapsed: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak at the end of the run.
+
+    The end is the last step or, for a wall-clock budget (`minutes` in the stage), the end of
+    the budget: baselines get the same time as MPM, whatever their speed per step.
+    """
     peak, warmup, total = stage["lr"], stage.get("warmup", 100), stage["steps"]
     if step < warmup:
         return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if stage.get("minutes"):
+        progress = min(1.0, elapsed / (60.0 * stage["minutes"]))
+    else:
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def out_of_time(stage: dict, elapsed: float, runtime: Runtime) -> bool:
+    """Whether a wall-clock budget is spent; rank 0 decides for all ranks."""
+    if not stage.get("minutes"):
+        return False
+    flag = torch.tensor([float(elapsed >= 60.0 * stage["minutes"])], device=runtime.device)
+    if runtime.world > 1:
+        dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def train(
@@ -269,9 +286,12 @@ def train(
     torch.manual_seed(seed)
     model_cfg = {k: v for k, v in config["model"].items() if k != "kind"}
     model = build_model(config["model"].get("kind", "mpm"), model_cfg).to(runtime.device)
+    init_elapsed = 0.0  # training time already in the starting weights (pre-training)
     if init:
         payload = torch.load(init, map_location="cpu", weights_only=True)
         model.load_state_dict(payload["state_dict"])
+        before = payload.get("meta", {}).get("training", {})
+        init_elapsed = float(before.get("total_elapsed_s", before.get("elapsed_s", 0.0)))
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=stage["lr"], weight_decay=stage.get("weight_decay", 0.01)
     )
@@ -313,7 +333,7 @@ def train(
         torch.manual_seed(seed * 1_000_003 + step * 64 + runtime.rank)  # dropout of this step
         rng = torch.Generator().manual_seed(seed * 7_919 + step * 64 + runtime.rank)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, stage)
+            group["lr"] = learning_rate(step, stage, elapsed)
         with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=use_amp):
             loss, parts = loss_fn(model, batch, stage, rng)
         optimizer.zero_grad(set_to_none=True)
@@ -324,6 +344,7 @@ def train(
         elapsed += now - tick
         tick = now
         done = step + 1
+        stop = out_of_time(stage, elapsed, runtime)
         if runtime.main:
             bar.update(1)
             fps = frames_per_step * (done - start) / max(elapsed - elapsed_at_start, 1e-9)
@@ -335,13 +356,26 @@ def train(
                 **{k: round(v, 4) for k, v in parts.items()},
                 "elapsed_s": round(elapsed, 1),
             }
-            if done % validate_every == 0 or done == stage["steps"]:
+            if done % validate_every == 0 or done == stage["steps"] or stop:
                 record["val_noisy_mpjpe_mm"] = round(
                     validate(model, val_windows, runtime.device), 2
                 )
             history.append(record)
-            if done % checkpoint_every == 0 or done == end:
-                _save(out, model, optimizer, done, elapsed, history, config, stage_name)
+            if done % checkpoint_every == 0 or done == end or stop:
+                _save(
+                    out,
+                    model,
+                    optimizer,
+                    done,
+                    elapsed,
+                    history,
+                    config,
+                    stage_name,
+                    init,
+                    init_elapsed,
+                )
+        if stop:
+            break
     bar.close()
     if runtime.world > 1:
         dist.destroy_process_group()
@@ -354,7 +388,16 @@ def train(
 
 
 def _save(
-    out: Path, model, optimizer, step: int, elapsed: float, history: list, config: dict, stage: str
+    out: Path,
+    model,
+    optimizer,
+    step: int,
+    elapsed: float,
+    history: list,
+    config: dict,
+    stage: str,
+    init: str | None = None,
+    init_elapsed: float = 0.0,
 ) -> None:
     core = _core(model)
     out.mkdir(parents=True, exist_ok=True)
@@ -377,6 +420,8 @@ def _save(
                 "stage": stage,
                 "step": step,
                 "elapsed_s": round(elapsed, 1),
+                "total_elapsed_s": round(init_elapsed + elapsed, 1),
+                "init": init or "",
                 "config": json.dumps(config),
                 "last": json.dumps(last),
                 "model_config": json.dumps(model_config(core)),

@@ -1,0 +1,220 @@
+"""Benchmark MPM against the baselines: `python -m training.benchmark`.
+
+    python -m training.benchmark [--mocap ../shared/mocap] [--cameras 4] [--seed 0]
+        [--model NAME=SPEC ...] [--out docs/benchmarks.md] [--json docs/benchmarks_model.json]
+
+Evaluates every model on the val split under every condition of `training.evaluate` (same
+seeded cameras, noise and occlusion for all), measures in-process lifting throughput on a
+10-minute 30 fps track, and checks the shipped default's targets. SPEC is anything
+`load_lifter` takes ("default", "baseline:tcn", a path); models whose checkpoint is missing are
+listed as such. The table replaces the model section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mpm_backend.checkpoint import load_lifter, resolve
+from mpm_backend.timebase import MODEL_FPS
+from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
+
+DEFAULT_MODELS = {
+    "mpm": "default",
+    "mpm_scratch": "runs/default/scratch/model.pt",
+    "tcn": "baseline:tcn",
+    "mlp": "baseline:martinez_mlp",
+}
+THROUGHPUT_FRAMES = 10 * 60 * 30  # ten minutes at 30 fps
+START, END = "<!-- model-benchmark:start -->", "<!-- model-benchmark:end -->"
+
+
+def long_track(clips: list[np.ndarray], frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy 2D track of `frames` frames: val clips one after another, filmed by one camera."""
+    world = np.concatenate(clips)
+    world = np.concatenate([world] * (frames // len(world) + 1))[:frames]
+    view = film_view(world, seed, 0, 0, ("noisy",), MODEL_FPS)
+    return view.inputs["noisy"]
+
+
+def throughput(lifter, pose2d: np.ndarray, confidence: np.ndarray, repeats: int = 2) -> float:
+    """Best of `repeats` in-process runs of a whole long track, frames per second."""
+    best = float("inf")
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        lift_sequence(lifter, pose2d, confidence)
+        best = min(best, time.perf_counter() - tick)
+    return len(pose2d) / best
+
+
+def training_minutes(meta: dict) -> float | None:
+    """Wall-clock of all training stages that made the checkpoint (pre-training included)."""
+    training = meta.get("training") or {}
+    total = training.get("total_elapsed_s", training.get("elapsed_s"))
+    return round(total / 60, 1) if total is not None else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b not in (None, 0) else None
+
+
+def targets(results: dict) -> list[tuple[str, float | None, float, bool | None]]:
+    """(target, measured ratio or value, limit, met) for the shipped default."""
+
+    def metric(name, condition, key="mpjpe"):
+        entry = results.get(name, {}).get("conditions", {}).get(condition)
+        return entry.get(key) if entry else None
+
+    rows = [
+        ("noisy MPJPE / TCN", ratio(metric("mpm", "noisy"), metric("tcn", "noisy")), 0.85),
+        ("occluded MPJPE / TCN", ratio(metric("mpm", "occluded"), metric("tcn", "occluded")), 0.60),
+        (
+            "noisy MPJPE, pre-trained / scratch",
+            ratio(metric("mpm", "noisy"), metric("mpm_scratch", "noisy")),
+            0.93,
+        ),
+    ]
+    interp = results.get("mpm", {}).get("references", {}).get("interpolation", {})
+    interp_mpjpe = (interp.get("conditions", {}).get("complete3d") or {}).get("mpjpe")
+    rows.append(
+        ("complete3d / interpolation", ratio(metric("mpm", "complete3d"), interp_mpjpe), 0.5)
+    )
+    fps = results.get("mpm", {}).get("throughput_fps")
+    rows.append(("lifting frames/s (at least)", fps, 5000.0))
+    out = []
+    for name, value, limit in rows:
+        met = None if value is None else (value >= limit if "at least" in name else value <= limit)
+        out.append((name, value, limit, met))
+    return out
+
+
+def _cell(conditions: dict, condition: str, key: str = "mpjpe") -> str:
+    entry = conditions.get(condition)
+    return f"{entry[key]:.1f}" if entry and entry.get(key) is not None else "–"
+
+
+def markdown(results: dict, command: str, data: dict) -> str:
+    lines = [
+        START,
+        "## Model benchmark",
+        "",
+        f"Command: `{command}`. Val split: {data['clips']} files, {data['frames']} frames at 30 fps, "
+        f"× {data['cameras']} seeded cameras (seed {data['seed']}). MPJPE / P-MPJPE in mm; "
+        "`complete3d` is the error on the hidden joints only. Throughput: in-process lifting of a "
+        "10-minute 30 fps track on this machine's CPU.",
+        "",
+        "| model | parameters | training (min) | clean | noisy | noisy P-MPJPE | occluded | "
+        "occluded hidden joints | complete3d | frames/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        if "error" in r:
+            lines.append(f"| {name} | – | – | {r['error']} | | | | | | |")
+            continue
+        c = r["conditions"]
+        lines.append(
+            f"| {name} | {r['parameters'] / 1e6:.2f} M | {r['training_minutes'] or '–'} | "
+            f"{_cell(c, 'clean')} | {_cell(c, 'noisy')} | {_cell(c, 'noisy', 'p_mpjpe')} | {_cell(c, 'occluded')} | "
+            f"{_cell(c, 'occluded', 'mpjpe_hidden')} | {_cell(c, 'complete3d')} | {r['throughput_fps']:.0f} |"
+        )
+    first = next((r for r in results.values() if "references" in r), None)
+    interp = (first or {}).get("references", {}).get("interpolation", {}).get("conditions", {})
+    if interp.get("complete3d"):
+        lines.append(
+            f"| linear interpolation (reference) | – | – | | | | | | "
+            f"{interp['complete3d']['mpjpe']:.1f} | |"
+        )
+    lines += [
+        "",
+        "Targets for the shipped default (`mpm`):",
+        "",
+        "| target | measured | limit | met |",
+        "|---|---|---|---|",
+    ]
+    for name, value, limit, met in targets(results):
+        shown = "–" if value is None else f"{value:g}"
+        lines.append(
+            f"| {name} | {shown} | {limit:g} | {'–' if met is None else 'yes' if met else 'NO'} |"
+        )
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the model section of a markdown file (or append it)."""
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if START in text and END in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mocap", type=Path, default=Path("../shared/mocap"))
+    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="models to compare (default: mpm, mpm_scratch, tcn, mlp)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))
+    args = parser.parse_args(argv)
+    models = dict(m.split("=", 1) for m in args.model) if args.model else DEFAULT_MODELS
+    torch.set_num_threads(2)
+
+    names, clips = load_bvh_clips(args.mocap, split="val")
+    pose2d, confidence = long_track(clips, THROUGHPUT_FRAMES, args.seed)
+    results: dict[str, dict] = {}
+    for name, spec in models.items():
+        if not resolve(spec).is_file():
+            results[name] = {"error": f"no checkpoint ({spec})"}
+            print(f"{name}: no checkpoint at {resolve(spec)}", file=sys.stderr)
+            continue
+        lifter, meta = load_lifter(spec)
+        print(f"{name}: evaluating {spec}", file=sys.stderr)
+        run = run_evaluation(lifter, clips, args.cameras, args.seed, names=names)
+        results[name] = {
+            "spec": spec,
+            "parameters": sum(p.numel() for p in lifter.parameters()),
+            "training_minutes": training_minutes(meta),
+            "conditions": run.summary["conditions"],
+            "references": run.summary["references"],
+            "throughput_fps": round(throughput(lifter, pose2d, confidence), 1),
+        }
+    data = {
+        "clips": len(clips),
+        "frames": int(sum(map(len, clips))),
+        "cameras": args.cameras,
+        "seed": args.seed,
+    }
+    command = "python -m training.benchmark" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    section = markdown(results, command, data)
+    print(section)
+    write_section(args.out, section)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"data": data, "results": results, "targets": targets(results)}, indent=1)
+    )
+    print(f"wrote {args.out} and {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
