@@ -15,7 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 def test_demo_writes_its_figures_and_reports_errors(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "training.demo", "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data_pipeline.png").stat().st_size > 10_000
