@@ -91,7 +91,7 @@ class StepBatches(Dataset):
         self.windows, self.batch_size, self.seed, self.rank = windows, batch_size, seed, rank
 
     def __len__(self) -> int:
-        return 1 << 40
+        return 1 << 40  # unbounded: the sampler (a range of steps) says which batches are made
 
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, step, self.rank, 1])

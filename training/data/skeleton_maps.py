@@ -19,23 +19,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from mpm_backend.skeleton import H36M17
+
 MAPS_DIR = Path(__file__).with_name("skeleton_maps")
 
-# The 12 H36M-17 joints a map must name; the other 5 are derived.
-DIRECT_JOINTS = (
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-)
+# Joints with no exact counterpart in a mocap skeleton: derived, never mapped (see module doc).
+DERIVED_JOINTS = ("pelvis", "spine", "thorax", "nose", "head")
+# The 12 H36M-17 joints a map must name.
+DIRECT_JOINTS = tuple(j for j in H36M17.joints if j not in DERIVED_JOINTS)
 
 _AXES = {"x": 0, "y": 1, "z": 2}
 UNITS_TO_METRES = {
