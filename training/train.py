@@ -202,8 +202,10 @@ def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     )
     lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
     loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
-    out3 = model(batch["pose3d"], "3d", ~batch["occlude3d"], None, ("3d",))
-    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"], valid)
+    # 3D completion on the first part of the batch only, if asked: it costs a second pass.
+    n3 = max(1, round(stage.get("complete3d_fraction", 1.0) * conf.shape[0]))
+    out3 = model(batch["pose3d"][:n3], "3d", ~batch["occlude3d"][:n3], None, ("3d",))
+    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"][:n3], valid[:n3])
     w = stage["loss_weights"]
     total = w["lift"] * lift + w["complete2d"] * loss2d + w["complete3d"] * loss3d
     return total, {
