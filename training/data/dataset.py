@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from mpm_backend.skeleton import H36M17
+from mpm_backend.skeleton import H36M17, flip
 from training.data.cache import load_split
 from training.data.cameras import CameraConfig, normalise_screen, sample_camera
 from training.data.corruption import NoiseConfig, corrupt_2d
@@ -51,9 +51,7 @@ def window_starts(num_frames: int, window: int, stride: int) -> list[int]:
 
 def mirror_world(joints: np.ndarray) -> np.ndarray:
     """Mirror a Y-up clip through the x = 0 plane and swap left/right, so it is a real person."""
-    mirrored = joints[:, H36M17.flip_permutation].copy()
-    mirrored[..., 0] *= -1.0
-    return mirrored
+    return flip(joints, H36M17)
 
 
 class ClipWindows(Dataset):
