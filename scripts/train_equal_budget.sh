@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Train the four benchmark models at the same wall-clock budget, as issue 3's comparison asks:
+#   mpm       pre-training (half the budget) then fine-tuning (the other half)  -> OUT/mpm/model.pt
+#   scratch   MPM fine-tuned from random weights for the whole budget            -> OUT/scratch/model.pt
+#   tcn, mlp  the baselines for the whole budget                                  -> OUT/{tcn,mlp}/model.pt
+#
+#   bash scripts/train_equal_budget.sh MINUTES OUT [--parallel] [--device cuda] [--workers N]
+#                                      [--set KEY=VALUE ...]     (overrides apply to every run)
+#
+# --parallel runs the four at once (one GPU shared by all: each gets the same wall clock);
+# without it they run one after another (a CPU machine). PYTHON picks the interpreter.
+set -euo pipefail
+minutes=$1 out=$2
+shift 2
+parallel=0 device=auto workers=1 sets=()
+while (($#)); do
+    case $1 in
+        --parallel) parallel=1 ;;
+        --device) device=$2; shift ;;
+        --workers) workers=$2; shift ;;
+        --set) sets+=(--set "$2"); shift ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+py=${PYTHON:-python}
+half=$(awk "BEGIN {print $minutes / 2}")
+mkdir -p "$out"
+run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/NAME.log
+    local name=$1 config=$2 stage=$3 budget=$4
+    shift 4
+    "$py" -m training.train --config "$config" --stage "$stage" --out "$out/$name" \
+        --device "$device" --workers "$workers" --set "$stage.steps=1000000" \
+        --set "$stage.minutes=$budget" "${sets[@]}" "$@" >>"$out/$name.log" 2>&1
+}
+mpm() {
+    run mpm_pretrain training/configs/default.yaml pretrain "$half" &&
+        run mpm training/configs/default.yaml finetune "$half" --init "$out/mpm_pretrain/model.pt"
+}
+jobs_=(
+    "mpm"
+    "run scratch training/configs/default.yaml finetune $minutes"
+    "run tcn training/configs/baseline_tcn.yaml finetune $minutes"
+    "run mlp training/configs/baseline_martinez_mlp.yaml finetune $minutes"
+)
+pids=()
+for job in "${jobs_[@]}"; do
+    if ((parallel)); then
+        $job &
+        pids+=($!)
+    else
+        $job
+    fi
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+for name in mpm scratch tcn mlp; do tail -n 1 "$out/$name.log"; done
+exit $status
