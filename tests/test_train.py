@@ -75,3 +75,13 @@ def test_wall_clock_budget_stops_the_run_and_decays_the_rate(mini_cache, tmp_pat
     assert (tmp_path / "model.pt").is_file()
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == summary["steps"] and "val_noisy_mpjpe_mm" in log[-1]
+
+
+def test_overrides_read_numbers_as_users_write_them():
+    config = load_config(
+        TINY, ["finetune.lr=1e-3", "finetune.minutes=20", "data.cache=cache/x", "model.dropout=0"]
+    )
+    assert config["finetune"]["lr"] == pytest.approx(1e-3)
+    assert config["finetune"]["minutes"] == 20
+    assert config["data"]["cache"] == "cache/x"
+    assert config["model"]["dropout"] == 0

@@ -27,7 +27,7 @@ from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_eval
 
 DEFAULT_MODELS = {
     "mpm": "default",
-    "mpm_scratch": "runs/default/scratch/model.pt",
+    "mpm_scratch": "runs/gpu/scratch/model.pt",
     "tcn": "baseline:tcn",
     "mlp": "baseline:martinez_mlp",
 }

@@ -51,8 +51,19 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = _scalar(value)
     return config
+
+
+def _scalar(text: str):
+    """A YAML value, with `1e-3` read as a number (YAML 1.1 wants `1.0e-3`, users do not)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
 
 
 @dataclass

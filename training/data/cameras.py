@@ -4,15 +4,11 @@ World frame: Y-up, metres, floor near y = 0 (the mocap pipeline's convention). C
 OpenCV (x right, y down, z forward; a visible point has z > 0). A `Camera` maps world points
 with X_cam = rotation @ X_world + translation and projects them with a distortion-free pinhole.
 
-Screen normalisation (VideoPose3D / MotionBERT): both image axes are divided by the *width*,
-
-    u_n = 2 u / W - 1,        v_n = 2 v / W - H / W.
-
-Why this one: it is a single affine formula per frame that depends only on the image size, not
-on the person, the window or any statistics, so a window cut anywhere in a clip is normalised the
-same way at training and inference time; the aspect ratio is kept (one pixel is the same length
-along u and v, so bone directions are not distorted); x always spans [-1, 1] and y spans
-[-H/W, H/W]; and the inverse is exact, so 2D predictions go back to pixels without loss.
+Screen normalisation (u_n = 2u/W - 1, v_n = 2v/W - H/W) is the model's input convention, a runtime
+fact: it lives in `mpm_backend.screen` (normalise_screen, denormalise_screen, focal_from_fov),
+and this module re-exports it so existing imports keep working. The runtime's assumed camera
+(`mpm_backend.screen.DEFAULT_FOV_DEG`, used for the root trajectory when only the image size is
+known) is the middle of CameraConfig.fov_deg_range; tests/test_inference.py checks they agree.
 """
 
 from __future__ import annotations
@@ -21,6 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mpm_backend.screen import (  # re-exported: the runtime owns the 2D convention
+    denormalise_screen,  # noqa: F401
+    focal_from_fov,
+    normalise_screen,  # noqa: F401
+)
 from mpm_backend.skeleton import H36M17
 
 WORLD_UP = np.array([0.0, 1.0, 0.0])
@@ -164,11 +165,6 @@ def camera_roll(rotation: np.ndarray) -> float:
     right = rotation[0]
     down = rotation[1]
     return float(np.arctan2(right @ WORLD_UP, -(down @ WORLD_UP)))
-
-
-def focal_from_fov(fov_deg: float, extent_px: float) -> float:
-    """Focal length in pixels that spans `extent_px` pixels with a field of view of `fov_deg`."""
-    return 0.5 * extent_px / np.tan(np.radians(fov_deg) / 2.0)
 
 
 # (width, height, weight): what people film themselves and others with.
@@ -332,20 +328,6 @@ def _back_off(
     shortfall = min_depth - _min_depth(points, rotation, position)
     step = max(shortfall, 0.0) / gain + 1e-6
     return position - step * horizontal
-
-
-def normalise_screen(uv: np.ndarray, width: float, height: float) -> np.ndarray:
-    """Pixels → screen-normalised coordinates (both axes divided by the width; see module doc)."""
-    uv = np.asarray(uv, dtype=np.float64)
-    offset = np.array([1.0, height / width])
-    return uv * (2.0 / width) - offset
-
-
-def denormalise_screen(uv_n: np.ndarray, width: float, height: float) -> np.ndarray:
-    """Screen-normalised coordinates → pixels; exact inverse of normalise_screen."""
-    uv_n = np.asarray(uv_n, dtype=np.float64)
-    offset = np.array([1.0, height / width])
-    return (uv_n + offset) * (width / 2.0)
 
 
 def root_relative(points_cam: np.ndarray) -> np.ndarray:

@@ -1,0 +1,431 @@
+"""The backend process: `python -m mpm_backend.serve`, a ZeroMQ ROUTER in front of the engine.
+
+    python -m mpm_backend.serve [--bind tcp://127.0.0.1:5555] [--checkpoint default|PATH]
+                                [--device auto|cpu|cuda] [--allow-remote --curve-dir DIR]
+
+The socket thread never waits for inference: `ping`, `info`, `cancel` and every check of a
+request are answered at once, while lifts run one at a time on an inference thread that sends
+progress and the result back through an inproc socket. Every bad request gets an error reply with
+a stable code (mpm_backend.protocol); nothing a client sends stops the server. SIGINT/SIGTERM end
+it cleanly. Loopback only unless --allow-remote, which requires CURVE keys (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import zmq
+
+from mpm_backend import protocol as wire
+from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout
+
+log = logging.getLogger("mpm_backend.serve")
+
+PROGRESS_INTERVAL_S = 0.2  # at most this often per request
+
+
+@dataclass
+class Job:
+    """One long request waiting for, or on, the inference thread."""
+
+    identity: bytes
+    message: wire.Message
+    run: object  # () -> (result fields, arrays); given progress and cancelled callbacks
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class Server:
+    """ROUTER socket + one inference thread. `serve(stop)` returns when `stop` is set."""
+
+    def __init__(
+        self,
+        engine,
+        bind: str = wire.DEFAULT_ADDRESS,
+        curve_dir: Path | None = None,
+        context: zmq.Context | None = None,
+    ):
+        self.engine = engine
+        self.context = context or zmq.Context.instance()
+        self.socket = self.context.socket(zmq.ROUTER)
+        self.socket.linger = 0
+        self.socket.setsockopt(zmq.ROUTER_MANDATORY, 0)  # replies to gone clients are dropped
+        self.auth = _enable_curve(self.context, self.socket, curve_dir) if curve_dir else None
+        self.socket.bind(bind)
+        self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._results_address = f"inproc://mpm-results-{id(self)}"
+        self.results = self.context.socket(zmq.PULL)
+        self.results.linger = 0
+        self.results.bind(self._results_address)
+        self.queue: queue.Queue[Job | None] = queue.Queue()
+        self.jobs: dict[tuple[bytes, str], Job] = {}  # queued or running, by (client, id)
+        self.jobs_lock = threading.Lock()
+        self.worker = threading.Thread(target=self._work, name="mpm-inference", daemon=True)
+
+    # ------------------------------------------------------------------ socket thread
+
+    def serve(self, stop: threading.Event) -> None:
+        self.worker.start()
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self.results, zmq.POLLIN)
+        try:
+            while not stop.is_set():
+                for sock, _ in poller.poll(100):
+                    if sock is self.results:
+                        self.socket.send_multipart(self.results.recv_multipart(copy=False))
+                    else:
+                        self._handle(self.socket.recv_multipart(copy=False))
+        finally:
+            self._shutdown()
+
+    def _handle(self, frames: list) -> None:
+        identity, body = frames[0].bytes, frames[1:]
+        header: dict = {}
+        try:
+            if not body:
+                raise wire.ProtocolError(wire.BAD_HEADER, "empty message")
+            header = wire.decode_header(body[0].bytes)
+            message = wire.decode([body[0].bytes, *(f.buffer for f in body[1:])])
+            self._dispatch(identity, message)
+        except wire.ProtocolError as exc:
+            self._send(identity, wire.error_reply(_str(header, "id"), _str(header, "op"), exc.code, exc.message))
+        except Exception as exc:  # a bug in a check: say so, keep serving
+            log.exception("request failed")
+            self._send(
+                identity,
+                wire.error_reply(_str(header, "id"), _str(header, "op"), wire.INTERNAL, repr(exc)),
+            )
+
+    def _dispatch(self, identity: bytes, message: wire.Message) -> None:
+        op, rid = message.op, message.id
+        if op not in wire.OPS:
+            raise wire.ProtocolError(
+                wire.UNKNOWN_OP, f"unknown op {op!r}; this server knows {', '.join(wire.OPS)}"
+            )
+        if not rid:
+            raise wire.ProtocolError(wire.BAD_HEADER, "a request needs a non-empty string 'id'")
+        if op == "ping":
+            self._send(identity, wire.reply(rid, op, result={"pong": True, "time": time.time()}))
+        elif op == "info":
+            self._send(identity, wire.reply(rid, op, result=self.info()))
+        elif op == "cancel":
+            self._cancel(identity, message)
+        else:
+            self._enqueue(identity, message)
+
+    def info(self) -> dict:
+        return {
+            **self.engine.info(),
+            "protocol": wire.VERSION,
+            "ops": list(wire.OPS),
+            "queued": self.queue.qsize(),
+            "limits": {
+                "max_frames": wire.MAX_FRAMES,
+                "max_joints": wire.MAX_JOINTS,
+                "max_array_bytes": wire.MAX_ARRAY_BYTES,
+                "max_header_bytes": wire.MAX_HEADER_BYTES,
+                "max_queued": wire.MAX_QUEUED,
+            },
+        }
+
+    def _cancel(self, identity: bytes, message: wire.Message) -> None:
+        target = message.params.get("target")
+        if not isinstance(target, str):
+            raise wire.ProtocolError(wire.BAD_PARAMS, "cancel needs params.target: a request id")
+        with self.jobs_lock:
+            job = self.jobs.get((identity, target))
+        if job is not None:
+            job.cancelled.set()  # the job's own reply says "cancelled"
+        self._send(identity, wire.reply(message.id, "cancel", result={"found": job is not None}))
+
+    def _enqueue(self, identity: bytes, message: wire.Message) -> None:
+        run = _prepare(self.engine, message)  # every check here, before the queue
+        if self.queue.qsize() >= wire.MAX_QUEUED:
+            raise wire.ProtocolError(
+                wire.BUSY, f"{wire.MAX_QUEUED} requests are waiting; try again later"
+            )
+        job = Job(identity, message, run)
+        with self.jobs_lock:
+            self.jobs[(identity, message.id)] = job
+        self.queue.put(job)
+
+    def _send(self, identity: bytes, frames: list) -> None:
+        self.socket.send_multipart([identity, *frames])
+
+    def _shutdown(self) -> None:
+        with self.jobs_lock:
+            for job in self.jobs.values():
+                job.cancelled.set()
+        self.queue.put(None)
+        self.worker.join(timeout=10)
+        self.results.close()
+        self.socket.close()
+        if self.auth is not None:
+            self.auth.stop()
+
+    # ------------------------------------------------------------------ inference thread
+
+    def _work(self) -> None:
+        out = self.context.socket(zmq.PUSH)
+        out.linger = 0
+        out.connect(self._results_address)
+        try:
+            while (job := self.queue.get()) is not None:
+                try:
+                    frames = self._run(job, out)
+                finally:
+                    with self.jobs_lock:
+                        self.jobs.pop((job.identity, job.message.id), None)
+                out.send_multipart([job.identity, *frames])
+        finally:
+            out.close()
+
+    def _run(self, job: Job, out: zmq.Socket) -> list:
+        rid, op = job.message.id, job.message.op
+        if job.cancelled.is_set():
+            return wire.error_reply(rid, op, wire.CANCELLED, "cancelled before it started")
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL_S or done == total:
+                last[0] = now
+                frames = wire.reply(rid, op, wire.PROGRESS, progress={"done": done, "total": total})
+                out.send_multipart([job.identity, *frames])
+
+        start = time.perf_counter()
+        try:
+            result, arrays = job.run(progress, job.cancelled.is_set)
+        except ValueError as exc:
+            return wire.error_reply(rid, op, wire.BAD_INPUT, str(exc))
+        except Exception as exc:
+            if type(exc).__name__ == "Cancelled":  # the engine's; no torch import here
+                return wire.error_reply(rid, op, wire.CANCELLED, "cancelled by the client")
+            log.exception("%s %s failed", op, rid)
+            return wire.error_reply(rid, op, wire.INTERNAL, f"{op} failed: {exc!r}")
+        result["seconds"] = round(time.perf_counter() - start, 4)
+        return wire.reply(rid, op, wire.OK, arrays=arrays, result=result)
+
+
+# ----------------------------------------------------------------------------- request checks
+
+
+def _prepare(engine, message: wire.Message):
+    """Check a long request completely; return the call the inference thread will make."""
+    fps = wire.number_param(message, "fps")
+    if message.op == "complete_3d":
+        joints = wire.require_array(message, "joints3d", (H36M17.num_joints, 3))
+        layout = message.layouts.get("joints3d", H36M17.name)
+        if layout != H36M17.name:
+            raise wire.ProtocolError(
+                wire.BAD_ARRAY, f"joints3d must be in layout {H36M17.name!r}, got {layout!r}"
+            )
+        _check_frames(message.op, joints)
+        wire.require_finite("joints3d", joints, allow_nan=True)
+        visible = wire.require_array(message, "visible", (H36M17.num_joints,), "bu", optional=True)
+        _same_frames("visible", visible, joints)
+
+        def run(progress, cancelled):
+            out = engine.complete_3d(
+                np.array(joints), fps, None if visible is None else np.array(visible, bool),
+                progress=progress, cancelled=cancelled,
+            )
+            return _summary(out, fps), {"joints3d": (out, H36M17.name)}
+
+        return run
+
+    keypoints = wire.require_array(message, "keypoints", (None, 2))
+    name = message.layouts.get("keypoints")
+    if not name:
+        raise wire.ProtocolError(
+            wire.BAD_ARRAY, f"array 'keypoints' needs a layout: one of {', '.join(LAYOUTS)}"
+        )
+    try:
+        layout = get_layout(name)
+    except (KeyError, ValueError) as exc:
+        raise wire.ProtocolError(wire.BAD_ARRAY, str(exc).strip("'\"")) from None
+    if keypoints.shape[1] != layout.num_joints:
+        raise wire.ProtocolError(
+            wire.BAD_ARRAY,
+            f"layout {layout.name!r} has {layout.num_joints} joints; keypoints have "
+            f"{keypoints.shape[1]}",
+        )
+    _check_frames(message.op, keypoints)
+    wire.require_finite("keypoints", keypoints, allow_nan=True)  # NaN = joint not detected
+    confidence = wire.require_array(message, "confidence", (layout.num_joints,), optional=True)
+    _same_frames("confidence", confidence, keypoints)
+    if confidence is not None:
+        wire.require_finite("confidence", confidence)
+        if confidence.min(initial=0) < 0 or confidence.max(initial=0) > 1:
+            raise wire.ProtocolError(wire.BAD_ARRAY, "confidence values must lie in [0, 1]")
+    image_size = _image_size(message)
+    threshold = wire.number_param(message, "threshold", required=False, positive=False)
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise wire.ProtocolError(wire.BAD_PARAMS, f"threshold must lie in [0, 1], got {threshold}")
+    call = engine.lift if message.op == "lift" else engine.complete_2d
+
+    def run(progress, cancelled):
+        result = call(
+            np.array(keypoints), layout.name, fps, image_size,
+            None if confidence is None else np.array(confidence), threshold,
+            progress=progress, cancelled=cancelled,
+        )
+        arrays = {
+            "joints3d": (result.joints3d, H36M17.name),
+            "completed2d": (result.completed2d, H36M17.name),
+            "confidence": (result.confidence, H36M17.name),
+        }
+        if message.op == "complete_2d":
+            del arrays["joints3d"]
+        if result.root is not None and message.op == "lift":
+            arrays["root"] = (result.root, None)
+        return _summary(result.completed2d, fps), arrays
+
+    return run
+
+
+def _check_frames(op: str, array: np.ndarray) -> None:
+    if array.shape[0] == 0:
+        raise wire.ProtocolError(wire.BAD_ARRAY, f"{op} needs at least one frame; got 0")
+
+
+def _same_frames(name: str, array: np.ndarray | None, reference: np.ndarray) -> None:
+    if array is not None and array.shape[0] != reference.shape[0]:
+        raise wire.ProtocolError(
+            wire.BAD_ARRAY,
+            f"array {name!r} has {array.shape[0]} frames, the pose array {reference.shape[0]}",
+        )
+
+
+def _image_size(message: wire.Message) -> tuple[int, int] | None:
+    size = message.params.get("image_size")
+    if size is None:
+        return None
+    if (
+        not isinstance(size, list | tuple)
+        or len(size) != 2
+        or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in size)
+        or not all(0 < n < 1e6 for n in size)
+    ):
+        raise wire.ProtocolError(
+            wire.BAD_PARAMS, f"image_size must be [width, height] in pixels, got {size!r}"
+        )
+    return int(size[0]), int(size[1])
+
+
+def _summary(array: np.ndarray, fps: float) -> dict:
+    return {"frames": int(array.shape[0]), "fps": fps, "layout": H36M17.name}
+
+
+def _str(header: dict, key: str) -> str:
+    value = header.get(key, "") if isinstance(header, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
+# ----------------------------------------------------------------------------- security
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    if address.startswith(("ipc://", "inproc://")):
+        return True
+    host = urlsplit(address).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # '*', an interface name or a host name: reachable from outside
+
+
+def _enable_curve(context: zmq.Context, socket: zmq.Socket, curve_dir: Path):
+    """Make the socket a CURVE server that admits only the client keys in curve_dir/clients."""
+    from zmq.auth import load_certificate
+    from zmq.auth.thread import ThreadAuthenticator
+
+    secret = curve_dir / "server.key_secret"
+    clients = curve_dir / "clients"
+    if not secret.is_file() or not clients.is_dir():
+        raise FileNotFoundError(
+            f"{curve_dir} needs server.key_secret and a clients/ folder of public keys: "
+            f"make them with `python -m mpm_backend.keys {curve_dir}`"
+        )
+    public, secret_key = load_certificate(secret)
+    auth = ThreadAuthenticator(context)
+    auth.start()
+    auth.configure_curve(domain="*", location=str(clients))
+    socket.curve_publickey, socket.curve_secretkey = public, secret_key
+    socket.curve_server = True
+    return auth
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mpm_backend.serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--bind", default=wire.DEFAULT_ADDRESS)
+    parser.add_argument("--checkpoint", default="default", help="default, baseline:NAME or a path")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a bind address reachable from other machines (needs --curve-dir)",
+    )
+    parser.add_argument("--curve-dir", type=Path, help="CURVE keys (python -m mpm_backend.keys)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+    if not is_loopback(args.bind):
+        if not args.allow_remote:
+            log.error("%s is reachable from other machines: add --allow-remote and "
+                      "--curve-dir (see docs/protocol.md), or bind tcp://127.0.0.1:PORT", args.bind)
+            return 2
+        if args.curve_dir is None:
+            log.error("--allow-remote needs --curve-dir with CURVE keys: "
+                      "python -m mpm_backend.keys DIR makes them")
+            return 2
+    from mpm_backend.inference import Engine  # torch: only the server process needs it
+
+    try:
+        engine = Engine(args.checkpoint, device=args.device)
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
+        return 2
+    try:
+        server = Server(engine, args.bind, args.curve_dir)
+    except (zmq.ZMQError, FileNotFoundError) as exc:
+        log.error("cannot listen on %s: %s", args.bind, exc)
+        return 2
+    info = engine.info()
+    log.info(
+        "model %s (%s parameters) from %s on %s; layouts %s; %s fps; protocol %d; listening on %s%s",
+        info["kind"], f"{info['parameters']:,}", info["checkpoint"], info["device"],
+        ", ".join(info["layouts"]), info["fps"], wire.VERSION, server.address,
+        " (CURVE)" if args.curve_dir else "",
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server.serve(stop)
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
