@@ -103,10 +103,12 @@ class Message:
 # ----------------------------------------------------------------------------- encoding
 
 
-def encode(header: dict[str, Any], arrays: dict[str, tuple[np.ndarray, str | None]] = {}) -> list:
+def encode(
+    header: dict[str, Any], arrays: dict[str, tuple[np.ndarray, str | None]] | None = None
+) -> list:
     """Header + {name: (array, layout or None)} → frames. Arrays go out little-endian, contiguous."""
     descriptors, frames = [], []
-    for name, (array, layout) in arrays.items():
+    for name, (array, layout) in (arrays or {}).items():
         array = np.asarray(array)
         if array.dtype.name not in DTYPES:
             raise ValueError(f"array {name!r}: dtype {array.dtype} is not one of {DTYPES}")
@@ -120,11 +122,13 @@ def encode(header: dict[str, Any], arrays: dict[str, tuple[np.ndarray, str | Non
     return [msgpack.packb(head, use_bin_type=True), *frames]
 
 
-def request(op: str, request_id: str, params: dict | None = None, arrays: dict = {}) -> list:
+def request(
+    op: str, request_id: str, params: dict | None = None, arrays: dict | None = None
+) -> list:
     return encode({"op": op, "id": request_id, "params": params or {}}, arrays)
 
 
-def reply(request_id: str, op: str, status: str = OK, arrays: dict = {}, **fields) -> list:
+def reply(request_id: str, op: str, status: str = OK, arrays: dict | None = None, **fields) -> list:
     return encode({"id": request_id, "op": op, "status": status, **fields}, arrays)
 
 
@@ -181,7 +185,9 @@ def decode(frames: list[bytes]) -> Message:
                 f"array {name!r}: {dtype.name}{list(shape)} needs {nbytes} bytes, "
                 f"its frame has {len(frame)}",
             )
-        array = np.frombuffer(frame, dtype=dtype).reshape(shape) if nbytes else np.zeros(shape, dtype)
+        array = (
+            np.frombuffer(frame, dtype=dtype).reshape(shape) if nbytes else np.zeros(shape, dtype)
+        )
         message.arrays[name] = array
         if layout:
             message.layouts[name] = layout
@@ -259,7 +265,9 @@ def number_param(message: Message, name: str, required: bool = True, positive: b
             raise ProtocolError(BAD_PARAMS, f"op {message.op!r} needs the parameter {name!r}")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProtocolError(BAD_PARAMS, f"parameter {name!r} must be a finite number, got {value!r}")
+        raise ProtocolError(
+            BAD_PARAMS, f"parameter {name!r} must be a finite number, got {value!r}"
+        )
     if positive and value <= 0:
         raise ProtocolError(BAD_PARAMS, f"parameter {name!r} must be > 0, got {value!r}")
     return float(value)

@@ -99,7 +99,10 @@ class Server:
             message = wire.decode([body[0].bytes, *(f.buffer for f in body[1:])])
             self._dispatch(identity, message)
         except wire.ProtocolError as exc:
-            self._send(identity, wire.error_reply(_str(header, "id"), _str(header, "op"), exc.code, exc.message))
+            self._send(
+                identity,
+                wire.error_reply(_str(header, "id"), _str(header, "op"), exc.code, exc.message),
+            )
         except Exception as exc:  # a bug in a check: say so, keep serving
             log.exception("request failed")
             self._send(
@@ -238,8 +241,11 @@ def _prepare(engine, message: wire.Message):
 
         def run(progress, cancelled):
             out = engine.complete_3d(
-                np.array(joints), fps, None if visible is None else np.array(visible, bool),
-                progress=progress, cancelled=cancelled,
+                np.array(joints),
+                fps,
+                None if visible is None else np.array(visible, bool),
+                progress=progress,
+                cancelled=cancelled,
             )
             return _summary(out, fps), {"joints3d": (out, H36M17.name)}
 
@@ -277,9 +283,14 @@ def _prepare(engine, message: wire.Message):
 
     def run(progress, cancelled):
         result = call(
-            np.array(keypoints), layout.name, fps, image_size,
-            None if confidence is None else np.array(confidence), threshold,
-            progress=progress, cancelled=cancelled,
+            np.array(keypoints),
+            layout.name,
+            fps,
+            image_size,
+            None if confidence is None else np.array(confidence),
+            threshold,
+            progress=progress,
+            cancelled=cancelled,
         )
         arrays = {
             "joints3d": (result.joints3d, H36M17.name),
@@ -393,12 +404,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if not is_loopback(args.bind):
         if not args.allow_remote:
-            log.error("%s is reachable from other machines: add --allow-remote and "
-                      "--curve-dir (see docs/protocol.md), or bind tcp://127.0.0.1:PORT", args.bind)
+            log.error(
+                "%s is reachable from other machines: add --allow-remote and "
+                "--curve-dir (see docs/protocol.md), or bind tcp://127.0.0.1:PORT",
+                args.bind,
+            )
             return 2
         if args.curve_dir is None:
-            log.error("--allow-remote needs --curve-dir with CURVE keys: "
-                      "python -m mpm_backend.keys DIR makes them")
+            log.error(
+                "--allow-remote needs --curve-dir with CURVE keys: "
+                "python -m mpm_backend.keys DIR makes them"
+            )
             return 2
     from mpm_backend.inference import Engine  # torch: only the server process needs it
 
@@ -415,8 +431,14 @@ def main(argv: list[str] | None = None) -> int:
     info = engine.info()
     log.info(
         "model %s (%s parameters) from %s on %s; layouts %s; %s fps; protocol %d; listening on %s%s",
-        info["kind"], f"{info['parameters']:,}", info["checkpoint"], info["device"],
-        ", ".join(info["layouts"]), info["fps"], wire.VERSION, server.address,
+        info["kind"],
+        f"{info['parameters']:,}",
+        info["checkpoint"],
+        info["device"],
+        ", ".join(info["layouts"]),
+        info["fps"],
+        wire.VERSION,
+        server.address,
         " (CURVE)" if args.curve_dir else "",
     )
     stop = threading.Event()
