@@ -67,7 +67,8 @@ MAX_ARRAYS = 8
 MAX_FRAMES = 4_000_000  # 37 hours at 30 fps
 MAX_JOINTS = 64
 MAX_ARRAY_BYTES = 1 << 30  # 1 GiB
-MAX_QUEUED = 64  # long requests waiting for the inference thread
+MAX_QUEUED = 1024  # long requests waiting for the inference thread ...
+MAX_QUEUED_BYTES = 2 << 30  # ... and the bytes of their arrays
 DTYPES = ("float32", "float64", "bool", "uint8", "int32", "int64")
 
 

@@ -42,6 +42,7 @@ class Job:
     identity: bytes
     message: wire.Message
     run: object  # () -> (result fields, arrays); given progress and cancelled callbacks
+    size: int  # bytes of its arrays, counted against MAX_QUEUED_BYTES
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
@@ -70,6 +71,7 @@ class Server:
         self.queue: queue.Queue[Job | None] = queue.Queue()
         self.jobs: dict[tuple[bytes, str], Job] = {}  # queued or running, by (client, id)
         self.jobs_lock = threading.Lock()
+        self.queued_bytes = 0
         self.worker = threading.Thread(target=self._work, name="mpm-inference", daemon=True)
 
     # ------------------------------------------------------------------ socket thread
@@ -139,6 +141,7 @@ class Server:
                 "max_array_bytes": wire.MAX_ARRAY_BYTES,
                 "max_header_bytes": wire.MAX_HEADER_BYTES,
                 "max_queued": wire.MAX_QUEUED,
+                "max_queued_bytes": wire.MAX_QUEUED_BYTES,
             },
         }
 
@@ -154,13 +157,20 @@ class Server:
 
     def _enqueue(self, identity: bytes, message: wire.Message) -> None:
         run = _prepare(self.engine, message)  # every check here, before the queue
-        if self.queue.qsize() >= wire.MAX_QUEUED:
-            raise wire.ProtocolError(
-                wire.BUSY, f"{wire.MAX_QUEUED} requests are waiting; try again later"
-            )
-        job = Job(identity, message, run)
+        size = sum(a.nbytes for a in message.arrays.values())
         with self.jobs_lock:
+            if (
+                len(self.jobs) >= wire.MAX_QUEUED
+                or self.queued_bytes + size > wire.MAX_QUEUED_BYTES
+            ):
+                raise wire.ProtocolError(
+                    wire.BUSY,
+                    f"{len(self.jobs)} requests ({self.queued_bytes >> 20} MiB) are waiting; "
+                    "try again when some have finished",
+                )
+            job = Job(identity, message, run, size)
             self.jobs[(identity, message.id)] = job
+            self.queued_bytes += size
         self.queue.put(job)
 
     def _send(self, identity: bytes, frames: list) -> None:
@@ -190,6 +200,7 @@ class Server:
                 finally:
                     with self.jobs_lock:
                         self.jobs.pop((job.identity, job.message.id), None)
+                        self.queued_bytes -= job.size
                 out.send_multipart([job.identity, *frames])
         finally:
             out.close()
@@ -436,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         info["checkpoint"],
         info["device"],
         ", ".join(info["layouts"]),
-        info["fps"],
+        f"{info['fps']:g}",
         wire.VERSION,
         server.address,
         " (CURVE)" if args.curve_dir else "",

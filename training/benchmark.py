@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mpm_backend.bench import write_section as replace_section
 from mpm_backend.checkpoint import load_lifter, resolve
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
@@ -148,13 +149,7 @@ def markdown(results: dict, command: str, data: dict) -> str:
 
 def write_section(path: Path, section: str) -> None:
     """Replace the model section of a markdown file (or append it)."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    replace_section(path, section, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,178 @@
+"""What the wire costs: `python -m mpm_backend.bench` prints a table and records it.
+
+    python -m mpm_backend.bench [--checkpoint default] [--repeats 3] [--out docs/benchmarks.md]
+
+In-process lifting vs the same lift through a server process on loopback, for a 10-minute
+30 fps track (throughput) and a 10-second track (latency, median and p95 of many round trips),
+plus the server's peak resident memory (VmHWM). The goals: the wire costs at most 10 % on the long
+track, and a 10-second track round-trips in under 150 ms. Run from a checkout: the track is a real
+CMU clip from examples/mocap filmed by a virtual camera (training.data makes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mpm_backend.client import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
+START, END = "<!-- backend-benchmark:start -->", "<!-- backend-benchmark:end -->"
+
+
+def write_section(path: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the text between two markers of a markdown file (or append it with them)."""
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if start in text and end in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def example_track(frames: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(frames, 17, 2) pixels of a real walking clip, looped, filmed by a 1920×1080 camera."""
+    from training.data.cameras import Camera, focal_from_fov, look_at_rotation
+    from training.data.mocap import load_clip
+
+    joints = load_clip(EXAMPLE, skip_frames=1, target_fps=30).joints
+    joints = np.concatenate([joints, joints[::-1]])  # loop without a jump
+    joints = np.concatenate([joints] * (frames // len(joints) + 1))[:frames]
+    centre = joints[:, 0].mean(0)
+    eye = centre + np.array([0.0, 0.0, 6.0])
+    f = focal_from_fov(60.0, 1920)
+    camera = Camera.from_pose(
+        look_at_rotation(eye, centre), eye, np.array([f, f]), np.array([960.0, 540.0]), 1920, 1080
+    )
+    return camera.project(camera.world_to_camera(joints)).astype(np.float32), (1920, 1080)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def best_seconds(run, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - tick)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mpm_backend.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", default="default")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--round-trips", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+
+    from mpm_backend.inference import Engine
+
+    long_uv, size = example_track(10 * 60 * 30)
+    short_uv = long_uv[: 10 * 30]
+    engine = Engine(args.checkpoint, device="cpu")
+    engine.lift(short_uv, "h36m17", 30.0, size)  # warm up
+    local_long = best_seconds(lambda: engine.lift(long_uv, "h36m17", 30.0, size), args.repeats)
+    local_short = [
+        best_seconds(lambda: engine.lift(short_uv, "h36m17", 30.0, size), 1)
+        for _ in range(args.round_trips)
+    ]
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mpm_backend.serve",
+            "--bind",
+            address,
+            "--device",
+            "cpu",
+            "--checkpoint",
+            args.checkpoint,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        for line in server.stdout:
+            if "listening on" in line:
+                break
+        with Client(address, timeout=120) as client:
+            client.lift(short_uv, "h36m17", 30.0, size)  # warm up
+            wire_long = best_seconds(
+                lambda: client.lift(long_uv, "h36m17", 30.0, size), args.repeats
+            )
+            wire_short = [
+                best_seconds(lambda: client.lift(short_uv, "h36m17", 30.0, size), 1)
+                for _ in range(args.round_trips)
+            ]
+        peak = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    frames = len(long_uv)
+    overhead = wire_long / local_long - 1
+    p = lambda xs, q: 1000 * float(np.percentile(xs, q))  # noqa: E731
+    rows = [
+        (
+            "10-min track (18,000 frames), frames/s",
+            f"{frames / local_long:,.0f}",
+            f"{frames / wire_long:,.0f}",
+            f"wire costs {100 * overhead:+.1f} % (goal ≤ 10 %)",
+        ),
+        (
+            "10-s track (300 frames), median ms",
+            f"{p(local_short, 50):.1f}",
+            f"{p(wire_short, 50):.1f}",
+            "goal < 150 ms over the wire",
+        ),
+        ("10-s track, p95 ms", f"{p(local_short, 95):.1f}", f"{p(wire_short, 95):.1f}", ""),
+        ("server peak memory (VmHWM), MB", "", f"{peak:.0f}", "model, torch, buffers"),
+    ]
+    table = "\n".join(
+        ["| measure | in-process | over the wire | note |", "|---|---|---|---|"]
+        + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    )
+    section = (
+        f"{START}\n## Backend benchmark\n\nCommand: `python -m mpm_backend.bench` "
+        f"(checkpoint `{args.checkpoint}`, CPU, {os.cpu_count()} cores, best of {args.repeats} for "
+        f"the long track, {args.round_trips} round trips for the short one; server and client on "
+        f"one machine, loopback TCP).\n\n{table}\n{END}"
+    )
+    print(table)
+    write_section(args.out, section)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
