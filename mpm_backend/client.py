@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from mpm_backend import protocol as wire
+from . import protocol as wire  # relative: Blender vendors this package
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 

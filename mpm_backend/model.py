@@ -12,7 +12,7 @@ Every task is a masking pattern over the same network:
     lift          2D (+ confidence) → 3D                      modality "2d", output "3d"
     complete_2d   2D with hidden joints → full 2D              modality "2d", output "2d"
     complete_3d   3D with hidden joints → full 3D              modality "3d", output "3d"
-Poses are screen-normalised 2D (see training/data/cameras.py) and root-relative camera-frame 3D
+Poses are screen-normalised 2D (see mpm_backend/screen.py) and root-relative camera-frame 3D
 in metres. Output is sequence to sequence: every frame of the window.
 """
 

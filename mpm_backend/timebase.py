@@ -2,12 +2,15 @@
 
 Tracks arrive at any rate (24, 25, 29.97, 60, 120 fps, or irregular); the model sees MODEL_FPS.
 Resampling is done on sample *times*, not frame counts, so that a clip keeps its duration and
-going to the model rate and back lands on the original frame times. Torch-free.
+going to the model rate and back lands on the original frame times. Also the filling of hidden
+joints by linear interpolation in time (`interpolate_masked`). Torch-free.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from mpm_backend.skeleton import H36M17
 
 MODEL_FPS = 30.0
 
@@ -73,3 +76,39 @@ def resample(values: np.ndarray, fps: float, new_fps: float) -> np.ndarray:
     if new_count == 0:
         return np.asarray(values, dtype=np.float64)
     return resample_at(values, frame_times(n, fps), frame_times(new_count, new_fps))
+
+
+def interpolate_masked(values: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Fill hidden joints (T, J, C) by linear interpolation in time from their nearest visible
+    frames, holding the nearest value at the ends; the numpy twin of `baselines.fill_missing`.
+
+    A joint never visible takes its parent's filled position (H36M-17 parents), a never-visible
+    root the mean of the seen joints, and with nothing visible everything is 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    visible = np.asarray(visible, dtype=bool)
+    frames = values.shape[0]
+    time = np.broadcast_to(np.arange(frames)[:, None], visible.shape)
+    prev = np.maximum.accumulate(np.where(visible, time, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(visible, time, frames)[::-1], axis=0)[::-1]
+    prev_c, next_c = np.clip(prev, 0, None), np.clip(nxt, None, frames - 1)
+    cols = np.arange(visible.shape[1])[None, :]
+    before, after = values[prev_c, cols], values[next_c, cols]
+    weight = ((time - prev_c) / np.maximum(next_c - prev_c, 1))[..., None]
+    filled = np.where(
+        ((prev >= 0) & (nxt < frames))[..., None],
+        before + weight * (after - before),
+        np.where((prev >= 0)[..., None], before, after),
+    )
+    filled = np.where(visible[..., None], values, filled)
+    return _fill_unseen(filled, visible.any(axis=0))
+
+
+def _fill_unseen(filled: np.ndarray, ever: np.ndarray) -> np.ndarray:
+    centroid = filled[:, ever].mean(axis=1) if ever.any() else np.zeros_like(filled[:, 0])
+    parents = H36M17.parents if filled.shape[1] == H36M17.num_joints else (-1,) * filled.shape[1]
+    out = filled.copy()
+    for joint, parent in enumerate(parents):
+        if not ever[joint]:
+            out[:, joint] = centroid if parent < 0 else out[:, parent]
+    return out

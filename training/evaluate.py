@@ -42,7 +42,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -52,7 +51,14 @@ import torch
 from torch import nn
 
 from mpm_backend.skeleton import H36M17
-from mpm_backend.timebase import MODEL_FPS
+from mpm_backend.timebase import MODEL_FPS, interpolate_masked  # re-exported
+from mpm_backend.windows import (  # window_starts, blend_weights: re-exported for callers
+    blend_weights,  # noqa: F401
+    device_of,
+    inference_mode,
+    window_starts,  # noqa: F401
+    windowed_apply,
+)
 from training.data.cameras import Camera, normalise_screen, root_relative, sample_camera
 from training.data.corruption import NoiseConfig, corrupt_2d, outside_image
 from training.data.masks import LIMBS, limb_tube_mask
@@ -61,7 +67,6 @@ from training.metrics import summarise
 CONDITIONS = ("clean", "noisy", "occluded", "complete3d")
 LIFT_CONDITIONS = ("clean", "noisy", "occluded")
 TABLE_METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "accel", "pck150", "auc")
-PARENTS = H36M17.parents
 
 
 @runtime_checkable
@@ -77,115 +82,7 @@ class Lifter(Protocol):
 
 
 # --------------------------------------------------------------------------- windowed inference
-
-
-def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:
-    """Starts of windows of `window` frames covering the clip, `overlap` frames shared between
-    neighbours; the last window ends at the clip's end (so it may overlap more)."""
-    if num_frames <= window:
-        return [0]
-    stride = max(window - overlap, 1)
-    starts = list(range(0, num_frames - window + 1, stride))
-    if starts[-1] != num_frames - window:
-        starts.append(num_frames - window)
-    return starts
-
-
-def blend_weights(length: int, ramp: int, fade_in: bool, fade_out: bool) -> np.ndarray:
-    """(length,) weights of one window: raised-cosine ramps at the ends shared with neighbours.
-
-    Where two windows overlap by exactly `ramp` frames their ramps sum to 1, a seamless
-    cross-fade; weights are never 0, so normalising by their sum is always defined.
-    """
-    weights = np.ones(length)
-    ramp = min(ramp, length // 2)
-    if ramp > 0:
-        up = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)
-        if fade_in:
-            weights[:ramp] = up
-        if fade_out:
-            weights[length - ramp :] = up[::-1]
-    return weights
-
-
-def _device_of(model: object) -> torch.device:
-    if isinstance(model, nn.Module):
-        for tensor in model.parameters():
-            return tensor.device
-    return torch.device("cpu")
-
-
-@contextmanager
-def _inference(model: object):
-    """Eval mode and no autograd for the duration; the module's mode is restored afterwards."""
-    was_training = isinstance(model, nn.Module) and model.training
-    if isinstance(model, nn.Module):
-        model.eval()
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        if was_training:
-            model.train()
-
-
-def _to_tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
-    return tensor.to(device=device, dtype=torch.float32 if tensor.is_floating_point() else None)
-
-
-def windowed_apply(
-    fn: Callable[..., torch.Tensor],
-    sequences: Sequence[tuple[np.ndarray, ...]],
-    window: int,
-    overlap: int,
-    batch: int = 64,
-    device: torch.device | str = "cpu",
-) -> list[np.ndarray]:
-    """Run fn on overlapping windows of many sequences at once and stitch each back together.
-
-    Each sequence is a tuple of arrays sharing their first (time) axis; fn takes the batched
-    windows of each, (B, W, …), and returns (B, W, …). Windows of equal length from all
-    sequences are batched together (a clip shorter than `window` is one window of its length);
-    outputs are blended with `blend_weights`. Returns float32 (T, …) per sequence.
-    """
-    if window < 1 or batch < 1:
-        raise ValueError(f"window and batch must be positive, got {window} and {batch}")
-    overlap = int(np.clip(overlap, 0, window - 1))
-    jobs: dict[int, list[tuple[int, int]]] = {}
-    for index, arrays in enumerate(sequences):
-        frames = len(arrays[0])
-        if frames:
-            length = min(window, frames)
-            for start in window_starts(frames, length, overlap):
-                jobs.setdefault(length, []).append((index, start))
-    sums: list[np.ndarray | None] = [None] * len(sequences)
-    totals = [np.zeros(len(arrays[0])) for arrays in sequences]
-    for length, items in jobs.items():
-        for first in range(0, len(items), batch):
-            chunk = items[first : first + batch]
-            inputs = [
-                _to_tensor(np.stack([sequences[i][k][s : s + length] for i, s in chunk]), device)
-                for k in range(len(sequences[chunk[0][0]]))
-            ]
-            outputs = fn(*inputs).detach().float().cpu().numpy()
-            for (index, start), out in zip(chunk, outputs, strict=True):
-                frames = len(totals[index])
-                weights = blend_weights(length, overlap, start > 0, start + length < frames)
-                if sums[index] is None:
-                    sums[index] = np.zeros((frames, *out.shape[1:]))
-                sums[index][start : start + length] += (
-                    weights.reshape(-1, *[1] * (out.ndim - 1)) * out
-                )
-                totals[index][start : start + length] += weights
-    results = []
-    for index, total in enumerate(totals):
-        if sums[index] is None:
-            results.append(np.zeros((0, H36M17.num_joints, 3), np.float32))
-        else:
-            shape = (-1, *[1] * (sums[index].ndim - 1))
-            results.append((sums[index] / total.reshape(shape)).astype(np.float32))
-    return results
+# window_starts, blend_weights and windowed_apply live in mpm_backend.windows (the runtime uses them).
 
 
 def _window_and_overlap(lifter: Lifter, window: int | None, overlap: int | None) -> tuple[int, int]:
@@ -205,8 +102,8 @@ def lift_sequences(
 ) -> list[np.ndarray]:
     """Lift many (pose2d (T, 17, 2), confidence (T, 17)) tracks; windows batched across tracks."""
     window, overlap = _window_and_overlap(lifter, window, overlap)
-    with _inference(lifter):
-        return windowed_apply(lifter.lift, tracks, window, overlap, batch, _device_of(lifter))
+    with inference_mode(lifter):
+        return windowed_apply(lifter.lift, tracks, window, overlap, batch, device_of(lifter))
 
 
 def lift_sequence(
@@ -235,44 +132,8 @@ def complete_sequences(
 ) -> list[np.ndarray]:
     """3D completion of many (pose3d (T, 17, 3), visible (T, 17) bool) through complete_3d."""
     window, overlap = _window_and_overlap(lifter, window, overlap)
-    with _inference(lifter):
-        return windowed_apply(lifter.complete_3d, poses, window, overlap, batch, _device_of(lifter))
-
-
-def interpolate_masked(values: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """Fill hidden joints (T, J, C) by linear interpolation in time from their nearest visible
-    frames, holding the nearest value at the ends; the numpy twin of `baselines.fill_missing`.
-
-    A joint never visible takes its parent's filled position (H36M-17 parents), a never-visible
-    root the mean of the seen joints, and with nothing visible everything is 0.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    visible = np.asarray(visible, dtype=bool)
-    frames = values.shape[0]
-    time = np.broadcast_to(np.arange(frames)[:, None], visible.shape)
-    prev = np.maximum.accumulate(np.where(visible, time, -1), axis=0)
-    nxt = np.minimum.accumulate(np.where(visible, time, frames)[::-1], axis=0)[::-1]
-    prev_c, next_c = np.clip(prev, 0, None), np.clip(nxt, None, frames - 1)
-    cols = np.arange(visible.shape[1])[None, :]
-    before, after = values[prev_c, cols], values[next_c, cols]
-    weight = ((time - prev_c) / np.maximum(next_c - prev_c, 1))[..., None]
-    filled = np.where(
-        ((prev >= 0) & (nxt < frames))[..., None],
-        before + weight * (after - before),
-        np.where((prev >= 0)[..., None], before, after),
-    )
-    filled = np.where(visible[..., None], values, filled)
-    return _fill_unseen(filled, visible.any(axis=0))
-
-
-def _fill_unseen(filled: np.ndarray, ever: np.ndarray) -> np.ndarray:
-    centroid = filled[:, ever].mean(axis=1) if ever.any() else np.zeros_like(filled[:, 0])
-    parents = PARENTS if filled.shape[1] == len(PARENTS) else (-1,) * filled.shape[1]
-    out = filled.copy()
-    for joint, parent in enumerate(parents):
-        if not ever[joint]:
-            out[:, joint] = centroid if parent < 0 else out[:, parent]
-    return out
+    with inference_mode(lifter):
+        return windowed_apply(lifter.complete_3d, poses, window, overlap, batch, device_of(lifter))
 
 
 # --------------------------------------------------------------------------- the conditions
