@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,8 +22,9 @@ from mpm_backend import protocol as wire
 from mpm_backend.client import CANCELLED, DONE, BackendError, Client
 from mpm_backend.inference import Engine
 from mpm_backend.keys import make_keys
-from mpm_backend.serve import Server, is_loopback
+from mpm_backend.serve import is_loopback
 from mpm_backend.skeleton import COCO17, H36M17
+from tests.live_backend import free_port, live_server
 from tests.synthetic import film, front_camera
 from training.data.mocap import load_clip
 
@@ -45,21 +45,10 @@ def track() -> tuple[np.ndarray, tuple[int, int]]:
     return film(camera, clip.joints).astype(np.float32), (camera.width, camera.height)
 
 
-def start_server(engine, bind="tcp://127.0.0.1:*", **kwargs):
-    server = Server(engine, bind, context=zmq.Context(), **kwargs)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve, args=(stop,), daemon=True)
-    thread.start()
-    return server, stop, thread
-
-
 @pytest.fixture(scope="module")
 def server(engine):
-    server, stop, thread = start_server(engine)
-    yield server
-    stop.set()
-    thread.join(10)
-    server.context.term()
+    with live_server(engine) as server:
+        yield server
 
 
 @pytest.fixture
@@ -339,17 +328,13 @@ def test_fuzzed_messages_never_stop_the_server(server, frames):
 
 def test_curve_admits_only_known_clients(engine, tmp_path):
     make_keys(tmp_path / "keys")
-    server, stop, thread = start_server(engine, curve_dir=tmp_path / "keys")
-    try:
+    with live_server(engine, curve_dir=tmp_path / "keys") as server:
         with Client(server.address, timeout=5, curve_dir=tmp_path / "keys") as good:
             assert good.ping()["pong"]
         with Client(server.address, timeout=1) as stranger:
             with pytest.raises(BackendError) as caught:
                 stranger.ping(timeout=1)
             assert caught.value.code == wire.TIMEOUT
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def test_loopback_addresses():
@@ -360,12 +345,6 @@ def test_loopback_addresses():
 
 
 # ----------------------------------------------------------------------------- the command line
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve(*args: str) -> subprocess.Popen:
@@ -395,7 +374,7 @@ def _wait_for_log(process: subprocess.Popen, words: str, seconds: float = 60) ->
 @pytest.mark.slow
 def test_restart_mid_run_then_sigterm(track):
     uv, size = track
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     first = _serve("--bind", address, "--device", "cpu")
     try:
         log = _wait_for_log(first, "listening on")
@@ -433,6 +412,6 @@ def test_refuses_a_public_address_without_keys_and_a_bad_checkpoint(tmp_path):
     assert public.returncode == 2 and "--allow-remote" in out
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
-    bad = _serve("--bind", f"tcp://127.0.0.1:{_free_port()}", "--checkpoint", str(broken))
+    bad = _serve("--bind", f"tcp://127.0.0.1:{free_port()}", "--checkpoint", str(broken))
     out, _ = bad.communicate(timeout=60)
     assert bad.returncode == 2 and "cannot load checkpoint" in out and "broken.pt" in out

@@ -1,0 +1,468 @@
+"""Animation cleanup, each step optional: smoothing, foot contacts and foot lock, root motion,
+keyframe reduction. numpy/scipy only, no bpy.
+
+Joint arrays are (T, 17, 3) H36M-17 in Blender's frame (Z up, metres) as `coords` produces them;
+filters take any (T, ...) array. Foot lock and root motion work on joint positions before the
+retarget solve; key reduction works on the solved F-curve channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .coords import ANKLES, JOINT_INDEX, PELVIS, ankle_floor_height
+
+# --------------------------------------------------------------------------- smoothing
+
+
+def one_euro(
+    x: np.ndarray,
+    fps: float,
+    min_cutoff: float = 1.0,
+    beta: float = 1.0,
+    d_cutoff: float = 1.0,
+) -> np.ndarray:
+    """One-Euro filter (Casiez, Roussel, Vogel 2012) along axis 0, each channel on its own.
+
+    min_cutoff (Hz): cutoff when the channel is still (lower: less jitter, more lag);
+    beta (1/units): how fast the cutoff rises with the channel's speed (units/s; higher: less
+    lag on fast moves); d_cutoff (Hz): cutoff of the speed estimate. Causal, so it suits
+    previews; `butterworth` is zero-phase. NaNs pass through and restart the filter.
+    """
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2:
+        return x.copy()
+    if fps <= 0 or min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+        raise ValueError("one_euro needs fps, min_cutoff, d_cutoff > 0 and beta >= 0")
+    te = 1.0 / fps
+
+    def alpha(cutoff: np.ndarray | float) -> np.ndarray | float:
+        tau = 1.0 / (2.0 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau / te)
+
+    out = np.empty_like(x)
+    out[0] = x[0]
+    value = x[0].copy()
+    speed = np.zeros_like(x[0])
+    a_d = alpha(d_cutoff)
+    for i in range(1, len(x)):
+        sample = x[i]
+        restart = ~np.isfinite(value)
+        raw_speed = (sample - value) * fps
+        speed = np.where(restart, 0.0, speed + a_d * (raw_speed - speed))
+        a = alpha(min_cutoff + beta * np.abs(speed))
+        value = np.where(restart, sample, value + a * (sample - value))
+        speed = np.nan_to_num(speed)
+        out[i] = value
+    return out
+
+
+def butterworth(x: np.ndarray, fps: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase Butterworth low-pass along axis 0 (forward and backward: no lag).
+
+    ``order`` is the filter's (the magnitude response is applied twice). A cutoff at or above
+    the Nyquist frequency returns the input; short clips use a shorter edge padding, and clips
+    under 3 frames are returned as they are. Channels containing NaN are left unfiltered.
+    Written in numpy (the same numbers as scipy's butter + sosfiltfilt): Blender has no scipy.
+    """
+    x = np.asarray(x, dtype=float)
+    if cutoff_hz <= 0:
+        raise ValueError("cutoff_hz must be positive")
+    nyquist = 0.5 * fps
+    if cutoff_hz >= nyquist or len(x) < 3:
+        return x.copy()
+    sos = butter_sos(order, cutoff_hz / nyquist)
+    padlen = min(3 * (2 * len(sos) + 1), len(x) - 1)
+    flat = x.reshape(len(x), -1)
+    ok = np.all(np.isfinite(flat), axis=0)
+    out = flat.copy()
+    if np.any(ok):
+        out[:, ok] = _sosfiltfilt(sos, flat[:, ok], padlen)
+    return out.reshape(x.shape)
+
+
+def butter_sos(order: int, cutoff: float) -> np.ndarray:
+    """Digital Butterworth low-pass as second-order sections (rows b0 b1 b2 1 a1 a2); `cutoff`
+    is a fraction of the Nyquist frequency. Analogue poles, pre-warped, bilinear transform."""
+    k = np.arange(order)
+    poles = (
+        2.0 * np.tan(np.pi * cutoff / 2) * np.exp(1j * np.pi * (2 * k + order + 1) / (2 * order))
+    )
+    z = (1 + poles / 2) / (1 - poles / 2)
+    z = z[np.argsort(-np.abs(z.imag))]  # conjugate pairs first, a real pole last
+    sections = []
+    taken = np.zeros(order, bool)
+    for i in range(order):
+        if taken[i]:
+            continue
+        taken[i] = True
+        if abs(z[i].imag) > 1e-12:
+            j = next(j for j in range(order) if not taken[j] and abs(z[j] - np.conj(z[i])) < 1e-9)
+            taken[j] = True
+            a = np.real(np.poly([z[i], z[j]]))
+            b = np.array([1.0, 2.0, 1.0])
+        else:
+            a = np.array([1.0, -z[i].real, 0.0])
+            b = np.array([1.0, 1.0, 0.0])
+        b = b * a.sum() / b.sum()  # unit gain at DC
+        sections.append(np.concatenate([b, a]))
+    return np.array(sections)
+
+
+def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """Filter (T, C) through the sections (transposed direct form II); zi (S, 2, C) start states."""
+    y = x.copy()
+    for s, (b0, b1, b2, _, a1, a2) in enumerate(sos):
+        z1, z2 = zi[s, 0].copy(), zi[s, 1].copy()
+        out = np.empty_like(y)
+        for t in range(len(y)):
+            v = y[t]
+            o = b0 * v + z1
+            z1 = b1 * v - a1 * o + z2
+            z2 = b2 * v - a2 * o
+            out[t] = o
+        y = out
+    return y
+
+
+def _steady_state(sos: np.ndarray) -> np.ndarray:
+    """(S, 2) section states for a unit step already in progress (no start-up transient)."""
+    zi, scale = [], 1.0
+    for b0, b1, b2, _, a1, a2 in sos:
+        i_minus_a = np.array([[1.0 + a1, -1.0], [a2, 1.0]])
+        zi.append(scale * np.linalg.solve(i_minus_a, np.array([b1 - a1 * b0, b2 - a2 * b0])))
+        scale *= (b0 + b1 + b2) / (1.0 + a1 + a2)
+    return np.array(zi)
+
+
+def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
+    """Forward-backward filtering with odd extension at both ends, as scipy's sosfiltfilt."""
+    ext = np.concatenate(
+        [2 * x[:1] - x[padlen:0:-1], x, 2 * x[-1:] - x[-2 : -padlen - 2 : -1]], axis=0
+    )
+    zi = _steady_state(sos)[..., None]
+    y = _sosfilt(sos, ext, zi * ext[0])
+    y = _sosfilt(sos, y[::-1], zi * y[-1])[::-1]
+    return y[padlen : len(y) - padlen]
+
+
+# --------------------------------------------------------------------------- feet
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the True runs of a 1-D boolean array."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _speed(points: np.ndarray, fps: float, smooth_frames: int) -> np.ndarray:
+    """(T,) speed of (T, 3) points, central differences, moving-average smoothed."""
+    if len(points) < 2:
+        return np.zeros(len(points))
+    velocity = np.gradient(points, axis=0) * fps
+    speed = np.linalg.norm(velocity, axis=-1)
+    if smooth_frames > 1:
+        kernel = np.ones(smooth_frames) / smooth_frames
+        padded = np.pad(speed, (smooth_frames // 2, smooth_frames - 1 - smooth_frames // 2), "edge")
+        speed = np.convolve(padded, kernel, mode="valid")
+    return speed
+
+
+def detect_foot_contacts(
+    joints: np.ndarray,
+    fps: float,
+    *,
+    floor: float | None = None,
+    height_on: float = 0.04,
+    height_off: float = 0.08,
+    speed_on: float = 0.3,
+    speed_off: float = 0.6,
+    min_duration: float = 0.1,
+    max_gap: float = 0.05,
+    smooth: float = 0.1,
+) -> np.ndarray:
+    """(T, 2) booleans: left and right foot on the floor, from a Z-up clip (T, 17, 3).
+
+    A foot lands when its ankle is within ``height_on`` of the ankles' floor level (``floor``,
+    default: `coords.ankle_floor_height` of the clip) and its speed (m/s, smoothed over
+    ``smooth`` seconds) is under ``speed_on``; it lifts when the height exceeds ``height_off``
+    or the speed ``speed_off`` (hysteresis). Gaps under ``max_gap`` seconds are closed, then
+    contacts shorter than ``min_duration`` seconds are dropped.
+    """
+    joints = np.asarray(joints, dtype=float)
+    if floor is None:
+        floor = ankle_floor_height(joints)
+    smooth_frames = max(1, int(round(smooth * fps)))
+    min_frames = max(1, int(round(min_duration * fps)))
+    gap_frames = int(round(max_gap * fps))
+    contacts = np.zeros((len(joints), 2), dtype=bool)
+    for k, ankle in enumerate(ANKLES):
+        points = joints[:, ankle]
+        height = points[:, 2] - floor
+        speed = _speed(points, fps, smooth_frames)
+        on = (height < height_on) & (speed < speed_on)
+        off = (height > height_off) | (speed > speed_off) | ~np.isfinite(height)
+        state = False
+        for t in range(len(points)):
+            state = (not off[t]) if state else bool(on[t])
+            contacts[t, k] = state
+        column = contacts[:, k]
+        for start, end in _runs(~column):
+            if 0 < start and end < len(column) and end - start <= gap_frames:
+                column[start:end] = True
+        for start, end in _runs(column):
+            if end - start < min_frames:
+                column[start:end] = False
+    return contacts
+
+
+def _two_bone_knee(
+    hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, new_ankle: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knee (and ankle, pulled in if out of reach) keeping thigh and shin lengths, with the knee
+    in the plane of the old knee. All (T, 3)."""
+    l1 = np.linalg.norm(knee - hip, axis=-1)
+    l2 = np.linalg.norm(ankle - knee, axis=-1)
+    d = new_ankle - hip
+    dist = np.linalg.norm(d, axis=-1)
+    reach = np.clip(dist, np.abs(l1 - l2) + 1e-6, l1 + l2 - 1e-6)
+    unit = d / np.maximum(dist, 1e-9)[:, None]
+    new_ankle = hip + unit * reach[:, None]
+    a = (l1**2 - l2**2 + reach**2) / (2.0 * reach)
+    h = np.sqrt(np.maximum(l1**2 - a**2, 0.0))
+    pole = knee - hip
+    pole = pole - np.sum(pole * unit, -1, keepdims=True) * unit
+    pole_norm = np.linalg.norm(pole, axis=-1, keepdims=True)
+    pole = np.where(pole_norm > 1e-9, pole / np.maximum(pole_norm, 1e-9), 0.0)
+    new_knee = hip + unit * a[:, None] + pole * h[:, None]
+    return new_knee, new_ankle
+
+
+def foot_lock(
+    joints: np.ndarray,
+    contacts: np.ndarray,
+    *,
+    blend_frames: int = 4,
+    lock_height: bool = False,
+    keep_leg_lengths: bool = True,
+) -> np.ndarray:
+    """Hold each ankle's horizontal position still during its contacts (T, 17, 3) -> copy.
+
+    Within a contact the ankle sits at the contact's mean horizontal position (and, with
+    ``lock_height``, its mean height); over ``blend_frames`` frames before and after, the
+    correction fades in and out (smoothstep). With ``keep_leg_lengths`` the knee moves too, in
+    the leg's own bend plane, so thigh and shin keep their lengths (an ankle out of reach is
+    pulled in). Frames farther than ``blend_frames`` from any contact are unchanged.
+    """
+    joints = np.asarray(joints, dtype=float)
+    contacts = np.asarray(contacts, dtype=bool)
+    if contacts.shape != (len(joints), 2):
+        raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
+    out = joints.copy()
+    axes = [0, 1, 2] if lock_height else [0, 1]
+    num = len(joints)
+    for k, ankle in enumerate(ANKLES):
+        side = "left" if k == 0 else "right"
+        correction = np.zeros((num, 3))
+        touched = np.zeros(num, dtype=bool)
+        for start, end in _runs(contacts[:, k]):
+            anchor = joints[start:end, ankle][:, axes].mean(axis=0)
+            inside = anchor - joints[start:end, ankle][:, axes]
+            correction[start:end, axes] = inside
+            touched[start:end] = True
+            for step in range(1, blend_frames + 1):
+                weight = 1.0 - step / (blend_frames + 1)
+                weight = weight * weight * (3.0 - 2.0 * weight)
+                for t, edge in ((start - step, 0), (end - 1 + step, -1)):
+                    if 0 <= t < num and not contacts[t, k]:
+                        correction[t, axes] += weight * inside[edge]
+                        touched[t] = True
+        if not np.any(touched):
+            continue
+        new_ankle = joints[:, ankle] + correction
+        if keep_leg_lengths:
+            hip, knee = JOINT_INDEX[f"{side}_hip"], JOINT_INDEX[f"{side}_knee"]
+            idx = np.flatnonzero(touched)
+            new_knee, reached = _two_bone_knee(
+                joints[idx, hip], joints[idx, knee], joints[idx, ankle], new_ankle[idx]
+            )
+            out[idx, knee] = new_knee
+            new_ankle[idx] = reached
+        out[:, ankle] = new_ankle
+    return out
+
+
+# --------------------------------------------------------------------------- root motion
+
+
+def root_motion(joints: np.ndarray, mode: str = "full", anchor: str = "first") -> np.ndarray:
+    """Root motion on (``full``: unchanged) or ``in_place`` (no horizontal root travel).
+
+    In place subtracts the pelvis's horizontal (X, Y) travel from every joint, keeping its
+    vertical motion; the pelvis stays where it is in the first frame (``anchor="first"``) or
+    over the origin (``anchor="origin"``).
+    """
+    joints = np.asarray(joints, dtype=float)
+    if mode == "full":
+        return joints.copy()
+    if mode != "in_place":
+        raise ValueError(f"root motion mode must be 'full' or 'in_place', got {mode!r}")
+    travel = joints[:, PELVIS, :2].copy()
+    if anchor == "first":
+        travel -= travel[:1]
+    elif anchor != "origin":
+        raise ValueError(f"anchor must be 'first' or 'origin', got {anchor!r}")
+    out = joints.copy()
+    out[..., :2] -= travel[:, None, :]
+    return out
+
+
+# --------------------------------------------------------------------------- key reduction
+
+
+def _rdp(values: np.ndarray, times: np.ndarray, tolerance: float) -> np.ndarray:
+    """Kept indices of a (T, C) curve: Ramer-Douglas-Peucker on the vertical (value) error of
+    linear interpolation, the error being the largest over the C channels. All segments of one
+    subdivision level are measured at once."""
+    num = len(values)
+    keep = np.zeros(num, dtype=bool)
+    keep[0] = keep[-1] = True
+    starts, ends = np.array([0]), np.array([num - 1])
+    while len(starts):
+        inner = ends - starts - 1
+        starts, ends, inner = starts[inner > 0], ends[inner > 0], inner[inner > 0]
+        if not len(starts):
+            break
+        seg = np.repeat(np.arange(len(starts)), inner)
+        first = np.cumsum(inner) - inner
+        k = starts[seg] + 1 + (np.arange(len(seg)) - first[seg])
+        i, j = starts[seg], ends[seg]
+        t = (times[k] - times[i]) / (times[j] - times[i])
+        line = values[i] + t[:, None] * (values[j] - values[i])
+        error = np.max(np.abs(values[k] - line), axis=1)
+        worst_error = np.maximum.reduceat(error, first)
+        order = np.lexsort((-error, seg))  # by segment, largest error first
+        worst = k[order[first]]
+        split = worst_error > tolerance
+        keep[worst[split]] = True
+        starts = np.concatenate([starts[split], worst[split]])
+        ends = np.concatenate([worst[split], ends[split]])
+    return np.flatnonzero(keep)
+
+
+def reduce_keys(
+    values: np.ndarray,
+    tolerance: float,
+    times: np.ndarray | None = None,
+    *,
+    shared: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    """Frames to keep so linear interpolation between kept keys stays within ``tolerance``.
+
+    values: (T,) one F-curve, or (T, C) channels. tolerance: in the channel's units (metres
+    for locations, quaternion components for rotations: 0.001 is about 0.1 degree).
+    Returns kept indices (always the first and last frame): one array for (T,), a list of one
+    array per channel for (T, C), or one array for all channels with ``shared`` (the error is
+    the largest over channels; suits quaternions, whose four channels should share keys).
+    Blender must interpolate the kept keys linearly for the bound to hold (its default Bezier
+    handles can overshoot between keys).
+    """
+    values = np.asarray(values, dtype=float)
+    if tolerance < 0:
+        raise ValueError("tolerance must be >= 0")
+    num = len(values)
+    times = np.arange(num, dtype=float) if times is None else np.asarray(times, dtype=float)
+    if num <= 2:
+        idx = np.arange(num)
+        if values.ndim == 1 or shared:
+            return idx
+        return [idx.copy() for _ in range(values.shape[1])]
+    if values.ndim == 1:
+        return _rdp(values[:, None], times, tolerance)
+    flat = values.reshape(num, -1)
+    if shared:
+        return _rdp(flat, times, tolerance)
+    return [_rdp(flat[:, c : c + 1], times, tolerance) for c in range(flat.shape[1])]
+
+
+def reduce_channels(
+    rotations: Mapping[str, np.ndarray],
+    locations: Mapping[str, np.ndarray] | None = None,
+    *,
+    rotation_tolerance: float = 1e-3,
+    location_tolerance: float = 1e-3,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Kept frames per (bone, "rotation_quaternion" | "location"), the channels of one property
+    sharing their keys (a solve's ``rotations`` and ``locations``). Tolerances: quaternion
+    components (1e-3 is about 0.1 degree) and armature units."""
+    out = {}
+    for bone, q in rotations.items():
+        out[(bone, "rotation_quaternion")] = reduce_keys(q, rotation_tolerance, shared=True)
+    for bone, loc in (locations or {}).items():
+        out[(bone, "location")] = reduce_keys(loc, location_tolerance, shared=True)
+    return out
+
+
+# --------------------------------------------------------------------------- all together
+
+
+@dataclass
+class CleanupOptions:
+    """What `clean_joints` does before the solve; every step can be off.
+
+    smoothing: "none", "one_euro" (causal, adapts to speed) or "butterworth" (zero-phase,
+        cutoff in Hz).
+    foot_lock: detect contacts (`detect_foot_contacts` thresholds below) and hold the feet.
+    root: "full" (root motion on) or "in_place" (no horizontal travel). Turning the root's
+        location off altogether is `retarget.solve(..., root_motion=False)`.
+    """
+
+    smoothing: str = "none"
+    cutoff_hz: float = 6.0
+    order: int = 4
+    min_cutoff: float = 1.0
+    beta: float = 1.0
+    d_cutoff: float = 1.0
+    foot_lock: bool = False
+    contact_height: float = 0.04
+    contact_speed: float = 0.3
+    min_contact: float = 0.1
+    blend_frames: int = 4
+    root: str = "full"
+
+
+def clean_joints(
+    joints: np.ndarray, fps: float, options: CleanupOptions | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Smoothing, then foot lock, then root motion, on Z-up joints (T, 17, 3).
+
+    Returns the cleaned joints and the (T, 2) foot contacts (None without foot lock).
+    """
+    options = options or CleanupOptions()
+    out = np.asarray(joints, dtype=float)
+    if options.smoothing == "one_euro":
+        out = one_euro(out, fps, options.min_cutoff, options.beta, options.d_cutoff)
+    elif options.smoothing == "butterworth":
+        out = butterworth(out, fps, options.cutoff_hz, options.order)
+    elif options.smoothing != "none":
+        raise ValueError(
+            f"smoothing must be 'none', 'one_euro' or 'butterworth', got {options.smoothing!r}"
+        )
+    contacts = None
+    if options.foot_lock:
+        contacts = detect_foot_contacts(
+            out,
+            fps,
+            height_on=options.contact_height,
+            height_off=2.0 * options.contact_height,
+            speed_on=options.contact_speed,
+            speed_off=2.0 * options.contact_speed,
+            min_duration=options.min_contact,
+        )
+        out = foot_lock(out, contacts, blend_frames=options.blend_frames)
+    out = root_motion(out, options.root)
+    return out, contacts

@@ -1,0 +1,187 @@
+"""A lift in flight: read the track, ask the backend, poll from a timer, put the result in the scene.
+
+Blender's UI never waits: `LiftJob.step()` is a `bpy.app.timers` function that reads what the
+backend sent so far and returns. Timers do not fire in the `bpy` wheel, so tests call `step()`
+themselves. The scene is touched only once, when the whole result is there and checked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from . import result as scene_result
+from .deps import client as backend
+from .deps import tracks
+
+POLL_INTERVAL_S = 0.1
+
+
+@dataclass
+class LiftOptions:
+    """Everything the panel decides, as plain values (so batch runs and tests build it too)."""
+
+    layout: str | None = None
+    fps: float | None = None
+    image_size: tuple[int, int] | None = None
+    threshold: float = 0.3
+    target: str | None = None  # armature object name
+    rig: str = "AUTO"
+    rig_map_path: str = ""
+    smoothing: str = "BUTTERWORTH"
+    cutoff_hz: float = 6.0
+    one_euro_min_cutoff: float = 1.0
+    one_euro_beta: float = 0.3
+    foot_lock: bool = True
+    root_motion: str = "MOVE"
+    frame_offset: int = 1
+    reduce_keys: bool = False
+    key_tolerance: float = 0.002
+
+    @classmethod
+    def from_scene(cls, scene: bpy.types.Scene) -> LiftOptions:
+        s = scene.mpm_lift
+        size = (s.image_width, s.image_height) if s.image_width and s.image_height else None
+        return cls(
+            layout=None if s.layout == "AUTO" else s.layout,
+            fps=s.fps or None,
+            image_size=size,
+            threshold=s.threshold,
+            target=s.target.name if s.target else None,
+            rig=s.rig,
+            rig_map_path=bpy.path.abspath(s.rig_map_path) if s.rig_map_path else "",
+            smoothing=s.smoothing,
+            cutoff_hz=s.cutoff_hz,
+            one_euro_min_cutoff=s.one_euro_min_cutoff,
+            one_euro_beta=s.one_euro_beta,
+            foot_lock=s.foot_lock,
+            root_motion=s.root_motion,
+            frame_offset=s.frame_offset,
+            reduce_keys=s.reduce_keys,
+            key_tolerance=s.key_tolerance,
+        )
+
+
+def read_track(path: str, options: LiftOptions, scene_fps: float) -> tracks.Track:
+    """The track, with the panel's layout/fps/size overriding the file; fps falls back to the scene's."""
+    track = tracks.read_track(path, layout=options.layout, fps=options.fps)
+    if options.image_size:
+        track.image_size = options.image_size
+    if not track.fps:
+        track.fps = scene_fps
+    return track
+
+
+class LiftJob:
+    """One track → backend → scene. `state`: running, done, failed, cancelled."""
+
+    def __init__(
+        self,
+        scene: bpy.types.Scene,
+        track: tracks.Track,
+        options: LiftOptions,
+        client: backend.Client,
+    ):
+        self.scene_name, self.track, self.options, self.client = scene.name, track, options, client
+        self.state, self.message = "running", ""
+        self.objects: list[str] = []
+        self.started = time.monotonic()
+        self.request = client.submit_lift(
+            track.keypoints,
+            track.layout,
+            track.fps,
+            track.image_size,
+            track.confidence,
+            options.threshold,
+        )
+        self._status(f"Lifting {len(track.keypoints)} frames…", 0.0, running=True)
+
+    @property
+    def scene(self) -> bpy.types.Scene | None:
+        return bpy.data.scenes.get(self.scene_name)
+
+    def step(self) -> float | None:
+        """Timer function: poll the backend; apply the result when it is complete."""
+        if self.state != "running":
+            return None
+        try:
+            self.client.poll()
+        except Exception as exc:  # a broken socket: report it, never raise into Blender's timer
+            return self._end("failed", f"Lost the backend: {exc}")
+        request = self.request
+        if not request.finished:
+            if request.progress and request.progress[1]:
+                done, total = request.progress
+                self._status(f"Lifting… {done}/{total} batches", done / total, running=True)
+            return POLL_INTERVAL_S
+        if request.state == backend.CANCELLED:
+            return self._end("cancelled", "Cancelled; the scene is unchanged")
+        if request.error is not None:
+            return self._end("failed", f"Lift failed: {request.error.message}")
+        scene = self.scene
+        if scene is None:
+            return self._end("failed", "The scene was deleted while lifting")
+        try:
+            made = scene_result.apply(scene, self.track, request.arrays, self.options)
+        except Exception as exc:  # the scene is left as it was (apply cleans up after itself)
+            return self._end("failed", f"Could not build the result: {exc}")
+        self.objects = made
+        seconds = time.monotonic() - self.started
+        return self._end(
+            "done",
+            f"Lifted {len(self.track.keypoints)} frames in {seconds:.1f} s: " + ", ".join(made),
+        )
+
+    def cancel(self) -> None:
+        if self.state == "running":
+            self.client.cancel(self.request)
+            self._end("cancelled", "Cancelled; the scene is unchanged")
+
+    def _end(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        self._status(message, 1.0 if state == "done" else 0.0, running=False)
+        return None
+
+    def _status(self, text: str, progress: float, running: bool) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        settings = scene.mpm_lift
+        settings.status, settings.progress, settings.running = text, progress, running
+        for window in getattr(bpy.context.window_manager, "windows", []):
+            for area in window.screen.areas:
+                if area.type == "VIEW_3D":
+                    area.tag_redraw()
+
+
+ACTIVE: LiftJob | None = None
+
+
+def tick() -> float | None:
+    """The registered timer: drives the active job."""
+    return ACTIVE.step() if ACTIVE is not None else None
+
+
+def start(job: LiftJob) -> None:
+    global ACTIVE
+    ACTIVE = job
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=POLL_INTERVAL_S)
+
+
+def stop() -> None:
+    """Unregister the timer (a timer left registered can hang Blender at exit) and forget the job."""
+    global ACTIVE
+    if ACTIVE is not None:
+        ACTIVE.cancel()
+    ACTIVE = None
+    if bpy.app.timers.is_registered(tick):
+        bpy.app.timers.unregister(tick)
+
+
+def lifted_joints(obj: bpy.types.Object) -> np.ndarray | None:
+    """The 3D joints an "MPM skeleton" object keeps (T, 17, 3), or None for other objects."""
+    return scene_result.stored_joints(obj)

@@ -1,0 +1,60 @@
+"""The sidebar panel "Lift 2D track to 3D" (3D View › Sidebar › MPM)."""
+
+from __future__ import annotations
+
+import bpy
+
+
+class VIEW3D_PT_mpm_lift(bpy.types.Panel):
+    bl_label = "Lift 2D track to 3D"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MPM"
+
+    def draw(self, context):
+        s = context.scene.mpm_lift
+        layout = self.layout
+        col = layout.column(align=True)
+        col.prop(s, "track_path")
+        col.prop(s, "layout")
+        col.prop(s, "fps")
+        row = col.row(align=True)
+        row.prop(s, "image_width")
+        row.prop(s, "image_height")
+        col.prop(s, "threshold")
+
+        box = layout.box()
+        box.label(text="Retarget")
+        box.prop(s, "target")
+        box.prop(s, "rig")
+        if s.rig == "CUSTOM":
+            box.prop(s, "rig_map_path")
+
+        box = layout.box()
+        box.label(text="Cleanup")
+        box.prop(s, "smoothing")
+        if s.smoothing == "BUTTERWORTH":
+            box.prop(s, "cutoff_hz")
+        elif s.smoothing == "ONE_EURO":
+            box.prop(s, "one_euro_min_cutoff")
+            box.prop(s, "one_euro_beta")
+        box.prop(s, "foot_lock")
+        box.prop(s, "root_motion")
+        box.prop(s, "frame_offset")
+        row = box.row()
+        row.prop(s, "reduce_keys")
+        sub = row.row()
+        sub.enabled = s.reduce_keys
+        sub.prop(s, "key_tolerance")
+
+        row = layout.row(align=True)
+        row.operator("mpm.check_backend", icon="LINKED")
+        if s.running:
+            layout.prop(s, "progress", text="Lifting")
+            layout.operator("mpm.cancel", icon="CANCEL")
+        else:
+            layout.operator("mpm.lift", icon="ARMATURE_DATA")
+            layout.operator("mpm.retarget", icon="MOD_ARMATURE")
+        if s.status:
+            for line in s.status.split("\n"):
+                layout.label(text=line)

@@ -1,0 +1,119 @@
+"""What the panel edits: one `scene.mpm_lift` group per scene (saved with the .blend)."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+LAYOUT_ITEMS = [
+    ("AUTO", "Auto", "From the file, or from its joint count"),
+    ("coco17", "COCO-17", "COCO / MMPose / YOLO-pose 17 keypoints"),
+    ("h36m17", "Human3.6M-17", "H36M-17 in the VideoPose3D order"),
+    ("blazepose33", "BlazePose-33", "MediaPipe pose landmarks"),
+    ("body25", "OpenPose BODY_25", "OpenPose's 25 keypoints"),
+]
+RIG_ITEMS = [
+    ("AUTO", "Auto", "Detect the rig family from its bone names"),
+    ("metarig", "Human meta-rig", "Blender's Human meta-rig (Rigify)"),
+    ("rigify", "Rigify rig", "A generated Rigify rig (its FK controls)"),
+    ("mixamo", "Mixamo", "mixamorig: bone names"),
+    ("cmu", "CMU BVH", "The CMU skeleton as Blender's BVH importer makes it"),
+    ("CUSTOM", "Custom map", "A rig map YAML file (rigs/TEMPLATE.yaml.example)"),
+]
+
+
+def _is_armature(_self, obj) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class MPMLiftSettings(bpy.types.PropertyGroup):
+    track_path: StringProperty(
+        name="Track",
+        subtype="FILE_PATH",
+        description="2D track: COCO/MMPose JSON, OpenPose folder, "
+        "MediaPipe JSON/CSV, or MPM Lift .npz/.json",
+    )
+    layout: EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="AUTO")
+    fps: FloatProperty(
+        name="Frame rate",
+        default=0.0,
+        min=0.0,
+        max=1000.0,
+        description="Frames per second of the track; 0 = from the file, else the scene's",
+    )
+    image_width: IntProperty(name="Width", default=0, min=0, description="0 = from the file")
+    image_height: IntProperty(name="Height", default=0, min=0, description="0 = from the file")
+    threshold: FloatProperty(
+        name="Confidence threshold",
+        default=0.3,
+        min=0.0,
+        max=1.0,
+        description="Joints below this confidence are treated as hidden",
+    )
+    target: PointerProperty(
+        name="Target armature",
+        type=bpy.types.Object,
+        poll=_is_armature,
+        description="Retarget the motion onto this armature (optional)",
+    )
+    rig: EnumProperty(name="Rig map", items=RIG_ITEMS, default="AUTO")
+    rig_map_path: StringProperty(name="Map file", subtype="FILE_PATH")
+    smoothing: EnumProperty(
+        name="Smoothing",
+        items=[
+            ("NONE", "None", "Keep the model's output"),
+            ("ONE_EURO", "One-Euro", "Adaptive: smooths slow motion, follows fast motion"),
+            ("BUTTERWORTH", "Butterworth", "Zero-phase low-pass with a cutoff in Hz"),
+        ],
+        default="BUTTERWORTH",
+    )
+    cutoff_hz: FloatProperty(name="Cutoff (Hz)", default=6.0, min=0.1, max=30.0)
+    one_euro_min_cutoff: FloatProperty(name="Min cutoff (Hz)", default=1.0, min=0.01, max=30.0)
+    one_euro_beta: FloatProperty(name="Beta", default=0.3, min=0.0, max=100.0)
+    foot_lock: BoolProperty(
+        name="Foot lock",
+        default=True,
+        description="Detect foot contacts and hold the feet still during them",
+    )
+    root_motion: EnumProperty(
+        name="Root motion",
+        items=[
+            ("MOVE", "Move", "The root travels as the person does"),
+            ("IN_PLACE", "In place", "Keep the vertical motion, remove horizontal travel"),
+            ("OFF", "Off", "The root stays where it is"),
+        ],
+        default="MOVE",
+    )
+    frame_offset: IntProperty(
+        name="Start frame", default=1, description="Scene frame of the track's first frame"
+    )
+    reduce_keys: BoolProperty(name="Reduce keys", default=False)
+    key_tolerance: FloatProperty(
+        name="Tolerance",
+        default=0.002,
+        min=0.0,
+        max=0.1,
+        precision=4,
+        description="Largest change a removed key may cause (quaternion units / metres)",
+    )
+    # Status, written by the running job.
+    status: StringProperty(name="Status", default="")
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    running: BoolProperty(name="Running", default=False)
+
+
+def register() -> None:
+    bpy.utils.register_class(MPMLiftSettings)
+    bpy.types.Scene.mpm_lift = PointerProperty(type=MPMLiftSettings)
+
+
+def unregister() -> None:
+    del bpy.types.Scene.mpm_lift
+    bpy.utils.unregister_class(MPMLiftSettings)

@@ -1,0 +1,260 @@
+"""Put a lift into the scene: the "MPM skeleton" keyed with the 3D joints, and the target's Action.
+
+Everything is computed before the scene changes; if anything fails, what was made is removed, so
+a failed lift leaves the scene as it was. Keys go in at the track's own times: frame
+`frame_offset + t × scene fps`, whatever the track's frame rate.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from .anim import Channel, new_action, write_channels
+from .core import cleanup, coords, retarget, rigmaps
+from .deps import skeleton
+
+SKELETON_NAME = "MPM skeleton"
+SKELETON_MAP = "mpm_skeleton"
+SKELETON_BONES = {  # bone: (head joint, tail joint, parent)
+    "mpm_pelvis": ("pelvis", "spine", None),
+    "mpm_chest": ("spine", "thorax", "mpm_pelvis"),
+    "mpm_neck": ("thorax", "nose", "mpm_chest"),
+    "mpm_head": ("nose", "head", "mpm_neck"),
+    **{
+        f"mpm_{part}.{s}": (f"{side}_{a}", f"{side}_{b}", parent.format(s=s))
+        for s, side in (("L", "left"), ("R", "right"))
+        for part, a, b, parent in (
+            ("thigh", "hip", "knee", "mpm_pelvis"),
+            ("shin", "knee", "ankle", "mpm_thigh.{s}"),
+            ("upper_arm", "shoulder", "elbow", "mpm_shoulder.{s}"),
+            ("forearm", "elbow", "wrist", "mpm_upper_arm.{s}"),
+        )
+    },
+    "mpm_shoulder.L": ("thorax", "left_shoulder", "mpm_chest"),
+    "mpm_shoulder.R": ("thorax", "right_shoulder", "mpm_chest"),
+}
+J = skeleton.H36M17.index
+
+
+# ----------------------------------------------------------------------------- joints
+
+
+def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> np.ndarray:
+    """Backend arrays → cleaned Blender-world joints (T, 17, 3): Z up, feet on the floor."""
+    root = arrays.get("root") if options.root_motion != "OFF" else None
+    joints = coords.camera_clip_to_blender(arrays["joints3d"], root)
+    smoothing = {"NONE": "none", "ONE_EURO": "one_euro", "BUTTERWORTH": "butterworth"}
+    clean = cleanup.CleanupOptions(
+        smoothing=smoothing[options.smoothing],
+        cutoff_hz=options.cutoff_hz,
+        min_cutoff=options.one_euro_min_cutoff,
+        beta=options.one_euro_beta,
+        foot_lock=options.foot_lock,
+        root="in_place" if options.root_motion == "IN_PLACE" else "full",
+    )
+    joints, _contacts = cleanup.clean_joints(joints, fps, clean)
+    return joints
+
+
+def scene_frames(num_frames: int, fps: float, scene: bpy.types.Scene, offset: int) -> np.ndarray:
+    scene_fps = scene.render.fps / scene.render.fps_base
+    return offset + np.arange(num_frames) * (scene_fps / fps)
+
+
+# ----------------------------------------------------------------------------- rigs
+
+
+def rig_map_for(armature: bpy.types.Object, options) -> rigmaps.RigMap:
+    """The map the options name (or the detected one), checked against the armature's bones."""
+    names = [b.name for b in armature.data.bones]
+    if options.rig == "AUTO":
+        return rigmaps.detect_rig_map(names)
+    source = options.rig_map_path if options.rig == "CUSTOM" else options.rig
+    if not source:
+        raise rigmaps.RigMapError("Rig map 'Custom' needs a map file (rigs/TEMPLATE.yaml.example)")
+    return rigmaps.resolve(rigmaps.rig_map_by_name(source), names)
+
+
+def check_target(scene: bpy.types.Scene, options) -> None:
+    """Refuse a bad target before lifting: not an armature, or no map fits its bones."""
+    if not options.target:
+        return
+    obj = bpy.data.objects.get(options.target)
+    if obj is None or obj.type != "ARMATURE":
+        raise ValueError(f"Target {options.target!r} is not an armature")
+    try:
+        rig_map_for(obj, options)
+    except rigmaps.RigMapError as exc:
+        raise ValueError(f"Target {obj.name!r}: {exc}") from None
+
+
+def key_solution(
+    armature: bpy.types.Object,
+    solved: retarget.RetargetResult,
+    rig_map: rigmaps.RigMap,
+    frames: np.ndarray,
+    options,
+    action_name: str,
+) -> bpy.types.Action:
+    """Write the solve into a new Action on the armature (quaternions, root location)."""
+    kept = None
+    if options.reduce_keys:
+        kept = cleanup.reduce_channels(
+            solved.rotations,
+            solved.locations,
+            rotation_tolerance=options.key_tolerance,
+            location_tolerance=options.key_tolerance,
+        )
+    channels = []
+    for bone, values in [*solved.rotations.items(), *solved.locations.items()]:
+        prop = "location" if values.shape[1] == 3 else "rotation_quaternion"
+        index = np.arange(len(frames)) if kept is None else kept[(bone, prop)]
+        path = f'pose.bones["{bone}"].{prop}'
+        channels += [
+            Channel(path, i, frames[index], values[index, i], bone) for i in range(values.shape[1])
+        ]
+    for bone in solved.rotations:
+        armature.pose.bones[bone].rotation_mode = "QUATERNION"
+    for bone, props in rig_map.properties.items():
+        for prop, value in props.items():
+            armature.pose.bones[bone][prop] = value
+    action = new_action(armature, action_name)
+    write_channels(action, armature, channels)
+    return action
+
+
+def retarget_onto(
+    scene: bpy.types.Scene,
+    armature: bpy.types.Object,
+    joints: np.ndarray,
+    fps: float,
+    options,
+    rig_map: rigmaps.RigMap | None = None,
+) -> bpy.types.Action:
+    rig_map = rig_map or rig_map_for(armature, options)
+    rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
+    solved = retarget.solve(
+        joints, rest, rig_map,
+        armature_matrix=np.array(armature.matrix_world),
+        root_motion=options.root_motion != "OFF",
+    )  # fmt: skip
+    frames = scene_frames(len(joints), fps, scene, options.frame_offset)
+    return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")
+
+
+# ----------------------------------------------------------------------------- the skeleton
+
+
+def typical_frame(joints: np.ndarray) -> int:
+    """The frame whose bone lengths are closest to the clip's medians (the skeleton's rest)."""
+    heads = np.array([J(h) for h, _, _ in SKELETON_BONES.values()])
+    tails = np.array([J(t) for _, t, _ in SKELETON_BONES.values()])
+    lengths = np.linalg.norm(joints[:, tails] - joints[:, heads], axis=-1)
+    return int(np.argmin(np.abs(lengths - np.median(lengths, axis=0)).sum(axis=1)))
+
+
+def create_skeleton(scene: bpy.types.Scene, joints: np.ndarray) -> bpy.types.Object:
+    """An armature with one bone per H36M-17 segment, its rest pose the clip's typical frame."""
+    rest = joints[typical_frame(joints)]
+    data = bpy.data.armatures.new(SKELETON_NAME)
+    obj = bpy.data.objects.new(SKELETON_NAME, data)
+    scene.collection.objects.link(obj)
+    previous = bpy.context.view_layer.objects.active
+    bpy.context.view_layer.objects.active = obj
+    try:
+        bpy.ops.object.mode_set(mode="EDIT")
+        for name, (head, tail, _) in SKELETON_BONES.items():
+            bone = data.edit_bones.new(name)
+            bone.head, bone.tail = rest[J(head)], rest[J(tail)]
+        for name, (_, _, parent) in SKELETON_BONES.items():
+            if parent:
+                data.edit_bones[name].parent = data.edit_bones[parent]
+        bpy.ops.object.mode_set(mode="OBJECT")
+    finally:
+        bpy.context.view_layer.objects.active = previous
+    return obj
+
+
+def store(obj: bpy.types.Object, joints: np.ndarray, fps: float, arrays: dict) -> None:
+    """Keep the lift on the object: the 3D joints (for retargeting later) and the completed 2D."""
+    obj["mpm_frames"] = len(joints)
+    obj["mpm_fps"] = float(fps)
+    obj["mpm_joints3d"] = joints.astype(np.float32).ravel().tolist()
+    for name in ("completed2d", "confidence"):
+        if name in arrays:
+            obj[f"mpm_{name}"] = np.asarray(arrays[name], np.float32).ravel().tolist()
+
+
+def stored_joints(obj: bpy.types.Object | None) -> np.ndarray | None:
+    if obj is None or "mpm_joints3d" not in obj:
+        return None
+    return np.array(obj["mpm_joints3d"], dtype=float).reshape(int(obj["mpm_frames"]), 17, 3)
+
+
+def stored_completed2d(obj: bpy.types.Object) -> np.ndarray | None:
+    if "mpm_completed2d" not in obj:
+        return None
+    return np.array(obj["mpm_completed2d"], dtype=float).reshape(int(obj["mpm_frames"]), 17, 2)
+
+
+# ----------------------------------------------------------------------------- all together
+
+
+def apply(scene: bpy.types.Scene, track, arrays: dict[str, np.ndarray], options) -> list[str]:
+    """The lift → an MPM skeleton (+ the target's Action). Returns the names of what was keyed."""
+    joints = prepare_joints(arrays, track.fps, options)
+    target = bpy.data.objects.get(options.target) if options.target else None
+    target_map = rig_map_for(target, options) if target is not None else None
+    made: list = []
+    try:
+        skel = create_skeleton(scene, joints)
+        made += [skel, skel.data]
+        store(skel, joints, track.fps, arrays)
+        action = retarget_onto(
+            scene, skel, joints, track.fps, options, rigmaps.rig_map_by_name(SKELETON_MAP)
+        )
+        made.append(action)
+        names = [skel.name]
+        if target is not None:
+            old = target.animation_data.action if target.animation_data else None
+            try:
+                made.append(retarget_onto(scene, target, joints, track.fps, options, target_map))
+            except Exception:
+                if old is not None:
+                    target.animation_data.action = old
+                raise
+            names.append(target.name)
+    except Exception:
+        _remove(made)
+        raise
+    scene.frame_start = options.frame_offset
+    scene.frame_end = int(
+        np.ceil(scene_frames(len(joints), track.fps, scene, options.frame_offset)[-1])
+    )
+    return names
+
+
+def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, options) -> str:
+    """Retarget an existing MPM skeleton's joints onto the options' target armature."""
+    joints = stored_joints(skel)
+    if joints is None:
+        raise ValueError(f"{skel.name!r} holds no lifted joints (lift a track first)")
+    target = bpy.data.objects.get(options.target) if options.target else None
+    if target is None or target.type != "ARMATURE":
+        raise ValueError("Choose a target armature first")
+    try:
+        retarget_onto(scene, target, joints, float(skel["mpm_fps"]), options)
+    except rigmaps.RigMapError as exc:
+        raise ValueError(str(exc)) from None
+    return target.name
+
+
+def _remove(made: list) -> None:
+    for item in reversed(made):
+        if isinstance(item, bpy.types.Object):
+            bpy.data.objects.remove(item)
+        elif isinstance(item, bpy.types.Armature):
+            bpy.data.armatures.remove(item)
+        elif isinstance(item, bpy.types.Action):
+            bpy.data.actions.remove(item)

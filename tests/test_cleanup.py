@@ -1,0 +1,225 @@
+"""Cleanup filters (blender_addon.core.cleanup): smoothing, foot contacts and lock, root motion,
+key reduction; numbers an animator would check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blender_addon.core import cleanup
+from blender_addon.core.coords import JOINT_INDEX
+
+FPS = 30.0
+
+
+def amplitude_at(signal: np.ndarray, freq: float, fps: float) -> float:
+    """Amplitude of the sinusoid of frequency ``freq`` in ``signal`` (least squares)."""
+    t = np.arange(len(signal)) / fps
+    basis = np.stack(
+        [np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t), np.ones_like(t)], 1
+    )
+    coef, *_ = np.linalg.lstsq(basis, signal, rcond=None)
+    return float(np.hypot(coef[0], coef[1]))
+
+
+def test_butterworth_removes_jitter_keeps_motion():
+    t = np.arange(300) / FPS
+    motion = 0.2 * np.sin(2 * np.pi * 1.0 * t)
+    jitter = 0.01 * np.sin(2 * np.pi * 10.0 * t)
+    out = cleanup.butterworth((motion + jitter)[:, None, None], FPS, cutoff_hz=4.0)[:, 0, 0]
+    assert out.shape == t.shape
+    assert amplitude_at(out, 1.0, FPS) == pytest.approx(0.2, rel=0.02)  # motion kept
+    assert amplitude_at(out, 10.0, FPS) < 0.01 * 0.02  # jitter down to under 2 %
+    # zero phase: the 1 Hz motion is not delayed
+    core = slice(30, -30)
+    assert np.max(np.abs(out[core] - motion[core])) < 0.004
+
+
+def test_butterworth_short_clips_and_no_op_cutoff():
+    x = np.random.default_rng(0).normal(size=(5, 17, 3))
+    assert np.all(np.isfinite(cleanup.butterworth(x, FPS, 3.0)))  # padlen shortened
+    assert np.array_equal(cleanup.butterworth(x[:2], FPS, 3.0), x[:2])
+    assert np.array_equal(cleanup.butterworth(x, FPS, 20.0), x)  # above Nyquist
+
+
+def test_one_euro_still_and_fast():
+    rng = np.random.default_rng(1)
+    t = np.arange(240) / FPS
+    still = 1.0 + 0.005 * rng.normal(size=t.shape)
+    out = cleanup.one_euro(still, FPS, min_cutoff=1.0, beta=3.0)
+    assert np.std(out[30:]) < 0.3 * np.std(still[30:])  # 5 mm jitter down to 1.5 mm
+    fast = 0.5 * np.sin(2 * np.pi * 1.0 * t)  # 3 m/s at its fastest
+    adaptive = cleanup.one_euro(fast, FPS, min_cutoff=1.0, beta=3.0)
+    fixed = cleanup.one_euro(fast, FPS, min_cutoff=1.0, beta=0.0)  # a plain 1 Hz smoother
+    error = np.max(np.abs(adaptive[30:] - fast[30:]))
+    assert error < 0.35 * np.max(np.abs(fixed[30:] - fast[30:]))
+    # the lag in frames at the zero crossings, where the motion is fastest
+    speed = np.gradient(fast) * FPS
+    crossings = np.abs(fast) < 0.05
+    lag_frames = np.abs(adaptive - fast)[crossings] / np.abs(speed[crossings] / FPS)
+    assert np.max(lag_frames[10:]) < 1.5
+
+
+def test_one_euro_per_channel_shapes():
+    x = np.random.default_rng(2).normal(size=(50, 17, 3))
+    assert cleanup.one_euro(x, FPS).shape == x.shape
+
+
+def walking_feet(num: int = 240, fps: float = FPS) -> tuple[np.ndarray, np.ndarray]:
+    """A stepping figure: each ankle alternates 0.5 s planted (with 6 mm drift and jitter)
+    and 0.5 s swinging forward 0.6 m, 10 cm up. Returns joints and the planted truth."""
+    rng = np.random.default_rng(3)
+    t = np.arange(num) / fps
+    joints = np.zeros((num, 17, 3))
+    joints[:, :, 2] = 1.0
+    truth = np.zeros((num, 2), dtype=bool)
+    for k, (name, phase) in enumerate((("left", 0.0), ("right", 0.5))):
+        cycle = (t / 1.0 + phase) % 1.0
+        step = np.floor(t / 1.0 + phase)
+        planted = cycle < 0.5
+        swing = np.clip((cycle - 0.5) / 0.5, 0, 1)
+        x = 0.6 * (step + np.where(planted, 0.0, 0.5 - 0.5 * np.cos(np.pi * swing)))
+        z = 0.05 + np.where(planted, 0.0, 0.1 * np.sin(np.pi * swing))
+        drift = np.where(planted, 0.012 * (cycle - 0.25), 0.0)  # 6 mm slide during a stance
+        ankle = np.stack([x + drift, np.full(num, 0.1 if name == "left" else -0.1), z], -1)
+        ankle[:, :2] += 0.001 * rng.normal(size=(num, 2)) * planted[:, None]
+        joints[:, JOINT_INDEX[f"{name}_ankle"]] = ankle
+        joints[:, JOINT_INDEX[f"{name}_knee"]] = ankle + [0.02, 0.0, 0.42]
+        joints[:, JOINT_INDEX[f"{name}_hip"]] = ankle + [0.0, 0.0, 0.85]
+        truth[:, k] = planted
+    return joints, truth
+
+
+def test_foot_contacts_found_with_hysteresis():
+    joints, truth = walking_feet()
+    contacts = cleanup.detect_foot_contacts(joints, FPS)
+    agreement = np.mean(contacts == truth)
+    assert agreement > 0.85
+    # no flicker: every contact lasts at least the minimum duration
+    for k in range(2):
+        for start, end in cleanup._runs(contacts[:, k]):
+            assert end - start >= 3
+
+
+def test_foot_lock_holds_ankles_and_leaves_the_rest():
+    joints, _ = walking_feet()
+    contacts = cleanup.detect_foot_contacts(joints, FPS)
+    blend = 4
+    locked = cleanup.foot_lock(joints, contacts, blend_frames=blend)
+    for k, name in enumerate(("left", "right")):
+        ankle = JOINT_INDEX[f"{name}_ankle"]
+        before = 0.0
+        for start, end in cleanup._runs(contacts[:, k]):
+            xy = locked[start:end, ankle, :2]
+            assert np.max(np.linalg.norm(xy - xy[0], axis=-1)) <= 0.001  # drift <= 1 mm
+            raw = joints[start:end, ankle, :2]
+            before = max(before, np.max(np.linalg.norm(raw - raw[0], axis=-1)))
+        assert before > 0.004  # there was sliding to remove
+        # far from any contact: unchanged
+        near = np.zeros(len(joints), dtype=bool)
+        for start, end in cleanup._runs(contacts[:, k]):
+            near[max(0, start - blend) : end + blend] = True
+        assert np.array_equal(locked[~near, ankle], joints[~near, ankle])
+        # leg lengths kept by moving the knee
+        hip, knee = JOINT_INDEX[f"{name}_hip"], JOINT_INDEX[f"{name}_knee"]
+        for a, b in ((hip, knee), (knee, ankle)):
+            lengths = np.linalg.norm(locked[:, a] - locked[:, b], axis=-1)
+            original = np.linalg.norm(joints[:, a] - joints[:, b], axis=-1)
+            assert np.max(np.abs(lengths - original)) < 1e-6
+    others = [j for j in range(17) if j not in (2, 3, 5, 6)]
+    assert np.array_equal(locked[:, others], joints[:, others])
+
+
+def test_foot_lock_blends_without_jumps():
+    joints, _ = walking_feet()
+    contacts = cleanup.detect_foot_contacts(joints, FPS)
+    locked = cleanup.foot_lock(joints, contacts, blend_frames=4)
+    ankle = JOINT_INDEX["left_ankle"]
+    step_raw = np.max(np.linalg.norm(np.diff(joints[:, ankle], axis=0), axis=-1))
+    step_locked = np.max(np.linalg.norm(np.diff(locked[:, ankle], axis=0), axis=-1))
+    assert step_locked < step_raw + 0.01
+
+
+def test_root_in_place():
+    joints, _ = walking_feet()
+    joints[:, JOINT_INDEX["pelvis"]] = [0.3, 0.0, 1.0]
+    joints[:, JOINT_INDEX["pelvis"], 0] += np.linspace(0, 3, len(joints))
+    joints[:, JOINT_INDEX["pelvis"], 2] += 0.02 * np.sin(np.arange(len(joints)))
+    out = cleanup.root_motion(joints, "in_place")
+    pelvis = out[:, JOINT_INDEX["pelvis"]]
+    assert np.allclose(pelvis[:, :2], pelvis[0, :2])
+    assert np.allclose(pelvis[:, 2], joints[:, JOINT_INDEX["pelvis"], 2])  # bobbing kept
+    rel = out - out[:, JOINT_INDEX["pelvis"]][:, None]
+    assert np.allclose(rel, joints - joints[:, JOINT_INDEX["pelvis"]][:, None])
+    assert np.array_equal(cleanup.root_motion(joints, "full"), joints)
+    origin = cleanup.root_motion(joints, "in_place", anchor="origin")
+    assert np.allclose(origin[:, JOINT_INDEX["pelvis"], :2], 0.0)
+
+
+def test_reduce_keys_within_tolerance_and_few_keys():
+    t = np.arange(1800) / FPS
+    # a minute of a slow move: half a metre over ten seconds with a gentle sway
+    smooth = 0.5 * np.tanh((t - 30) / 5) + 0.05 * np.sin(2 * np.pi * 0.1 * t)
+    tol = 1e-3  # 1 mm
+    kept = cleanup.reduce_keys(smooth, tol)
+    assert kept[0] == 0 and kept[-1] == len(t) - 1
+    rebuilt = np.interp(np.arange(len(t)), kept, smooth[kept])
+    assert np.max(np.abs(rebuilt - smooth)) <= tol
+    assert len(kept) < 0.1 * len(t)
+    # channels: one index array each, each within tolerance; shared keys bound all channels
+    both = np.stack([smooth, 0.1 * np.cos(2 * np.pi * 0.2 * t)], 1)
+    per_channel = cleanup.reduce_keys(both, tol)
+    assert len(per_channel) == 2
+    for c, idx in enumerate(per_channel):
+        rebuilt = np.interp(np.arange(len(t)), idx, both[idx, c])
+        assert np.max(np.abs(rebuilt - both[:, c])) <= tol
+    shared = cleanup.reduce_keys(both, tol, shared=True)
+    for c in range(2):
+        rebuilt = np.interp(np.arange(len(t)), shared, both[shared, c])
+        assert np.max(np.abs(rebuilt - both[:, c])) <= tol
+    # a constant curve needs its two end keys only; a step keeps its corners
+    assert list(cleanup.reduce_keys(np.ones(100), tol)) == [0, 99]
+    step = np.r_[np.zeros(50), np.ones(50)]
+    idx = cleanup.reduce_keys(step, tol)
+    assert {49, 50} <= set(idx.tolist())
+
+
+def test_clean_joints_runs_each_step():
+    joints, _ = walking_feet()
+    joints[:, JOINT_INDEX["pelvis"], 0] = np.linspace(0, 2, len(joints))
+    same, contacts = cleanup.clean_joints(joints, FPS)
+    assert contacts is None and np.array_equal(same, joints)
+    options = cleanup.CleanupOptions(
+        smoothing="butterworth", cutoff_hz=5.0, foot_lock=True, root="in_place"
+    )
+    out, contacts = cleanup.clean_joints(joints, FPS, options)
+    assert contacts.shape == (len(joints), 2) and contacts.any()
+    assert np.allclose(out[:, JOINT_INDEX["pelvis"], :2], out[0, JOINT_INDEX["pelvis"], :2])
+    with pytest.raises(ValueError, match="smoothing"):
+        cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(smoothing="gaussian"))
+
+
+def test_reduce_channels_shares_keys_per_property():
+    t = np.arange(300) / FPS
+    q = np.stack([np.cos(0.2 * t), np.sin(0.2 * t), np.zeros_like(t), np.zeros_like(t)], 1)
+    loc = np.stack([0.5 * t, np.zeros_like(t), 0.9 + 0.01 * np.sin(t)], 1)
+    kept = cleanup.reduce_channels({"Hips": q}, {"Hips": loc})
+    assert set(kept) == {("Hips", "rotation_quaternion"), ("Hips", "location")}
+    idx = kept[("Hips", "location")]
+    rebuilt = np.stack([np.interp(np.arange(len(t)), idx, loc[idx, c]) for c in range(3)], 1)
+    assert np.max(np.abs(rebuilt - loc)) <= 1e-3
+    assert len(kept[("Hips", "rotation_quaternion")]) < len(t) // 4
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("cutoff", [0.05, 0.3, 0.8])
+def test_numpy_butterworth_matches_scipy(order, cutoff):
+    from scipy.signal import butter, sosfiltfilt
+
+    x = np.random.default_rng(order).normal(size=(120, 4))
+    fps = 30.0
+    expected = sosfiltfilt(
+        butter(order, cutoff, output="sos"), x, axis=0, padlen=3 * (2 * ((order + 1) // 2) + 1)
+    )
+    got = cleanup.butterworth(x, fps, cutoff * fps / 2, order)
+    assert np.abs(got - expected).max() < 1e-10

@@ -1,0 +1,846 @@
+"""The retargeting core (blender_addon.core: coords, rigmaps, retarget) without Blender, plus a
+check against Blender's own pose evaluation through the bpy wheel.
+
+A synthetic Mixamo-named rig is posed with known rotations; its joints are retargeted onto rigs
+with another rest pose (A-pose vs T-pose), other bone rolls and other proportions.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blender_addon.core import coords, retarget, rigmaps
+from blender_addon.core.coords import JOINT_INDEX as J
+from blender_addon.core.retarget import RestPose, pose_world_matrices, quaternion_to_matrix
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
+PREFIX = "mixamorig:"
+
+
+# --------------------------------------------------------------------------- synthetic rigs
+
+
+def _rot(axis, angle):
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    x, y, z = axis
+    c, s, t = np.cos(angle), np.sin(angle), 1 - np.cos(angle)
+    return np.array(
+        [
+            [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
+            [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
+            [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
+        ]
+    )
+
+
+def make_rig(
+    arm_drop_deg: float = 0.0,
+    roll: float = 0.0,
+    size: float = 1.0,
+    leg_scale: float = 1.0,
+    prefix: str = PREFIX,
+) -> RestPose:
+    """A Mixamo-named human armature, Z up, facing -Y, feet on Z = 0.
+
+    arm_drop_deg: 0 gives a T-pose, 45 an A-pose; roll: added to every bone's roll (radians,
+    alternating sign so the rolls differ between bones); size: uniform scale; leg_scale: legs
+    only (and the body raised so the feet stay on the floor).
+    """
+    leg = 0.85 * leg_scale
+    hip_z = leg + 0.08
+    bones = []
+
+    def add(name, parent, head, tail, r=0.0):
+        k = len(bones)
+        bones.append(
+            (
+                prefix + name,
+                None if parent is None else prefix + parent,
+                size * np.asarray(head, float),
+                size * np.asarray(tail, float),
+                r + roll * (1 if k % 2 else -1),
+            )
+        )
+
+    add("Hips", None, (0, 0.0, hip_z), (0, 0.0, hip_z + 0.1), 0.2)
+    add("Spine", "Hips", (0, 0.0, hip_z + 0.1), (0, 0.01, hip_z + 0.22))
+    add("Spine1", "Spine", (0, 0.01, hip_z + 0.22), (0, 0.01, hip_z + 0.34))
+    add("Spine2", "Spine1", (0, 0.01, hip_z + 0.34), (0, 0.0, hip_z + 0.48))
+    add("Neck", "Spine2", (0, 0.0, hip_z + 0.5), (0, -0.01, hip_z + 0.58))
+    add("Head", "Neck", (0, -0.01, hip_z + 0.58), (0, -0.01, hip_z + 0.78))
+    shoulder_z = hip_z + 0.47
+    drop = np.radians(arm_drop_deg)
+    for side, sx in (("Left", 1.0), ("Right", -1.0)):
+        add(
+            f"{side}Shoulder",
+            "Spine2",
+            (sx * 0.03, 0.0, shoulder_z - 0.03),
+            (sx * 0.17, 0.0, shoulder_z),
+            0.5,
+        )
+        along = np.array([sx * np.cos(drop), 0.0, -np.sin(drop)])
+        s0 = np.array([sx * 0.17, 0.0, shoulder_z])
+        elbow, wrist, hand = s0 + 0.28 * along, s0 + 0.52 * along, s0 + 0.6 * along
+        add(f"{side}Arm", f"{side}Shoulder", s0, elbow, 1.1)
+        add(f"{side}ForeArm", f"{side}Arm", elbow, wrist, -0.7)
+        add(f"{side}Hand", f"{side}ForeArm", wrist, hand)
+        hip = np.array([sx * 0.1, 0.0, hip_z - 0.02])
+        knee = hip + [0, 0.0, -0.44 * leg_scale]
+        ankle = knee + [0, 0.01, -0.41 * leg_scale]
+        add(f"{side}UpLeg", "Hips", hip, knee, 0.3)
+        add(f"{side}Leg", f"{side}UpLeg", knee, ankle, -0.4)
+        add(f"{side}Foot", f"{side}Leg", ankle, ankle + [0, -0.12, -0.06])
+        add(f"{side}ToeBase", f"{side}Foot", ankle + [0, -0.12, -0.06], ankle + [0, -0.18, -0.06])
+    return RestPose.from_head_tail_roll(bones)
+
+
+def mixamo_map(prefix: str = PREFIX) -> rigmaps.RigMap:
+    return rigmaps.builtin_rig_maps()["mixamo"].with_prefix(prefix)
+
+
+def known_motion(rest: RestPose, num: int = 240, fps: float = 30.0, prefix: str = PREFIX):
+    """Basis quaternions (bone -> (T, 4)) and the root location of a walking-like motion with
+    elbows and knees bending about their anatomical hinges, an asymmetric arm pose, a turn."""
+    t = np.arange(num) / fps
+    w = 2 * np.pi * 0.8 * t
+    rotations = {}
+
+    def hinge(bone, world_axis, angles):
+        local_axis = rest.rotation(bone).T @ np.asarray(world_axis, float)
+        mats = np.stack([_rot(local_axis, a) for a in angles])
+        rotations[bone] = retarget.matrix_to_quaternion(mats)
+
+    p = prefix
+    hinge(p + "Hips", (0, 0, 1), 0.6 * np.sin(0.5 * w))  # turning left and right
+    hinge(p + "Spine", (1, 0, 0), 0.15 * np.sin(w))
+    hinge(p + "Spine1", (0, 0, 1), 0.2 * np.sin(w + 0.3))
+    hinge(p + "Neck", (1, 0.3, 0), 0.2 * np.sin(w))
+    hinge(p + "Head", (0, 0, 1), 0.4 * np.sin(0.7 * w))
+    for side, sx, phase in (("Left", 1, 0.0), ("Right", -1, np.pi)):
+        hinge(f"{p}{side}UpLeg", (1, 0, 0), -0.5 * np.sin(w + phase))
+        hinge(f"{p}{side}Leg", (1, 0, 0), 0.15 + 0.6 * (1 + np.sin(w + phase + 1.0)))
+        # the left arm raised forward and up, the right arm hanging: left/right asymmetric
+        lift = 1.0 if side == "Left" else -1.2
+        hinge(f"{p}{side}Arm", (0, 1, 0), sx * (-lift) + 0.3 * np.sin(w + phase))
+        hinge(f"{p}{side}ForeArm", (0, 0, -sx), 0.3 + 0.5 * (1 + np.sin(w + phase)))
+    travel = np.stack([0.3 * np.sin(0.5 * w), -1.2 * t, 0.03 * np.sin(2 * w)], -1)  # world
+    location = travel @ rest.rotation(p + "Hips")  # the Hips bone's local axes
+    return rotations, location
+
+
+def source_joints(rest, rig_map, rotations, location):
+    """H36M-17 joints of a posed rig, made the way the training data makes them."""
+    pose = pose_world_matrices(rest, rotations, location, root_bone=rig_map.root)
+    limbs = retarget.posed_joint_positions(rest, rig_map, pose)
+    rest_joints = retarget.rest_joint_positions(rest, rig_map)
+    num = len(location)
+    out = np.zeros((num, 17, 3))
+    for name, value in limbs.items():
+        out[:, J[name]] = value
+    out[:, J["pelvis"]] = 0.5 * (out[:, J["left_hip"]] + out[:, J["right_hip"]])
+    out[:, J["thorax"]] = 0.5 * (out[:, J["left_shoulder"]] + out[:, J["right_shoulder"]])
+    out[:, J["spine"]] = 0.5 * (out[:, J["pelvis"]] + out[:, J["thorax"]])
+    head = rig_map.bone("Head" if not rig_map.prefix else rig_map.prefix + "Head").bone
+    m = pose[head] @ np.linalg.inv(rest[head].matrix_local)
+    for name in ("head", "nose"):
+        p = np.append(rest_joints[J[name]], 1.0)
+        out[:, J[name]] = (m @ p)[:, :3]
+    return out, pose
+
+
+def rig_joints(rest, rig_map, result):
+    pose = pose_world_matrices(rest, result.rotations, result.locations)
+    return retarget.posed_joint_positions(rest, rig_map, pose), pose
+
+
+def step_angles(rotations: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between consecutive (T, 3, 3) rotations."""
+    rel = np.einsum("tji,tjk->tik", rotations[:-1], rotations[1:])
+    cos = (np.trace(rel, axis1=1, axis2=2) - 1) / 2
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+@pytest.fixture(scope="module")
+def scene():
+    source_rest = make_rig(arm_drop_deg=0.0, roll=0.0)  # T-pose
+    rig_map = mixamo_map()
+    rotations, location = known_motion(source_rest)
+    joints, source_pose = source_joints(source_rest, rig_map, rotations, location)
+    return source_rest, rig_map, joints, source_pose
+
+
+# --------------------------------------------------------------------------- synthetic round trips
+
+LIMBS = {
+    "LeftUpLeg": ("left_hip", "left_knee"),
+    "LeftLeg": ("left_knee", "left_ankle"),
+    "RightUpLeg": ("right_hip", "right_knee"),
+    "RightLeg": ("right_knee", "right_ankle"),
+    "LeftArm": ("left_shoulder", "left_elbow"),
+    "LeftForeArm": ("left_elbow", "left_wrist"),
+    "RightArm": ("right_shoulder", "right_elbow"),
+    "RightForeArm": ("right_elbow", "right_wrist"),
+}
+
+
+SOURCE_FLOOR = 0.06  # the synthetic rigs' ankle height when standing
+
+
+def joint_errors_mm(posed, joints):
+    return {
+        n: float(np.linalg.norm(p - joints[:, J[n]], axis=-1).max()) * 1000
+        for n, p in posed.items()
+    }
+
+
+def test_a_pose_rig_reproduces_t_pose_source(scene):
+    source_rest, rig_map, joints, _ = scene
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)  # A-pose, other rolls
+    result = retarget.solve(joints, target_rest, rig_map, source_floor=SOURCE_FLOOR)
+    posed, pose = rig_joints(target_rest, rig_map, result)
+    assert result.scale == pytest.approx(1.0, abs=1e-9)
+    worst = joint_errors_mm(posed, joints)
+    legs = [n for n in worst if "hip" in n or "knee" in n or "ankle" in n]
+    assert max(worst[n] for n in legs) < 1.0, worst
+    # the arms hang from a spine whose bending three collinear trunk joints cannot show: the
+    # shoulders may be off by a little, the arm segments themselves are exact
+    assert max(worst.values()) < 2.0, worst
+    for side in ("left", "right"):
+        for a, b in (("shoulder", "elbow"), ("elbow", "wrist")):
+            seg = posed[f"{side}_{b}"] - posed[f"{side}_{a}"]
+            want = joints[:, J[f"{side}_{b}"]] - joints[:, J[f"{side}_{a}"]]
+            assert np.max(np.linalg.norm(seg - want, axis=-1)) < 1e-3
+    for bone, (a, b) in LIMBS.items():
+        y = pose[PREFIX + bone][:, :3, 1]
+        want = retarget._unit(joints[:, J[b]] - joints[:, J[a]])
+        angle = np.degrees(np.arccos(np.clip(np.sum(y * want, -1), -1, 1)))
+        assert angle.max() < 1.0, bone
+
+
+def test_rigid_trunk_round_trip_is_exact():
+    """Where the source's spine does not bend, every joint is reproduced within 1 mm."""
+    source_rest = make_rig()
+    rig_map = mixamo_map()
+    rotations, location = known_motion(source_rest)
+    rotations = {k: v for k, v in rotations.items() if not k.endswith(("Spine", "Spine1"))}
+    joints, _ = source_joints(source_rest, rig_map, rotations, location)
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    result = retarget.solve(joints, target_rest, rig_map, source_floor=SOURCE_FLOOR)
+    posed, _ = rig_joints(target_rest, rig_map, result)
+    worst = joint_errors_mm(posed, joints)
+    assert max(worst.values()) < 1.0, worst
+
+
+def test_quaternions_continuous_and_no_flips(scene):
+    _, rig_map, joints, _ = scene
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    result = retarget.solve(joints, target_rest, rig_map)
+    for bone, q in result.rotations.items():
+        assert np.all(np.isfinite(q))
+        assert np.allclose(np.linalg.norm(q, axis=-1), 1.0)
+        assert np.min(np.sum(q[1:] * q[:-1], axis=-1)) > 0, bone  # no sign flips
+        # smooth motion in, smooth rotations out: no frame turns a bone by more than 10 deg
+        assert step_angles(quaternion_to_matrix(q)).max() < 10.0, bone
+
+
+def test_twist_follows_the_hinge(scene):
+    """No twisted forearms: the forearm turns about the elbow's hinge only, so its twist about
+    its own axis relative to the upper arm stays at the rest pose's; same for the shin."""
+    _, rig_map, joints, _ = scene
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    result = retarget.solve(joints, target_rest, rig_map)
+    _, pose = rig_joints(target_rest, rig_map, result)
+    limbs = {
+        ("LeftArm", "LeftForeArm"): ("left_shoulder", "left_elbow", "left_wrist"),
+        ("RightArm", "RightForeArm"): ("right_shoulder", "right_elbow", "right_wrist"),
+        ("LeftUpLeg", "LeftLeg"): ("left_hip", "left_knee", "left_ankle"),
+    }
+    for (upper, lower), (a, b, c) in limbs.items():
+        u, f = PREFIX + upper, PREFIX + lower
+        rel_rest = target_rest.rotation(u).T @ target_rest.rotation(f)
+        rel = np.einsum("tji,tjk->tik", pose[u][:, :3, :3], pose[f][:, :3, :3])
+        change = np.einsum("ji,tjk->tik", rel_rest, rel)  # forearm's rotation from its rest
+        # twist about the forearm's own Y axis (swing-twist decomposition)
+        q = retarget.matrix_to_quaternion(change)
+        twist = np.degrees(2 * np.arctan2(np.abs(q[:, 2]), np.abs(q[:, 0])))
+        assert twist.max() < 1.0, (upper, twist.max())
+        # the elbow's bend plane stays fixed in the upper arm's own frame: the rig's elbow
+        # crease keeps facing the way the limb bends
+        normal = retarget._unit(
+            np.cross(joints[:, J[b]] - joints[:, J[a]], joints[:, J[c]] - joints[:, J[b]])
+        )
+        local = np.einsum("tji,tj->ti", pose[u][:, :3, :3], normal)
+        spread = np.degrees(
+            np.arccos(np.clip(local @ local.mean(0) / np.linalg.norm(local.mean(0)), -1, 1))
+        )
+        assert spread.max() < 1.0, (upper, spread.max())
+
+
+def test_left_stays_left(scene):
+    _, rig_map, joints, _ = scene
+    # the source's left arm is raised, its right arm hangs
+    assert np.mean(joints[:, J["left_wrist"], 2] > joints[:, J["right_wrist"], 2]) > 0.9
+    result = retarget.solve(joints, make_rig(arm_drop_deg=45.0, roll=0.9), rig_map)
+    posed, _ = rig_joints(make_rig(arm_drop_deg=45.0, roll=0.9), rig_map, result)
+    assert np.mean(posed["left_wrist"][:, 2] > posed["right_wrist"][:, 2]) > 0.9
+    for name in ("left_wrist", "right_wrist", "left_ankle", "right_ankle"):
+        assert np.max(np.linalg.norm(posed[name] - joints[:, J[name]], axis=-1)) < 0.003
+
+
+def test_root_moves_as_the_source_scaled(scene):
+    _, rig_map, joints, _ = scene
+    big = make_rig(arm_drop_deg=30.0, roll=-0.4, size=1.25)  # a taller character, cm-free
+    result = retarget.solve(joints, big, rig_map)
+    assert result.scale == pytest.approx(1.25, rel=1e-6)
+    posed, pose = rig_joints(big, rig_map, result)
+    pelvis = 0.5 * (posed["left_hip"] + posed["right_hip"])
+    src = joints[:, J["pelvis"]]
+    travel = pelvis[:, :2] - pelvis[:1, :2]
+    assert np.allclose(travel, 1.25 * (src[:, :2] - src[:1, :2]), atol=1e-6)
+    # feet still on the floor: the rig's lowest ankle is at its own rest ankle height
+    rest_ankle = result.rest_joints[J["left_ankle"], 2]
+    lowest = min(posed["left_ankle"][:, 2].min(), posed["right_ankle"][:, 2].min())
+    assert lowest == pytest.approx(rest_ankle, abs=0.01)
+    # other leg proportions: the root follows the leg-length ratio
+    long_legs = make_rig(leg_scale=1.2)
+    result = retarget.solve(joints, long_legs, rig_map)
+    assert result.scale == pytest.approx(1.2, rel=0.01)
+    # root motion off: the root's location stays at rest
+    still = retarget.solve(joints, big, rig_map, root_motion=False)
+    assert np.allclose(still.locations[still.root_bone], 0.0)
+
+
+def test_armature_object_transform(scene):
+    """A Mixamo FBX import: object rotated 90 deg about X, scaled 0.01, bones in centimetres."""
+    _, rig_map, joints, _ = scene
+    cm_rig = make_rig(arm_drop_deg=45.0, roll=0.9, size=100.0)
+    # bake the FBX-like axis change into the rest pose: armature Y up
+    to_y_up = np.eye(4)
+    to_y_up[:3, :3] = _rot((1, 0, 0), -np.pi / 2)
+    bones = [
+        retarget.RestBone(
+            b.name,
+            b.parent,
+            to_y_up @ b.matrix_local,
+            to_y_up[:3, :3] @ b.head,
+            to_y_up[:3, :3] @ b.tail,
+            b.length,
+        )
+        for b in cm_rig.bones
+    ]
+    y_up_rig = RestPose(bones)
+    matrix_world = np.eye(4)
+    matrix_world[:3, :3] = 0.01 * _rot((1, 0, 0), np.pi / 2)
+    result = retarget.solve(
+        joints, y_up_rig, rig_map, armature_matrix=matrix_world, source_floor=SOURCE_FLOOR
+    )
+    same = retarget.solve(
+        joints, make_rig(arm_drop_deg=45.0, roll=0.9), rig_map, source_floor=SOURCE_FLOOR
+    )
+    posed, _ = rig_joints(y_up_rig, rig_map, result)
+    reference, _ = rig_joints(make_rig(arm_drop_deg=45.0, roll=0.9), rig_map, same)
+    for name, p in posed.items():
+        world = p @ matrix_world[:3, :3].T  # back to world metres
+        assert np.max(np.linalg.norm(world - reference[name], axis=-1)) < 1e-6, name
+
+
+def test_degenerate_frames_stay_finite_and_continuous(scene):
+    _, rig_map, joints, _ = scene
+    joints = joints.copy()
+    num = len(joints)
+    # frames 60-99: the left arm straight (no bend plane); 120-129: the forearm collapsed
+    sh, el, wr = J["left_shoulder"], J["left_elbow"], J["left_wrist"]
+    straight = slice(60, 100)
+    direction = retarget._unit(joints[straight, el] - joints[straight, sh])
+    joints[straight, wr] = joints[straight, el] + 0.24 * direction
+    joints[120:130, wr] = joints[120:130, el]
+    joints[140, :] = joints[140, J["pelvis"]]  # one frame with every joint at one point
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    result = retarget.solve(joints, target_rest, rig_map)
+    for bone, q in result.rotations.items():
+        assert np.all(np.isfinite(q)), bone
+        assert np.min(np.sum(q[1:] * q[:-1], axis=-1)) > 0, bone
+    assert np.all(np.isfinite(result.locations[result.root_bone]))
+    upper = quaternion_to_matrix(result.rotations[PREFIX + "LeftArm"])
+    steps = step_angles(upper)
+    # entering and leaving the straight stretch: no jump (the twist is carried, not reset)
+    assert steps[55:105].max() < 15.0, steps[55:105].max()
+    assert len(steps) == num - 1
+
+
+def test_straight_arm_all_clip_uses_canonical_twist():
+    """A rig whose rest arms and whose whole clip have straight arms: the twist comes from the
+    canonical bend on both sides, so a T-pose source on a T-pose rig gives identity."""
+    rest = make_rig(arm_drop_deg=0.0, roll=0.3)
+    rig_map = mixamo_map()
+    rest_joints = retarget.rest_joint_positions(rest, rig_map)
+    joints = np.repeat(rest_joints[None], 5, axis=0)
+    result = retarget.solve(joints, rest, rig_map)
+    for bone, q in result.rotations.items():
+        assert np.allclose(np.abs(q[:, 0]), 1.0, atol=1e-6), bone
+
+
+def test_solve_speed_1800_frames(scene):
+    _, rig_map, joints, _ = scene
+    long = np.concatenate([joints] * 8)[:1800]
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    retarget.solve(long[:10], target_rest, rig_map)
+    start = time.perf_counter()
+    retarget.solve(long, target_rest, rig_map)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_fk_matches_pose_formula():
+    """pose_world_matrices is Blender's pose: parent pose x rest offset x basis."""
+    rest = make_rig(roll=0.5)
+    rotations, location = known_motion(rest, num=3)
+    pose = pose_world_matrices(rest, rotations, location, root_bone=PREFIX + "Hips")
+    arm, fore = PREFIX + "LeftArm", PREFIX + "LeftForeArm"
+    basis = np.eye(4)
+    basis[:3, :3] = quaternion_to_matrix(rotations[fore][1])
+    expected = (
+        pose[arm][1] @ np.linalg.inv(rest[arm].matrix_local) @ rest[fore].matrix_local @ basis
+    )
+    assert np.allclose(pose[fore][1], expected)
+
+
+def test_quaternion_helpers_round_trip():
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(100, 4))
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    m = quaternion_to_matrix(q)
+    back = retarget.matrix_to_quaternion(m)
+    assert np.allclose(np.abs(np.sum(back * q, -1)), 1.0)
+    flipped = q.copy()
+    flipped[::2] *= -1
+    smooth = retarget.quaternion_continuity(
+        np.repeat(q[:1], 10, 0) * np.where(np.arange(10) % 2, -1, 1)[:, None]
+    )
+    assert np.all(np.sum(smooth[1:] * smooth[:-1], -1) > 0)
+
+
+def test_bone_matrix_from_roll_matches_blender_convention():
+    m = retarget.bone_matrix_from_head_tail_roll(np.zeros(3), np.array([0, 0, 1.0]), 0.0)
+    # a bone pointing up with no roll: Y along +Z, Z along -Y (Blender's convention)
+    assert np.allclose(m[:, 1], [0, 0, 1])
+    assert np.allclose(m[:, 2], [0, -1, 0])
+    rolled = retarget.bone_matrix_from_head_tail_roll(np.zeros(3), np.array([0, 0, 1.0]), np.pi / 2)
+    assert np.allclose(rolled[:, 1], [0, 0, 1])
+    assert np.allclose(np.linalg.det(rolled), 1.0)
+
+
+# --------------------------------------------------------------------------- coords
+
+
+def test_camera_to_blender_axes():
+    # camera: x right, y down, z forward; a person in front of the camera, facing it
+    cam = np.array([[0.2, -1.0, 3.0]])  # right of centre, above the axis, 3 m away
+    assert np.allclose(coords.camera_to_blender(cam), [[0.2, 3.0, 1.0]])
+    assert np.allclose(coords.blender_to_camera(coords.camera_to_blender(cam)), cam)
+    assert np.isclose(np.linalg.det(coords.CAMERA_TO_BLENDER), 1.0)
+
+
+def test_camera_clip_to_blender_floor_and_root():
+    rest = make_rig()
+    rig_map = mixamo_map()
+    rest_joints = retarget.rest_joint_positions(rest, rig_map)
+    # the rig's rest pose as the backend would send it: camera frame, root-relative
+    cam = coords.blender_to_camera(rest_joints - rest_joints[J["pelvis"]])
+    cam = np.repeat(cam[None], 4, 0)
+    root = np.array([[0.0, 0.2, 3.0], [0.1, 0.2, 3.0], [0.2, 0.2, 3.1], [0.3, 0.2, 3.2]])
+    world = coords.camera_clip_to_blender(cam, root, ankle_height=0.05)
+    assert np.isclose(world[..., coords.ANKLES, 2].min(), 0.05)
+    assert np.allclose(world[0, J["pelvis"], :2], 0.0)  # starts over the origin
+    assert np.allclose(world[:, J["pelvis"], 0], [0.0, 0.1, 0.2, 0.3])  # camera x -> X
+    assert np.allclose(world[:, J["pelvis"], 1], [0.0, 0.0, 0.1, 0.2])  # depth -> Y
+    # facing -Y, left on +X
+    assert world[0, J["left_hip"], 0] > world[0, J["right_hip"], 0]
+    assert world[0, J["nose"], 1] < world[0, J["head"], 1] + 1e-9
+
+
+def test_level_undoes_camera_pitch():
+    rest = make_rig()
+    rest_joints = retarget.rest_joint_positions(rest, mixamo_map())
+    tilted = rest_joints @ _rot((1, 0, 0), np.radians(15)).T
+    levelled, _ = coords.level(np.repeat(tilted[None], 3, 0))
+    trunk = levelled[0, J["thorax"]] - levelled[0, J["pelvis"]]
+    assert np.degrees(np.arccos(trunk[2] / np.linalg.norm(trunk))) < 0.5
+
+
+# --------------------------------------------------------------------------- rig maps
+
+RIGIFY_NAMES = (
+    [
+        "root",
+        "torso",
+        "hips",
+        "chest",
+        "neck",
+        "head",
+        "spine_fk",
+        "spine_fk.001",
+        "spine_fk.002",
+        "spine_fk.003",
+        "MCH-spine",
+        "DEF-spine",
+        "DEF-spine.001",
+        "DEF-spine.006",
+        "ORG-spine",
+        "DEF-thigh.L",
+        "DEF-shin.L",
+        "DEF-upper_arm.L",
+        "DEF-forearm.L",
+        "DEF-thigh.R",
+        "DEF-shin.R",
+        "DEF-upper_arm.R",
+        "DEF-forearm.R",
+        "ORG-thigh.L",
+        "shoulder.L",
+        "shoulder.R",
+        "breast.L",
+    ]
+    + [
+        f"{b}_{k}.{s}"
+        for b in ("thigh", "shin", "upper_arm", "forearm")
+        for k in ("fk", "ik")
+        for s in "LR"
+    ]
+    + [
+        "thigh_parent.L",
+        "thigh_parent.R",
+        "upper_arm_parent.L",
+        "upper_arm_parent.R",
+    ]
+)
+METARIG_NAMES = [
+    "spine",
+    "spine.001",
+    "spine.002",
+    "spine.003",
+    "spine.004",
+    "spine.005",
+    "spine.006",
+    "shoulder.L",
+    "upper_arm.L",
+    "forearm.L",
+    "hand.L",
+    "shoulder.R",
+    "upper_arm.R",
+    "forearm.R",
+    "hand.R",
+    "thigh.L",
+    "shin.L",
+    "foot.L",
+    "toe.L",
+    "thigh.R",
+    "shin.R",
+    "foot.R",
+    "toe.R",
+    "pelvis.L",
+    "pelvis.R",
+    "breast.L",
+    "breast.R",
+]
+MIXAMO_NAMES = [
+    "Hips",
+    "Spine",
+    "Spine1",
+    "Spine2",
+    "Neck",
+    "Head",
+    "HeadTop_End",
+    "LeftShoulder",
+    "LeftArm",
+    "LeftForeArm",
+    "LeftHand",
+    "RightShoulder",
+    "RightArm",
+    "RightForeArm",
+    "RightHand",
+    "LeftUpLeg",
+    "LeftLeg",
+    "LeftFoot",
+    "LeftToeBase",
+    "RightUpLeg",
+    "RightLeg",
+    "RightFoot",
+    "RightToeBase",
+]
+CMU_ASF_NAMES = [
+    "root",
+    "lhipjoint",
+    "lfemur",
+    "ltibia",
+    "lfoot",
+    "ltoes",
+    "rhipjoint",
+    "rfemur",
+    "rtibia",
+    "rfoot",
+    "rtoes",
+    "lowerback",
+    "upperback",
+    "thorax",
+    "lowerneck",
+    "upperneck",
+    "head",
+    "lclavicle",
+    "lhumerus",
+    "lradius",
+    "lwrist",
+    "lhand",
+    "rclavicle",
+    "rhumerus",
+    "rradius",
+    "rwrist",
+    "rhand",
+]
+CMU_MB_NAMES = [
+    "Hips",
+    "LHipJoint",
+    "LeftUpLeg",
+    "LeftLeg",
+    "LeftFoot",
+    "LeftToeBase",
+    "RHipJoint",
+    "RightUpLeg",
+    "RightLeg",
+    "RightFoot",
+    "RightToeBase",
+    "LowerBack",
+    "Spine",
+    "Spine1",
+    "Neck",
+    "Neck1",
+    "Head",
+    "LeftShoulder",
+    "LeftArm",
+    "LeftForeArm",
+    "LeftHand",
+    "RightShoulder",
+    "RightArm",
+    "RightForeArm",
+    "RightHand",
+]
+DAZ_NAMES = [
+    "hip",
+    "abdomen",
+    "chest",
+    "neck",
+    "head",
+    "leftEye",
+    "rightEye",
+    "lCollar",
+    "lShldr",
+    "lForeArm",
+    "lHand",
+    "rCollar",
+    "rShldr",
+    "rForeArm",
+    "rHand",
+    "lButtock",
+    "lThigh",
+    "lShin",
+    "lFoot",
+    "rButtock",
+    "rThigh",
+    "rShin",
+    "rFoot",
+]
+
+
+@pytest.mark.parametrize(
+    ("names", "family", "prefix"),
+    [
+        (METARIG_NAMES, "blender_metarig", ""),
+        (RIGIFY_NAMES, "rigify", ""),
+        (MIXAMO_NAMES, "mixamo", ""),
+        (["mixamorig:" + n for n in MIXAMO_NAMES], "mixamo", "mixamorig:"),
+        (["mixamorig7:" + n for n in MIXAMO_NAMES], "mixamo", "mixamorig7:"),
+        (CMU_ASF_NAMES, "cmu_bvh", ""),
+        (CMU_MB_NAMES, "cmu_motionbuilder", ""),
+        (DAZ_NAMES, "daz", ""),
+    ],
+)
+def test_detect_family(names, family, prefix):
+    rig_map = rigmaps.detect_rig_map(names)
+    assert rig_map.family == family
+    assert rig_map.prefix == prefix
+    assert all(b.bone in names for b in rig_map.bones)
+
+
+def test_missing_bone_is_named():
+    names = [n for n in MIXAMO_NAMES if n != "LeftForeArm"]
+    mixamo = rigmaps.builtin_rig_maps()["mixamo"]
+    with pytest.raises(rigmaps.RigMapError, match="LeftForeArm") as info:
+        rigmaps.resolve(mixamo, names)
+    assert "mixamo" in str(info.value)
+    # detection with a detect bone gone names the closest family and the bone
+    with pytest.raises(rigmaps.RigMapError, match="mixamo.*LeftForeArm"):
+        rigmaps.detect_rig_map(names)
+    # the solver refuses an armature that lacks a mapped bone
+    rest = make_rig(prefix="")
+    keep = [b for b in rest.bones if b.name != "LeftHand"]
+    broken = RestPose(b for b in keep if b.name != "LeftForeArm")
+    with pytest.raises(rigmaps.RigMapError, match="LeftForeArm"):
+        retarget.solve(np.zeros((2, 17, 3)), broken, mixamo)
+
+
+def test_custom_map_from_path(tmp_path):
+    template = Path(rigmaps.builtin_rig_dir()) / "TEMPLATE.yaml.example"
+    text = template.read_text()
+    path = tmp_path / "my_rig.yaml"
+    path.write_text(text)
+    custom = rigmaps.load_rig_map(path)
+    assert custom.family and custom.root in custom.bone_names
+    assert rigmaps.rig_map_by_name(path).family == custom.family
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "family: bad\nroot: Hips\nbones:\n  Hips: {direction: [pelvis, chin], twist: {line: [right_hip, left_hip]}}\n"
+    )
+    with pytest.raises(rigmaps.RigMapError, match="chin"):
+        rigmaps.load_rig_map(bad)
+
+
+def _side_of(bone: str) -> str | None:
+    bare = bone.rsplit(":", 1)[-1]
+    if "Left" in bare or bare.endswith((".L", "_L")) or (bare[0] == "l" and bare[1:2].isupper()):
+        return "left"
+    if "Right" in bare or bare.endswith((".R", "_R")) or (bare[0] == "r" and bare[1:2].isupper()):
+        return "right"
+    if bare[0] in "lr" and bare[1:] in ("femur", "tibia", "humerus", "radius"):  # CMU ASF
+        return "left" if bare[0] == "l" else "right"
+    return None
+
+
+def test_every_shipped_map_keeps_left_left():
+    maps = rigmaps.builtin_rig_maps()
+    assert {"blender_metarig", "rigify", "mixamo", "cmu_bvh", "cmu_motionbuilder"} <= set(maps)
+    for rig_map in maps.values():
+        assert rig_map.root in rig_map.bone_names
+        limbs = 0
+        for b in rig_map.bones:
+            sides = {n.split("_")[0] for n in b.direction + b.twist.joint_names}
+            sides &= {"left", "right"}
+            if b.direction in retarget._LIMB_SEGMENTS:
+                limbs += 1
+                assert sides == {_side_of(b.bone)}, (rig_map.family, b.bone)
+        assert limbs == 8, rig_map.family
+
+
+# --------------------------------------------------------------------------- real rest poses (bpy)
+
+
+@pytest.fixture(scope="module")
+def metarig():
+    bpy = pytest.importorskip("bpy")
+    import addon_utils
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    obj = bpy.context.object
+    yield bpy, obj
+    bpy.data.objects.remove(obj, do_unlink=True)
+
+
+def walking_z_up() -> np.ndarray:
+    from training.data.mocap import load_clip
+
+    clip = load_clip(EXAMPLES / "cmu_actions_train_walking_1.bvh", skip_frames=1)
+    y_up = clip.joints
+    return np.stack([y_up[..., 0], -y_up[..., 2], y_up[..., 1]], -1)  # Y up -> Z up
+
+
+def test_metarig_walk_matches_blender(metarig):
+    bpy, obj = metarig
+    rest = RestPose.from_bpy_bones(obj.data.bones)
+    rig_map = rigmaps.detect_rig_map(rest.names)
+    assert rig_map.family == "blender_metarig"
+    joints = walking_z_up()
+    result = retarget.solve(joints, rest, rig_map)
+    pose = pose_world_matrices(rest, result.rotations, result.locations)
+    # bone directions against the source's joint directions
+    errors = []
+    for b in rig_map.bones:
+        if b.direction in retarget._LIMB_SEGMENTS:
+            a, c = (J[n] for n in b.direction)
+            want = retarget._unit(joints[:, c] - joints[:, a])
+            errors.append(
+                np.degrees(np.arccos(np.clip(np.sum(pose[b.bone][:, :3, 1] * want, -1), -1, 1)))
+            )
+    assert np.median(np.concatenate(errors)) < 3.0
+    # Blender's own evaluation of the keyed channels equals the numpy forward kinematics
+    for pb in obj.pose.bones:
+        pb.rotation_mode = "QUATERNION"
+    for frame in (0, 120, 300):
+        for name, q in result.rotations.items():
+            obj.pose.bones[name].rotation_quaternion = q[frame]
+        obj.pose.bones[result.root_bone].location = result.locations[result.root_bone][frame]
+        bpy.context.view_layer.update()
+        for name in rest.names[:40]:
+            assert np.allclose(
+                np.array(obj.pose.bones[name].matrix), pose[name][frame], atol=1e-4
+            ), name
+    # feet on the floor, root travelling as the source scaled by the leg ratio
+    posed = retarget.posed_joint_positions(rest, rig_map, pose)
+    lowest = min(posed["left_ankle"][:, 2].min(), posed["right_ankle"][:, 2].min())
+    assert abs(lowest - result.rest_joints[J["left_ankle"], 2]) < 0.01
+    travel = posed["left_hip"][-1, :2] - posed["left_hip"][0, :2]
+    src = joints[-1, J["left_hip"], :2] - joints[0, J["left_hip"], :2]
+    assert np.allclose(travel, result.scale * src, atol=0.05)
+
+
+@pytest.mark.slow
+def test_generated_rigify_fk_controls_drive_the_deform_chain(metarig):
+    """Generate a Rigify rig (about 5 s), set the map's properties (FK, neck/head follow), key
+    the solved FK controls: Blender's own evaluation puts the ORG limb bones along the source's
+    limbs and the controls where the numpy forward kinematics says."""
+    bpy, _ = metarig  # rigify enabled; a fresh, unposed meta-rig to generate from
+    before = set(bpy.data.objects)
+    bpy.ops.object.armature_human_metarig_add()
+    meta = bpy.context.object
+    bpy.ops.object.mode_set(mode="POSE")
+    bpy.ops.pose.rigify_generate()
+    bpy.ops.object.mode_set(mode="OBJECT")
+    rig = next(
+        o for o in bpy.data.objects if o not in before and o is not meta and o.type == "ARMATURE"
+    )
+    try:
+        rest = RestPose.from_bpy_bones(rig.data.bones)
+        rig_map = rigmaps.detect_rig_map(rest.names)
+        assert rig_map.family == "rigify"
+        for bone, props in rig_map.properties.items():
+            for key, value in props.items():
+                rig.pose.bones[bone][key] = value
+        joints = walking_z_up()
+        result = retarget.solve(joints, rest, rig_map)
+        pose = pose_world_matrices(
+            rest, result.rotations, result.locations, bones=rig_map.bone_names
+        )
+        for name in result.rotations:
+            rig.pose.bones[name].rotation_mode = "QUATERNION"
+        for frame in (0, 150, 300):
+            for name, q in result.rotations.items():
+                rig.pose.bones[name].rotation_quaternion = q[frame]
+            rig.pose.bones[result.root_bone].location = result.locations[result.root_bone][frame]
+            bpy.context.view_layer.update()
+            for name in rig_map.bone_names:
+                assert np.allclose(
+                    np.array(rig.pose.bones[name].matrix), pose[name][frame], atol=1e-4
+                )
+            for org, (a, b) in {
+                "ORG-thigh.L": ("left_hip", "left_knee"),
+                "ORG-shin.R": ("right_knee", "right_ankle"),
+                "ORG-upper_arm.L": ("left_shoulder", "left_elbow"),
+                "ORG-forearm.R": ("right_elbow", "right_wrist"),
+            }.items():
+                y = np.array(rig.pose.bones[org].matrix)[:3, 1]
+                want = retarget._unit(joints[frame, J[b]] - joints[frame, J[a]])
+                assert np.degrees(np.arccos(np.clip(y @ want, -1, 1))) < 0.5, org
+    finally:
+        for obj in set(bpy.data.objects) - before:
+            bpy.data.objects.remove(obj, do_unlink=True)
