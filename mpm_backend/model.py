@@ -41,6 +41,7 @@ class MPMConfig:
     max_frames: int = 81
     dropout: float = 0.1
     visibility_threshold: float = 0.2  # 2D joints with lower confidence become mask tokens
+    center_2d: bool = False  # 2D enters centred on its visible joints, with centre and scale apart
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,19 +60,44 @@ def _transformer_layer(config: MPMConfig) -> nn.TransformerEncoderLayer:
 
 
 class PoseEmbedding(nn.Module):
-    """One modality's per-frame embedding, with a learned per-joint mask token."""
+    """One modality's per-frame embedding, with a learned per-joint mask token.
 
-    def __init__(self, num_joints: int, channels: int, width: int):
+    With `center`, (x, y) are taken relative to the frame's visible joints' centre and divided by
+    their spread, and the centre and log-spread enter as three extra inputs: the same information,
+    but position and size no longer have to be learnt out of every joint's coordinates.
+    """
+
+    def __init__(self, num_joints: int, channels: int, width: int, center: bool = False):
         super().__init__()
+        self.center = center
         self.mask_token = nn.Parameter(torch.zeros(num_joints, channels))
         self.mlp = nn.Sequential(
-            nn.Linear(num_joints * channels, width), nn.GELU(), nn.Linear(width, width)
+            nn.Linear(num_joints * channels + 3 * center, width), nn.GELU(), nn.Linear(width, width)
         )
 
     def forward(self, pose: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
+        extra = None
+        if self.center:
+            pose, extra = _centred(pose, visible)
         if visible is not None:
             pose = torch.where(visible[..., None], pose, self.mask_token.to(pose.dtype))
-        return self.mlp(pose.flatten(-2))
+        x = pose.flatten(-2)
+        if extra is not None:
+            x = torch.cat([x, extra], dim=-1)
+        return self.mlp(x)
+
+
+def _centred(pose: torch.Tensor, visible: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y, c) → ((x − cx)/s, (y − cy)/s, c) and (cx, cy, log s) per frame, over visible joints."""
+    xy = pose[..., :2]
+    w = torch.ones_like(xy[..., 0]) if visible is None else visible.to(xy.dtype)
+    count = w.sum(-1, keepdim=True).clamp_min(1.0)
+    centre = (xy * w[..., None]).sum(-2, keepdim=True) / count[..., None]
+    spread = ((((xy - centre) ** 2).sum(-1) * w).sum(-1, keepdim=True) / count).sqrt()
+    spread = spread.clamp_min(1e-3)
+    rel = (xy - centre) / spread[..., None]
+    extra = torch.cat([centre.squeeze(-2), spread.log()], dim=-1)
+    return torch.cat([rel, pose[..., 2:]], dim=-1), extra
 
 
 class SpatialBlock(nn.Module):
@@ -126,7 +152,7 @@ class MPM(nn.Module):
         self.max_frames = config.max_frames
         self.embed = nn.ModuleDict(
             {
-                m: PoseEmbedding(config.num_joints, c, config.width)
+                m: PoseEmbedding(config.num_joints, c, config.width, config.center_2d and m == "2d")
                 for m, c in MODALITY_CHANNELS.items()
             }
         )

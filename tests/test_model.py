@@ -115,3 +115,24 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
         load_lifter(str(bad))
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         load_lifter(str(tmp_path / "missing.pt"))
+
+
+def test_centred_2d_input_ignores_hidden_joints_and_keeps_position_apart():
+    from mpm_backend.model import _centred
+
+    torch.manual_seed(0)
+    pose = torch.rand(2, 5, 17, 3)
+    visible = torch.rand(2, 5, 17) > 0.3
+    rel, extra = _centred(pose, visible)
+    w = visible.float()[..., None]
+    mean = (rel[..., :2] * w).sum(-2) / w.sum(-2)
+    rms = ((rel[..., :2] ** 2).sum(-1) * visible).sum(-1) / visible.sum(-1)
+    assert torch.allclose(mean, torch.zeros_like(mean), atol=1e-5)
+    assert torch.allclose(rms, torch.ones_like(rms), atol=1e-4)
+    assert torch.equal(rel[..., 2], pose[..., 2])  # confidence untouched
+    garbage = torch.where(visible[..., None], pose, torch.full_like(pose, 1e6))
+    rel2, extra2 = _centred(garbage, visible)
+    assert torch.allclose(extra, extra2) and torch.allclose(rel[visible], rel2[visible])
+    shifted, extra3 = _centred(pose + torch.tensor([0.3, -0.2, 0.0]), visible)
+    assert torch.allclose(shifted, rel, atol=1e-5)  # a moved person looks the same ...
+    assert torch.allclose(extra3[..., :2] - extra[..., :2], torch.tensor([0.3, -0.2]), atol=1e-5)
