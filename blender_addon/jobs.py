@@ -129,6 +129,7 @@ class LiftJob:
         except Exception as exc:  # the scene is left as it was (apply cleans up after itself)
             return self._end("failed", f"Could not build the result: {exc}")
         self.objects = made
+        _undo_step("MPM Lift")
         seconds = time.monotonic() - self.started
         return self._end(
             "done",
@@ -155,6 +156,14 @@ class LiftJob:
             for area in window.screen.areas:
                 if area.type == "VIEW_3D":
                     area.tag_redraw()
+
+
+def _undo_step(message: str) -> None:
+    """One undo step for what a timer added (operators get theirs from bl_options)."""
+    try:
+        bpy.ops.ed.undo_push(message=message)
+    except RuntimeError:  # no window (background, the bpy wheel): nothing to undo into
+        pass
 
 
 ACTIVE: LiftJob | None = None
