@@ -235,6 +235,45 @@ def test_rigid_trunk_round_trip_is_exact():
     assert max(worst.values()) < 1.0, worst
 
 
+def posed_eyes_and_nose(rest, rig_map, result):
+    """(T, 3) each: where the rig's head bone carries its rest eyes and nose."""
+    pose = pose_world_matrices(rest, result.rotations, result.locations)
+    head = PREFIX + "Head"
+    m = pose[head] @ np.linalg.inv(rest[head].matrix_local)
+    rest_joints = retarget.rest_joint_positions(rest, rig_map)
+    return [(m @ np.append(rest_joints[J[n]], 1.0))[:, :3] for n in ("head", "nose")]
+
+
+def test_neck_fit_puts_eyes_and_nose_back():
+    """The neck turns about its base, not about the chest joint its direction starts from: the
+    neck fit aims it so the eyes and nose land where the source's are (issue 5's round trip had
+    them 2-3 cm off), while the head keeps its solved world rotation."""
+    source_rest = make_rig()
+    rig_map = mixamo_map()
+    rotations, location = known_motion(source_rest)  # the neck tilts, the head turns
+    rotations = {k: v for k, v in rotations.items() if not k.endswith(("Spine", "Spine1"))}
+    joints, _ = source_joints(source_rest, rig_map, rotations, location)
+    target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)
+    results = {
+        fit: retarget.solve(joints, target_rest, rig_map, source_floor=SOURCE_FLOOR, fit_neck=fit)
+        for fit in (False, True)
+    }
+    errors = {}
+    for fit, result in results.items():
+        got = posed_eyes_and_nose(target_rest, rig_map, result)
+        errors[fit] = max(
+            float(np.linalg.norm(g - joints[:, J[n]], axis=-1).max()) * 1000
+            for g, n in zip(got, ("head", "nose"), strict=True)
+        )
+    assert errors[False] > 5.0  # what the fit is for
+    assert errors[True] < 0.5, errors
+    head, neck = PREFIX + "Head", PREFIX + "Neck"
+    assert np.allclose(  # the head keeps its solved rotation; the neck turns smoothly
+        results[True].world_rotations[head], results[False].world_rotations[head], atol=1e-9
+    )
+    assert step_angles(results[True].world_rotations[neck]).max() < 5.0
+
+
 def test_quaternions_continuous_and_no_flips(scene):
     _, rig_map, joints, _ = scene
     target_rest = make_rig(arm_drop_deg=45.0, roll=0.9)

@@ -15,6 +15,10 @@ parent. The rig keeps its own bone lengths: only rotations are solved, plus the 
 which follows the pelvis trajectory scaled by the ratio of the rig's leg length (hip height
 above the ankles) to the source's.
 
+The spine bones are then turned together so the chest sits on the source's pelvis-to-chest line
+with its shoulder line, and the neck bones so the eyes land where the source's are seen from the
+chest (`_fit_trunk`, `_fit_neck`).
+
 Twist references stay continuous: where a limb is straight (its bend plane undefined) the last
 well-bent frame's plane is carried along, expressed in the body (pelvis or chest) frame and
 swung with the limb; where no frame of the clip is bent, a canonical bend (elbows flex forward,
@@ -680,6 +684,7 @@ def solve(
     floor_percentile: float = 2.0,
     rig_floor: float | None = None,
     fit_trunk: bool = True,
+    fit_neck: bool = True,
 ) -> RetargetResult:
     """Bone rotations (and the root's location) that pose ``rest`` like ``joints``.
 
@@ -700,6 +705,8 @@ def solve(
         the root) the source's ankle height times the scale.
     fit_trunk: turn the spine bones together so the rig's pelvis-to-chest direction and shoulder
         line match the source's (see `_fit_trunk`).
+    fit_neck: turn the neck bones together so the rig's eyes (the head joint) land where the
+        source's are, seen from the chest (see `_fit_neck`).
     """
     joints = np.asarray(joints, dtype=float)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
@@ -774,6 +781,8 @@ def solve(
 
     if fit_trunk:
         _fit_trunk(rest, rig_map, mapped_world, root, head_target, pelvis_rig, target)
+    if fit_neck:
+        _fit_neck(rest, rig_map, mapped_world, root, head_target, rest_joints, target, scale)
     world = _WorldRotations(rest, rig_map, mapped_world)
 
     rotations = {}
@@ -863,10 +872,7 @@ def _fit_trunk(
     whose world rotations stay as solved) about the lowest one's head removes that.
     """
     trunk = [b.bone for b in rig_map.bones if b.bone != root and set(b.direction) <= _TRUNK_JOINTS]
-    arms = {}
-    for b in rig_map.bones:
-        if b.direction in (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")):
-            arms.setdefault(b.direction[0], b.bone)
+    arms = _shoulder_bones(rig_map)
     if not trunk or len(arms) != 2:
         return
     trunk_set = set(trunk)
@@ -896,6 +902,85 @@ def _fit_trunk(
         turn = want @ np.swapaxes(have, -1, -2)
         for name in trunk:
             mapped_world[name] = turn @ mapped_world[name]
+
+
+def _shoulder_bones(rig_map: RigMap) -> dict[str, str]:
+    """The first bone mapped along each upper arm: left_shoulder / right_shoulder -> bone."""
+    arms: dict[str, str] = {}
+    for b in rig_map.bones:
+        if b.direction in (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")):
+            arms.setdefault(b.direction[0], b.bone)
+    return arms
+
+
+def _swing_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) the smallest rotations taking directions a to b (T, 3); identity where either
+    is degenerate."""
+    a, b = _unit(a), _unit(b)
+    eye = np.broadcast_to(np.eye(3), a.shape[:-1] + (3, 3))
+    turn = np.stack([_swing(a, b, np.broadcast_to(eye[..., k], a.shape)) for k in range(3)], -1)
+    ok = (_norm(a) > 0.5) & (_norm(b) > 0.5)
+    return np.where(ok[..., None, None], turn, eye)
+
+
+def _fit_neck(
+    rest: RestPose,
+    rig_map: RigMap,
+    mapped_world: dict[str, np.ndarray],
+    root: str,
+    root_head: np.ndarray,
+    rest_joints: np.ndarray,
+    target: np.ndarray,
+    scale: float,
+) -> None:
+    """Turn the neck bones together so the rig's eyes land where the source's are, seen from
+    the chest.
+
+    The head bone (mapped from head to nose) keeps its solved world rotation, so the eyes and
+    nose sit where that rotation puts them around the neck's top; the neck bones' own rotations
+    come from the chest-to-eyes direction, about the neck's base rather than the chest joint, so
+    the neck's top, and the eyes with it, end up a couple of centimetres off. The neck's top
+    should be at the source's eyes (from the rig's chest, scaled) minus the head's rotated rest
+    offset from the neck's top to the eyes: one common rotation of the neck bones (the mapped
+    bones between the chest and the head, not the head) about the lowest one's head aims the
+    neck there. On a rig of other proportions the head thus sits where the source's does
+    relative to the chest, scaled by the leg-length ratio, and the neck leans as far as that
+    takes (`solve(fit_neck=False)` keeps the neck on its chest-to-eyes direction instead).
+    Rigs whose head does not hang from mapped neck bones are left alone.
+    """
+    mapped = {b.bone: b for b in rig_map.bones}
+    head_bone = next((b.bone for b in rig_map.bones if b.direction == ("head", "nose")), None)
+    arms = _shoulder_bones(rig_map)
+    if head_bone is None or len(arms) != 2 or head_bone == root:
+        return
+    neck = []
+    for name in _ancestors(rest, rig_map, head_bone):
+        if name not in mapped:
+            continue
+        if name == root or set(mapped[name].direction) <= _TRUNK_JOINTS:
+            break
+        neck.append(name)
+    if not neck or root not in _ancestors(rest, rig_map, neck[-1]):
+        return
+    j = JOINT_INDEX
+    base = neck[-1]
+    world = _WorldRotations(rest, rig_map, mapped_world)
+    heads = world.heads([base, head_bone, *arms.values()], root, root_head)
+    thorax = 0.5 * (heads[arms["left_shoulder"]] + heads[arms["right_shoulder"]])
+    seen = target[:, j["head"]] - target[:, j["thorax"]]
+    head_turn = world(head_bone) @ rest.rotation(head_bone).T  # world rotation from rest
+    offset = rest_joints[j["head"]] - rest[head_bone].head  # neck top -> eyes at rest
+    neck_top = thorax + scale * seen - np.einsum("...ij,j->...i", head_turn, offset)
+    have = np.broadcast_to(heads[head_bone] - heads[base], neck_top.shape)
+    want = neck_top - heads[base]
+    # frames without a usable head joint (missing, collapsed) keep the last good frame's turn
+    valid = np.all(np.isfinite(want), -1) & np.all(np.isfinite(have), -1) & (_norm(seen) > 1e-6)
+    idx = _fill_index(valid)
+    if idx is None:
+        return
+    turn = _swing_matrix(have, want)[idx]
+    for name in neck:
+        mapped_world[name] = turn @ mapped_world[name]
 
 
 def _ancestors(rest: RestPose, rig_map: RigMap, name: str) -> list[str]:
