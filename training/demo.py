@@ -1,16 +1,22 @@
-"""The README's demo: the shipped default model lifting a real clip it never trained on.
+"""The README's demo: a shipped 2D track → the shipped model → keyframed Blender rigs → files.
 
-A CMU clip from the val split (shipped in examples/mocap) is read from BVH, mapped to H36M-17 in
-metres, filmed by a random phone-like camera and corrupted like a detector's 2D; the shipped
-default model lifts it back to 3D. Writes demo_out/lift.png (input 2D | predicted 3D | true 3D)
-and demo_out/data_pipeline.png (the data the model learns from), and prints where they are with
-the errors. Without a shipped model it shows the data pipeline only.
+    python -m training.demo [--track examples/tracks/walking.json] [--out demo_out]
+                            [--rig metarig,mixamo] [--no-check]
+
+Lifts `examples/tracks/walking.json` (a CMU walk filmed by a virtual camera, 86 frames at 30 fps)
+with the shipped default model, in-process, and retargets it onto Blender's Human meta-rig and a
+Mixamo-named rig through the batch pipeline (`blender_addon.batch`, Blender as the `bpy` module,
+no window). Writes `demo_out/walking.<rig>.blend`, `.bvh` and `.fbx` for each rig,
+`demo_out/walking.png` (the 2D input beside the 3D result, a few frames) and, as a check on the
+model, `demo_out/lift.png` with its errors on a val clip it never trained on; prints where they
+are.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import matplotlib
@@ -22,13 +28,11 @@ import numpy as np  # noqa: E402
 from mpm_backend.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
 from mpm_backend.timebase import MODEL_FPS  # noqa: E402
-from training.data.cameras import sample_camera  # noqa: E402
-from training.data.corruption import corrupt_2d  # noqa: E402
-from training.data.mocap import load_clip, standing_height  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
+TRACK = REPO / "examples" / "tracks" / "walking.json"
 VAL_EXAMPLE = REPO / "examples" / "mocap" / "cmu_actions_val_running_1.bvh"
+RIGS = ("metarig", "mixamo")
 LEFT = set(H36M17.left)
 RIGHT = set(H36M17.right)
 
@@ -37,51 +41,51 @@ def _bone_color(child: int) -> str:
     return "tab:blue" if child in LEFT else "tab:red" if child in RIGHT else "0.3"
 
 
-def render(
-    world: np.ndarray,
-    clean: np.ndarray,
-    noisy: np.ndarray,
+def render_lift(
+    points2d: np.ndarray,
     confidence: np.ndarray,
-    width: int,
-    height: int,
+    joints: np.ndarray,
+    image_size: tuple[int, int] | None,
     frames: list[int],
     out: Path,
+    title: str = "",
 ) -> None:
-    """3D joints (Y up) beside the camera's 2D view, clean and detector-like, for a few frames."""
-    fig = plt.figure(figsize=(4 * len(frames), 8))
+    """Top row: the 2D input (H36M-17 pixels, dots coloured by confidence); bottom row: the 3D
+    result in Blender's world (Z up, metres: what the rigs follow), the pelvis path in grey."""
+    fig = plt.figure(figsize=(3.2 * len(frames), 6.6))
+    pelvis = H36M17.index("pelvis")
+    present = np.isfinite(points2d).all(-1)
+    heights = [np.ptp(p[ok, 1]) for p, ok in zip(points2d, present, strict=True) if ok.sum() > 1]
+    half = 0.65 * max(heights, default=200.0)  # a square crop around the person, same scale
     for k, f in enumerate(frames):
-        ax = fig.add_subplot(2, len(frames), k + 1, projection="3d")
+        ax = fig.add_subplot(2, len(frames), k + 1)
         for parent, child in H36M17.bones:
-            seg = world[f, [parent, child]]
-            ax.plot(seg[:, 0], seg[:, 2], seg[:, 1], color=_bone_color(child), lw=2)
-        centre = world[f, H36M17.index("pelvis")]
-        ax.set_xlim(centre[0] - 1, centre[0] + 1)
-        ax.set_ylim(centre[2] - 1, centre[2] + 1)
-        ax.set_zlim(0, 2)
-        ax.set_title(f"3D, frame {f} (blue = left)")
-        ax = fig.add_subplot(2, len(frames), len(frames) + k + 1)
-        for parent, child in H36M17.bones:
-            ax.plot(clean[f, [parent, child], 0], clean[f, [parent, child], 1], color="0.75", lw=3)
-            ax.plot(
-                noisy[f, [parent, child], 0],
-                noisy[f, [parent, child], 1],
-                color=_bone_color(child),
-                lw=1.5,
-            )
-        ax.scatter(
-            noisy[f, :, 0],
-            noisy[f, :, 1],
-            c=confidence[f],
-            cmap="viridis",
-            vmin=0,
-            vmax=1,
-            s=18,
-            zorder=3,
-        )
-        ax.set_xlim(0, width)
-        ax.set_ylim(height, 0)
+            seg = points2d[f, [parent, child]]
+            ax.plot(seg[:, 0], seg[:, 1], color=_bone_color(child), lw=2)
+        ax.scatter(*points2d[f].T, c=confidence[f], cmap="viridis", vmin=0, vmax=1, s=16, zorder=3)
+        cx, cy = np.nanmean(points2d[f], axis=0) if present[f].any() else (0.0, 0.0)
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy + half, cy - half)
         ax.set_aspect("equal")
-        ax.set_title(f"camera {width}×{height}: exact (grey), detector-like")
+        ax.tick_params(labelsize=7)
+        size = f" of {image_size[0]}×{image_size[1]}" if image_size else ""
+        ax.set_title(f"2D input (pixels{size}), frame {f}", fontsize=9)
+        ax = fig.add_subplot(2, len(frames), len(frames) + k + 1, projection="3d")
+        centre = joints[f, pelvis]
+        path = joints[np.all(np.abs(joints[:, pelvis, :2] - centre[:2]) < 1, axis=1), pelvis]
+        ax.plot(path[:, 0], path[:, 1], np.zeros(len(path)), color="0.6", lw=1)
+        for parent, child in H36M17.bones:
+            seg = joints[f, [parent, child]]
+            ax.plot(seg[:, 0], seg[:, 1], seg[:, 2], color=_bone_color(child), lw=2)
+        ax.set_xlim(centre[0] - 1, centre[0] + 1)
+        ax.set_ylim(centre[1] - 1, centre[1] + 1)
+        ax.set_zlim(0, 2)
+        ax.set_box_aspect((1, 1, 1))
+        ax.view_init(elev=12, azim=-60)
+        ax.tick_params(labelsize=6)
+        ax.set_title(f"3D result, frame {f} (blue = left)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80)
@@ -89,49 +93,82 @@ def render(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.demo", description=__doc__)
-    parser.add_argument("--bvh", type=Path, default=EXAMPLE)
+    parser = argparse.ArgumentParser(
+        prog="python -m training.demo",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--track", type=Path, default=TRACK)
     parser.add_argument("--out", type=Path, default=Path("demo_out"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rig", default=",".join(RIGS), help="comma-separated rig presets")
+    parser.add_argument("--seed", type=int, default=0, help="camera of the model check")
+    parser.add_argument("--no-check", action="store_true", help="skip the val-clip model check")
     args = parser.parse_args(argv)
+    if not DEFAULT_CHECKPOINT.is_file():
+        print(
+            f"no shipped model at {DEFAULT_CHECKPOINT}: train one with "
+            "`python -m training.retrain --install`"
+        )
+        return 1
 
-    clip = load_clip(args.bvh, target_fps=MODEL_FPS, skip_frames=1)
-    rng = np.random.default_rng(args.seed)
-    camera = sample_camera(rng, clip.joints)
-    clean = camera.project(camera.world_to_camera(clip.joints))
-    noisy, confidence = corrupt_2d(clean, camera.width, camera.height, rng)
-    frames = list(np.linspace(0, clip.num_frames - 1, 4).astype(int))
-    png = args.out / "data_pipeline.png"
-    render(clip.joints, clean, noisy, confidence, camera.width, camera.height, frames, png)
-    error_px = np.linalg.norm(noisy - clean, axis=-1)
-    summary = {
-        "clip": str(args.bvh),
-        "skeleton_family": clip.family,
-        "frames_at_model_fps": clip.num_frames,
-        "seconds": round(clip.seconds, 2),
-        "standing_height_m": round(standing_height(clip), 3),
-        "camera": {
-            "image": [camera.width, camera.height],
-            "focal_px": round(float(camera.focal[0]), 1),
-            "distance_m": round(
-                float(np.linalg.norm(camera.position - clip.joints[:, 0].mean(0))), 2
-            ),
-        },
-        "detector_noise_px_median": round(float(np.nanmedian(error_px)), 2),
-        "missing_joints_percent": round(float(np.isnan(noisy[..., 0]).mean() * 100), 2),
-    }
-    print(json.dumps(summary, indent=1))
-    print(f"wrote {png.resolve()}")
-    if DEFAULT_CHECKPOINT.is_file():
-        lift_demo(args.out, args.seed)
-    else:
-        print(f"no shipped model at {DEFAULT_CHECKPOINT}: showing the data pipeline only")
+    started = time.perf_counter()
+    from blender_addon import batch
+    from blender_addon.result import prepare_joints
+
+    config = batch.BatchConfig(
+        tracks=[args.track],
+        rigs=[r for r in args.rig.split(",") if r],
+        out=args.out,
+        force=True,
+        keep_arrays=True,
+        progress=False,
+    )
+    summary = batch.run(config)
+    lifted = summary.results[0]
+    if lifted.status != batch.OK:
+        print(f"the demo failed: {lifted.error}")
+        return 1
+    track = lifted.track
+    points2d, confidence = track.to_h36m17()
+    joints = prepare_joints(lifted.arrays, track.fps, config.options)
+    frames = list(np.linspace(0, track.num_frames - 1, 4).round().astype(int))
+    png = args.out / f"{lifted.name}.png"
+    render_lift(
+        points2d,
+        confidence,
+        joints,
+        track.image_size,
+        frames,
+        png,
+        f"{track.source}: {track.num_frames} frames at {track.fps:g} fps, lifted by the shipped model",
+    )
+    travel = float(np.linalg.norm(joints[-1, 0, :2] - joints[0, 0, :2]))
+    print(
+        json.dumps(
+            {
+                "track": str(args.track),
+                "frames": track.num_frames,
+                "fps": track.fps,
+                "layout": track.layout,
+                "lift_seconds": round(lifted.lift_seconds or 0.0, 3),
+                "pelvis_travel_m": round(travel, 2),
+                "rigs": config.rigs,
+            },
+            indent=1,
+        )
+    )
+    print("wrote:")
+    for path in [*lifted.outputs, png]:
+        print(f"  {Path(path).resolve()}")
+    if not args.no_check:
+        model_check(args.out, args.seed)
+    print(f"demo done in {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def lift_demo(out: Path, seed: int) -> None:
+def model_check(out: Path, seed: int) -> None:
     """Lift a filmed val clip with the shipped default; report its errors and write a figure."""
     from mpm_backend.checkpoint import load_lifter
+    from training.data.mocap import load_clip
     from training.evaluate import run_evaluation, save_figure
 
     lifter, meta = load_lifter("default")
@@ -158,7 +195,7 @@ def lift_demo(out: Path, seed: int) -> None:
             indent=1,
         )
     )
-    print(f"wrote {png.resolve()}")
+    print(f"wrote {png.resolve()} (the model on a val clip it never trained on)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,862 @@
+"""Headless batch retargeting: a folder of 2D tracks → keyframed rigs in .blend, BVH and FBX.
+
+    python -m blender_addon.batch TRACKS... --rig metarig --out DIR [--format blend,bvh,fbx]
+        [--backend tcp://HOST:PORT | --in-process] [--smooth none|one_euro|butterworth]
+        [--cutoff HZ] [--foot-lock | --no-foot-lock] [--root move|in_place|off] [--force]
+        [--json SUMMARY.json]
+    blender -b --python-exit-code 1 -P blender_addon/batch.py -- TRACKS... --rig ... --out DIR
+
+TRACKS are track files (every format `mpm_backend.tracks.read_track` reads) or folders: a folder
+of OpenPose `*_keypoints.json` files is one track, any other folder stands for the track files
+and OpenPose folders directly inside it. For each track: read → lift (the model in-process, or a
+`python -m mpm_backend.serve` backend) → retarget onto a fresh copy of each rig in a fresh file →
+write `DIR/<track>.<rig>.<format>` with Blender's own exporters. Writes go to hidden temporary
+names and are renamed when all of a track's outputs are written; a track whose outputs all exist
+is skipped unless --force. While one track is retargeted and exported, the next ones are being
+read and lifted (--lookahead). Exit code 0: every track ok or skipped; 1: some failed; 2: bad
+arguments. docs/batch.md has the details.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if (
+    __name__ == "__main__" and not __package__
+):  # run as a file (blender -b -P blender_addon/batch.py)
+    _REPO = Path(__file__).resolve().parents[1]
+    if sys.path and Path(sys.path[0] or ".").resolve() == _REPO / "blender_addon":
+        sys.path.pop(0)  # the script's folder would shadow nothing useful, only confuse imports
+    sys.path.insert(0, str(_REPO))
+    # Inside a Blender binary: borrow pyzmq, msgpack, PyYAML, tqdm and torch from the checkout's
+    # venv (Blender's Python is 3.11 too); appended, so Blender's own numpy comes first.
+    for _site in sorted((_REPO / ".venv" / "lib").glob("python3.11/site-packages")):
+        if str(_site) not in sys.path:
+            sys.path.append(str(_site))
+    __package__ = "blender_addon"
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from collections import deque  # noqa: E402
+from collections.abc import Callable, Iterator, Sequence  # noqa: E402
+from concurrent.futures import Future, ThreadPoolExecutor  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import bpy  # noqa: E402
+
+from . import export, presets  # noqa: E402
+from . import result as scene_result  # noqa: E402
+from .core import rigmaps  # noqa: E402
+from .deps import tracks  # noqa: E402
+from .jobs import LiftOptions  # noqa: E402
+
+TRACK_SUFFIXES = (".json", ".npz", ".csv")
+SMOOTHING = {"none": "NONE", "one_euro": "ONE_EURO", "butterworth": "BUTTERWORTH"}
+ROOT_MOTION = {"move": "MOVE", "in_place": "IN_PLACE", "off": "OFF"}
+PARTIAL = ".partial-"  # temporary outputs: DIR/.<final name>.partial-<pid>.<suffix>
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+DEFAULT_LOOKAHEAD = 2
+
+
+class UsageError(ValueError):
+    """Bad arguments (exit code 2): a missing input, an unknown format, a rig that cannot be built."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class BatchConfig:
+    tracks: list[Path]
+    rigs: list[str]
+    out: Path
+    formats: tuple[str, ...] = export.FORMATS
+    backend: str | None = None  # a backend address; None lifts in-process
+    checkpoint: str = "default"  # in-process only
+    device: str = "auto"  # in-process only
+    options: LiftOptions = field(default_factory=LiftOptions)
+    fps: float | None = None  # for tracks whose file gives none
+    image_size: tuple[int, int] | None = None  # overrides the files'
+    layout: str | None = None
+    person: int | None = None
+    threshold: float | None = None  # None: the model's own
+    force: bool = False
+    lookahead: int = DEFAULT_LOOKAHEAD  # tracks lifted ahead of the one being retargeted
+    timeout: float = 120.0  # backend: longest silence for one request, seconds
+    rig_object: str | None = None  # which armature of a rig file
+    bvh_up: str = "Y"  # BVH files: Y up (the BVH habit) or Z up (Blender's own axes)
+    keep_arrays: bool = False  # keep each track and its lift on its TrackResult (the demo)
+    progress: bool | None = None  # the progress bar: None = on a terminal only
+    verbose: bool = False  # Blender's own output and tracebacks
+
+
+@dataclass
+class Job:
+    source: Path
+    name: str
+    outputs: dict[str, Path]  # "<rig>.<format>" → final path
+
+
+@dataclass
+class TrackResult:
+    input: str
+    name: str
+    status: str
+    frames: int | None = None
+    fps: float | None = None
+    seconds: float = 0.0  # wall time of this track in the main loop (waiting for its lift included)
+    lift_seconds: float | None = None  # the lift itself (in-process) or as the backend reports it
+    wait_seconds: float = 0.0  # how long Blender's side waited for this lift (0: pipelined away)
+    outputs: list[str] = field(default_factory=list)
+    error: str | None = None
+    track: object = None  # keep_arrays only; not in the JSON summary
+    arrays: dict | None = None
+
+    def as_json(self) -> dict:
+        keep = ("input", "name", "status", "frames", "fps", "seconds", "lift_seconds")
+        data = {k: getattr(self, k) for k in keep}
+        data["seconds"] = round(self.seconds, 3)
+        data["wait_seconds"] = round(self.wait_seconds, 3)
+        if self.lift_seconds is not None:
+            data["lift_seconds"] = round(self.lift_seconds, 3)
+        return {**data, "outputs": self.outputs, "error": self.error}
+
+    def line(self, out: Path) -> str:
+        """The one line a track gets in the log."""
+        if self.status == FAILED:  # track errors start with the path already
+            said = self.error or ""
+            return f"failed   {said if said.startswith(self.input) else f'{self.input}: {said}'}"
+        names = " ".join(_relative(p, out) for p in self.outputs)
+        if self.status == SKIPPED:
+            return f"skipped  {self.input}: outputs exist (--force redoes): {names}"
+        return f"ok       {self.input}: {self.frames} frames in {self.seconds:.1f} s → {names}"
+
+
+@dataclass
+class BatchSummary:
+    config: BatchConfig
+    results: list[TrackResult]
+    seconds: float
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.count(FAILED) else 0
+
+    def as_json(self) -> dict:
+        c = self.config
+        options = dataclasses.asdict(c.options)
+        for reading in (
+            "target",
+            "layout",
+            "fps",
+            "image_size",
+            "threshold",
+            "rig",
+            "rig_map_path",
+        ):
+            options.pop(reading, None)  # the run's own fields below say these
+        options["bvh_up"] = c.bvh_up
+        return {
+            "rigs": rig_labels(c.rigs),
+            "rig_sources": list(c.rigs),
+            "formats": list(c.formats),
+            "out": str(c.out),
+            "backend": c.backend or "in-process",
+            "options": options,
+            "reading": {
+                "fps": c.fps,
+                "image_size": list(c.image_size) if c.image_size else None,
+                "layout": c.layout,
+                "person": c.person,
+                "threshold": c.threshold,
+            },
+            "seconds": round(self.seconds, 3),
+            "counts": {s: self.count(s) for s in (OK, SKIPPED, FAILED)},
+            "inputs": [r.input for r in self.results],
+            "outputs": [p for r in self.results for p in r.outputs],
+            "frames": sum(r.frames or 0 for r in self.results if r.status == OK),
+            "errors": [{"input": r.input, "error": r.error} for r in self.results if r.error],
+            "tracks": [r.as_json() for r in self.results],
+        }
+
+
+def _relative(path: str | Path, base: Path) -> str:
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- inputs and outputs
+
+
+def is_openpose_folder(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("*_keypoints.json"))
+
+
+def find_tracks(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand the TRACKS arguments: files as given, folders as described in the module doc."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() or is_openpose_folder(path):
+            found.append(path)
+        elif path.is_dir():
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if not p.name.startswith(".")
+                and ((p.is_file() and p.suffix.lower() in TRACK_SUFFIXES) or is_openpose_folder(p))
+            )
+            if not inside:
+                raise UsageError(
+                    f"{path}: no tracks in this folder (track files {', '.join(TRACK_SUFFIXES)} "
+                    "or folders of OpenPose *_keypoints.json files)"
+                )
+            found.extend(inside)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def track_names(paths: Sequence[Path]) -> list[str]:
+    """Output names: the file's stem (a folder's name); clashes get the suffix, then a number."""
+    stems = [p.stem if p.is_file() else p.name for p in paths]
+    names = [
+        f"{stem}_{path.suffix.lstrip('.').lower()}"
+        if stems.count(stem) > 1 and path.is_file() and path.suffix
+        else stem
+        for stem, path in zip(stems, paths, strict=True)
+    ]
+    clashing = {name for name in names if names.count(name) > 1}
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in clashing:
+            seen[name] = seen.get(name, 0) + 1
+            names[i] = f"{name}_{seen[name]}"
+    return names
+
+
+def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
+    labels = rig_labels(config.rigs)
+    return [
+        Job(
+            path,
+            name,
+            {
+                f"{label}.{fmt}": config.out / f"{name}.{label}.{fmt}"
+                for label in labels
+                for fmt in config.formats
+            },
+        )
+        for path, name in zip(paths, track_names(paths), strict=True)
+    ]
+
+
+def rig_labels(specs: Sequence[str]) -> list[str]:
+    """What output names call each rig: the preset's name or the rig file's stem; rig files
+    with the same stem get their suffix appended (hero_fbx, hero_blend)."""
+    stems = [presets.label_for(s) for s in specs]
+    labels = [
+        f"{stem}_{Path(spec).suffix.lstrip('.').lower()}"
+        if stems.count(stem) > 1 and spec not in presets.PRESETS
+        else stem
+        for stem, spec in zip(stems, specs, strict=True)
+    ]
+    clashes = sorted({label for label in labels if labels.count(label) > 1})
+    if clashes:
+        raise UsageError(
+            f"--rig: two rigs would both write *.{clashes[0]}.* files; give each rig once "
+            "(rig files from different folders need different names)"
+        )
+    return labels
+
+
+def partial_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}{PARTIAL}{os.getpid()}{final.suffix}")
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Temporary outputs left by runs that were killed (their process is gone)."""
+    for path in folder.glob(f".*{PARTIAL}*"):
+        match = re.search(re.escape(PARTIAL) + r"(\d+)", path.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def load_track(path: Path, config: BatchConfig) -> tracks.Track:
+    """Read a track with the run's overrides; a track without a frame rate takes --fps."""
+    try:
+        track = tracks.read_track(
+            path, layout=config.layout, person=config.person, image_size=config.image_size
+        )
+    except tracks.TrackError as exc:
+        if "image size" in str(exc) and config.image_size is None:
+            raise tracks.TrackError(f"{exc} (here: pass --image-size WxH)") from None
+        raise
+    if not track.fps:
+        if not config.fps:
+            raise tracks.TrackError(f"{path}: the file gives no frame rate; pass --fps")
+        track.fps = float(config.fps)
+    return track
+
+
+# --------------------------------------------------------------------------- quiet Blender
+
+
+@contextlib.contextmanager
+def silenced(enabled: bool = True) -> Iterator[None]:
+    """Quiet what Blender and its exporters print meanwhile: Python's sys.stdout and fd 1 (where
+    Blender's C code writes) go to /dev/null. Errors still raise; stderr is left alone."""
+    if not enabled:
+        yield
+        return
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+        try:
+            sys.__stdout__.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        _flush_c_stdio()
+        try:
+            saved = os.dup(1)
+        except OSError:  # no fd 1 (a GUI process on Windows)
+            yield
+            return
+        try:
+            os.dup2(null.fileno(), 1)
+            yield
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+# --------------------------------------------------------------------------- rigs
+
+
+@dataclass
+class RigEntry:
+    spec: str
+    label: str
+    rig_map: str
+    library: Path  # a .blend holding just this rig
+    armature: str
+    extra: list[str]
+
+
+def build_rig_library(config: BatchConfig, folder: Path) -> list[RigEntry]:
+    """Build each rig once, check a rig map fits it, and keep it in its own small .blend."""
+    entries = []
+    for i, (spec, label) in enumerate(zip(config.rigs, rig_labels(config.rigs), strict=True)):
+        with silenced(not config.verbose):
+            fresh_file(30.0)
+            try:
+                rig = presets.build(spec, config.rig_object)
+                scene_result.rig_map_for(rig.armature, LiftOptions(rig=rig.rig_map))
+            except (presets.PresetError, rigmaps.RigMapError) as exc:
+                raise UsageError(str(exc)) from None
+            path = folder / f"rig{i}.blend"
+            bpy.data.libraries.write(str(path), set(rig.objects), fake_user=True)
+        entries.append(
+            RigEntry(spec, label, rig.rig_map, path, rig.armature.name, [o.name for o in rig.extra])
+        )
+    return entries
+
+
+def fresh_file(fps: float) -> bpy.types.Scene:
+    """An empty file (factory settings) whose scene runs at the track's frame rate."""
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    scene.render.fps = max(1, round(fps))
+    scene.render.fps_base = scene.render.fps / fps
+    return scene
+
+
+def append_rig(entry: RigEntry, scene: bpy.types.Scene) -> tuple[bpy.types.Object, list]:
+    with bpy.data.libraries.load(str(entry.library), link=False) as (_, dst):
+        dst.objects = [entry.armature, *entry.extra]
+    for obj in dst.objects:
+        scene.collection.objects.link(obj)
+    return dst.objects[0], list(dst.objects)
+
+
+# --------------------------------------------------------------------------- lifting
+
+
+class InProcessLifter:
+    """The model in this process; lifts run on a worker thread, ahead of the retargeting."""
+
+    def __init__(self, config: BatchConfig, engine=None):
+        self.config, self.engine = config, engine
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="mpm-lift")
+
+    @property
+    def name(self) -> str:
+        return "in-process"
+
+    def start(self) -> None:
+        if self.engine is None:
+            from mpm_backend.inference import Engine
+
+            self.engine = Engine(self.config.checkpoint, device=self.config.device)
+
+    def submit(self, job: Job) -> Future:
+        return self.pool.submit(self._lift, job)
+
+    def _lift(self, job: Job):
+        track = load_track(job.source, self.config)
+        start = time.perf_counter()
+        lifted = self.engine.lift(
+            track.keypoints,
+            track.layout,
+            track.fps,
+            track.image_size,
+            track.confidence,
+            self.config.threshold,
+        )
+        seconds = time.perf_counter() - start
+        arrays = {
+            "joints3d": lifted.joints3d,
+            "completed2d": lifted.completed2d,
+            "confidence": lifted.confidence,
+        }
+        if lifted.root is not None:
+            arrays["root"] = lifted.root
+        return track, arrays, seconds
+
+    def result(self, handle: Future):
+        return handle.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class BackendLifter:
+    """A `python -m mpm_backend.serve` backend: the next tracks are submitted (queued on the
+    server) before the current one is retargeted, so the backend never waits for Blender."""
+
+    def __init__(self, config: BatchConfig, client=None):
+        from .deps import client as backend
+
+        self.config, self.own_client = config, client is None
+        self.client = client or backend.Client(config.backend, timeout=config.timeout)
+
+    @property
+    def name(self) -> str:
+        return self.config.backend
+
+    def start(self) -> None:
+        self.client.ping(timeout=min(10.0, self.config.timeout))
+
+    def submit(self, job: Job):
+        try:
+            track = load_track(job.source, self.config)
+            request = self.client.submit_lift(
+                track.keypoints,
+                track.layout,
+                track.fps,
+                track.image_size,
+                track.confidence,
+                self.config.threshold,
+            )
+        except Exception as exc:  # reported when this track's turn comes
+            return exc
+        return track, request
+
+    def result(self, handle):
+        if isinstance(handle, Exception):
+            raise handle
+        track, request = handle
+        self.client.wait(request)
+        seconds = request.result.get("seconds")
+        return track, dict(request.arrays), None if seconds is None else float(seconds)
+
+    def close(self) -> None:
+        if self.own_client:
+            self.client.close()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def retarget_and_write(
+    job: Job, track, arrays: dict, entries: list[RigEntry], config: BatchConfig
+) -> list[Path]:
+    """Every rig × format of one track, under temporary names, renamed when all are written."""
+    written: dict[str, Path] = {}
+    try:
+        for entry in entries:
+            with silenced(not config.verbose):
+                scene = fresh_file(track.fps)
+                armature, objects = append_rig(entry, scene)
+                options = dataclasses.replace(
+                    config.options, target=armature.name, rig=entry.rig_map
+                )
+                scene_result.apply(scene, track, arrays, options)
+                for fmt in config.formats:
+                    key = f"{entry.label}.{fmt}"
+                    written[key] = partial_path(job.outputs[key])
+                    extra = {"up": config.bvh_up} if fmt == "bvh" else {}
+                    export.write(fmt, written[key], scene, armature, objects, **extra)
+                    if not written[key].is_file():
+                        raise RuntimeError(f"Blender's {fmt} exporter wrote no file")
+        for key, temporary in written.items():
+            os.replace(temporary, job.outputs[key])
+    finally:
+        for temporary in written.values():
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        with silenced(not config.verbose):
+            bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    return [job.outputs[key] for key in written]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, tracks.TrackError | ValueError | OSError | RuntimeError):
+        return text.splitlines()[0] if "\n" in text and len(text) > 500 else text
+    return f"{type(exc).__name__}: {text}"
+
+
+def run(
+    config: BatchConfig,
+    engine=None,
+    client=None,
+    echo: Callable[[str], None] | None = None,
+) -> BatchSummary:
+    """The whole batch; raises UsageError for bad arguments (nothing is written then)."""
+    started = time.perf_counter()
+    if not config.rigs:
+        raise UsageError("give a rig: --rig metarig|rigify|mixamo|cmu|PATH.blend|PATH.fbx|PATH.bvh")
+    for spec in config.rigs:
+        try:
+            presets.check_spec(spec)
+        except presets.PresetError as exc:
+            raise UsageError(str(exc)) from None
+    unknown = [f for f in config.formats if f not in export.FORMATS]
+    if unknown or not config.formats:
+        raise UsageError(
+            f"--format {','.join(config.formats)}: choose from {', '.join(export.FORMATS)}"
+        )
+    if config.lookahead < 0:
+        raise UsageError("--lookahead must be 0 or more")
+    config.formats = tuple(dict.fromkeys(config.formats))
+    config.rigs = list(dict.fromkeys(config.rigs))
+    rig_labels(config.rigs)  # refuses rigs whose outputs would collide
+    jobs = make_jobs(config, find_tracks(config.tracks))
+    try:
+        config.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {config.out}: cannot create it ({exc.strerror or exc})") from None
+    remove_stale_partials(config.out)
+
+    results: dict[int, TrackResult] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        if not config.force and all(p.is_file() for p in job.outputs.values()):
+            results[i] = TrackResult(
+                str(job.source), job.name, SKIPPED, outputs=[str(p) for p in job.outputs.values()]
+            )
+        else:
+            todo.append((i, job))
+
+    bar = _progress_bar(len(jobs), config.progress)
+    emit = echo or (lambda line: _write_line(line))
+    for i in sorted(results):
+        emit(results[i].line(config.out))
+        bar.update(1)
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="mpm-batch-rigs-") as folder:
+            bar.set_postfix_str("building the rig" + ("s" if len(config.rigs) > 1 else ""))
+            entries = build_rig_library(config, Path(folder))
+            lifter = (
+                BackendLifter(config, client) if config.backend else InProcessLifter(config, engine)
+            )
+            try:
+                _run_jobs(todo, entries, lifter, config, results, bar, emit)
+            finally:
+                lifter.close()
+    bar.close()
+    ordered = [results[i] for i in range(len(jobs))]
+    return BatchSummary(config, ordered, time.perf_counter() - started)
+
+
+def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
+    try:
+        lifter.start()
+    except Exception as exc:
+        message = f"cannot lift ({lifter.name}): {_describe(exc)}"
+        for i, job in todo:
+            results[i] = TrackResult(str(job.source), job.name, FAILED, error=message)
+            emit(results[i].line(config.out))
+            bar.update(1)
+        return
+    waiting = deque(todo)
+    in_flight: deque = deque()
+
+    def top_up(limit: int) -> None:
+        while waiting and len(in_flight) < limit:
+            i, job = waiting.popleft()
+            in_flight.append((i, job, lifter.submit(job)))
+
+    while waiting or in_flight:
+        start = time.perf_counter()
+        top_up(config.lookahead + 1)  # this track and the next ones
+        i, job, handle = in_flight.popleft()
+        bar.set_postfix_str(f"{job.name}: lifting")
+        track_result = TrackResult(str(job.source), job.name, FAILED)
+        try:
+            track, arrays, lift_seconds = lifter.result(handle)
+            track_result.wait_seconds = time.perf_counter() - start
+            top_up(config.lookahead)  # the next lifts run while this one is retargeted
+            track_result.frames, track_result.fps = int(track.num_frames), float(track.fps)
+            track_result.lift_seconds = lift_seconds
+            bar.set_postfix_str(f"{job.name}: retargeting, writing")
+            outputs = retarget_and_write(job, track, arrays, entries, config)
+            track_result.status, track_result.outputs = OK, [str(p) for p in outputs]
+            if config.keep_arrays:
+                track_result.track, track_result.arrays = track, arrays
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a bad track: report it, go on with the others
+            track_result.error = _describe(exc)
+            if config.verbose:
+                traceback.print_exc()
+        track_result.seconds = time.perf_counter() - start
+        results[i] = track_result
+        emit(track_result.line(config.out))
+        bar.update(1)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # a Blender binary without the venv
+        return _NoBar()
+    disable = None if enabled is None else not enabled
+    return tqdm(total=total, unit="track", file=sys.stderr, disable=disable, dynamic_ncols=True)
+
+
+def _write_line(line: str) -> None:
+    try:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stdout)
+    except ImportError:
+        print(line)
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the image size as WIDTHxHEIGHT")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = LiftOptions()
+    smoothing = {v: k for k, v in SMOOTHING.items()}[defaults.smoothing]
+    root = {v: k for k, v in ROOT_MOTION.items()}[defaults.root_motion]
+    p = argparse.ArgumentParser(
+        prog="python -m blender_addon.batch",
+        description=__doc__.split("\n\n")[0],
+        epilog="Presets: metarig, rigify, mixamo, cmu; or PATH.blend, PATH.fbx, PATH.bvh. "
+        "See docs/batch.md.",
+    )
+    p.add_argument("tracks", nargs="+", metavar="TRACKS", help="track files or folders")
+    p.add_argument(
+        "--rig",
+        action="append",
+        required=True,
+        help="a preset or a rig file; repeat it (or separate by commas) for several rigs",
+    )
+    p.add_argument(
+        "--rig-object", metavar="NAME", help="the armature to use in a rig file with several"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--format",
+        default=",".join(export.FORMATS),
+        help="comma-separated: blend, bvh, fbx (default: all)",
+    )
+    p.add_argument(
+        "--bvh-up",
+        choices=["y", "z"],
+        default="y",
+        help="BVH axes: y (default; Y up, what Blender's BVH importer expects) or z (Blender's)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--backend", metavar="tcp://HOST:PORT", help="lift through this backend")
+    where.add_argument(
+        "--in-process", action="store_true", help="lift with the model in this process (default)"
+    )
+    p.add_argument("--checkpoint", default="default", help="in-process model (default: shipped)")
+    p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda")
+    p.add_argument("--timeout", type=_positive, default=120.0, help="backend timeout, seconds")
+    p.add_argument("--smooth", choices=list(SMOOTHING), default=smoothing)
+    p.add_argument(
+        "--cutoff", type=_positive, default=defaults.cutoff_hz, help="smoothing cutoff, Hz"
+    )
+    p.add_argument(
+        "--foot-lock",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.foot_lock,
+        help="pin feet in contact with the floor (default: on)",
+    )
+    p.add_argument("--root", choices=list(ROOT_MOTION), default=root, help="root motion")
+    p.add_argument("--frame-offset", type=int, default=defaults.frame_offset)
+    p.add_argument("--reduce-keys", action="store_true", help="drop keys within a tolerance")
+    p.add_argument("--fps", type=_positive, help="frame rate for tracks whose file gives none")
+    p.add_argument("--image-size", type=_image_size, metavar="WxH", help="overrides the files'")
+    p.add_argument("--layout", help="joint layout, where the file cannot tell (see docs/tracks.md)")
+    p.add_argument("--person", type=int, help="which person of multi-person files (0, 1, ...)")
+    p.add_argument("--threshold", type=float, help="confidence threshold (default: the model's)")
+    p.add_argument("--force", action="store_true", help="redo tracks whose outputs exist")
+    p.add_argument(
+        "--lookahead",
+        type=int,
+        default=DEFAULT_LOOKAHEAD,
+        help=f"tracks lifted ahead of the one being retargeted (default {DEFAULT_LOOKAHEAD}; "
+        "0: one after another)",
+    )
+    p.add_argument("--json", type=Path, metavar="SUMMARY.json", help="write a JSON summary")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="Blender's output and tracebacks")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> BatchConfig:
+    rigs = []
+    for value in args.rig:
+        rigs += [value] if Path(value).is_file() else [r for r in value.split(",") if r]
+    options = dataclasses.replace(
+        LiftOptions(),
+        smoothing=SMOOTHING[args.smooth],
+        cutoff_hz=args.cutoff,
+        foot_lock=args.foot_lock,
+        root_motion=ROOT_MOTION[args.root],
+        frame_offset=args.frame_offset,
+        reduce_keys=args.reduce_keys,
+    )
+    return BatchConfig(
+        tracks=[Path(t) for t in args.tracks],
+        rigs=rigs,
+        out=args.out,
+        formats=tuple(f.strip().lower() for f in args.format.split(",") if f.strip()),
+        backend=args.backend,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        options=options,
+        fps=args.fps,
+        image_size=args.image_size,
+        layout=args.layout,
+        person=args.person,
+        threshold=args.threshold,
+        force=args.force,
+        lookahead=args.lookahead,
+        timeout=args.timeout,
+        rig_object=args.rig_object,
+        bvh_up=args.bvh_up.upper(),
+        progress=False if args.no_progress else None,
+        verbose=args.verbose,
+    )
+
+
+def write_summary(path: Path, summary: BatchSummary) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}{PARTIAL}{os.getpid()}")
+    temporary.write_text(json.dumps(summary.as_json(), indent=1) + "\n")
+    os.replace(temporary, path)
+
+
+def main(argv: Sequence[str] | None = None, engine=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_intermixed_args(argv)
+    except SystemExit as exc:  # --help: 0, bad arguments: 2
+        return int(exc.code or 0)
+    try:
+        config = config_from_args(args)
+        summary = run(config, engine=engine)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{summary.count(s)} {s}" for s in (OK, SKIPPED, FAILED))
+    frames = sum(r.frames or 0 for r in summary.results if r.status == OK)
+    print(
+        f"{len(summary.results)} track(s): {counts}; {frames} frames in {summary.seconds:.1f} s; "
+        f"outputs in {config.out}"
+    )
+    if args.json:
+        write_summary(args.json, summary)
+        print(f"summary: {args.json}")
+    return summary.exit_code
+
+
+def _argv_after_dashes(argv: Sequence[str]) -> list[str]:
+    """Blender passes the script's arguments after `--`; `python batch.py` may or may not."""
+    argv = list(argv)
+    return argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
+
+
+if __name__ == "__main__":
+    sys.exit(main(_argv_after_dashes(sys.argv)))
