@@ -27,7 +27,11 @@ def test_half_checkpoint_lifts_within_a_millimetre(tmp_path):
 
 
 def test_shipped_checkpoints_load_as_their_kind():
-    for spec, kind in [("default", "mpm"), ("baseline:tcn", "tcn"), ("baseline:martinez_mlp", "martinez_mlp")]:
+    for spec, kind in [
+        ("default", "mpm"),
+        ("baseline:tcn", "tcn"),
+        ("baseline:martinez_mlp", "martinez_mlp"),
+    ]:
         model, meta = load_lifter(spec)
         assert meta["kind"] == kind
         assert meta["layout"] == "h36m17"
