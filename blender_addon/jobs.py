@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 
 import bpy
-import numpy as np
 
 from . import result as scene_result
 from .deps import client as backend
@@ -189,8 +188,3 @@ def stop() -> None:
     ACTIVE = None
     if bpy.app.timers.is_registered(tick):
         bpy.app.timers.unregister(tick)
-
-
-def lifted_joints(obj: bpy.types.Object) -> np.ndarray | None:
-    """The 3D joints an "MPM skeleton" object keeps (T, 17, 3), or None for other objects."""
-    return scene_result.stored_joints(obj)

@@ -8,11 +8,6 @@ from bpy.props import FloatProperty, StringProperty
 from .deps import protocol
 
 
-def addon_package() -> str:
-    """The add-on's module name: `bl_ext.<repo>.mpm_lift` when installed, `blender_addon` in tests."""
-    return __package__
-
-
 class MPMLiftPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
