@@ -1,0 +1,62 @@
+"""Video → 2D track with MediaPipe, on real footage from Debian's opencv-doc (scripts/fetch_footage.sh).
+
+Skipped unless the video extra (scripts/install_video.sh) and the footage (build/footage) are there;
+CI installs both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mediapipe")
+
+from mpm_backend.inference import Engine  # noqa: E402
+from mpm_backend.skeleton import BLAZEPOSE33, H36M17  # noqa: E402
+from mpm_backend.track import VideoError, detect, main  # noqa: E402
+from mpm_backend.tracks import read_track  # noqa: E402
+
+FOOTAGE = Path(
+    os.environ.get("MPM_FOOTAGE_DIR", Path(__file__).resolve().parents[1] / "build" / "footage")
+)
+if not (FOOTAGE / "vtest.avi").is_file():
+    pytest.skip(f"no footage in {FOOTAGE}: run scripts/fetch_footage.sh", allow_module_level=True)
+
+
+def test_a_full_body_person_is_found_lifted_and_looks_human(tmp_path):
+    assert main([str(FOOTAGE / "basketball1.png"), "--out", str(tmp_path / "bb.json")]) == 0
+    track = read_track(tmp_path / "bb.json")
+    assert track.layout == BLAZEPOSE33.name and track.image_size == (640, 480)
+    assert track.confidence.max() > 0.9 and np.isfinite(track.keypoints).all()
+    result = Engine("default", device="cpu").lift(
+        track.keypoints, track.layout, 30.0, track.image_size, track.confidence
+    )
+    pose = result.joints3d[0]  # camera frame: x right, y down, metres
+    j = H36M17.index
+    height = pose[j("left_ankle"), 1] / 2 + pose[j("right_ankle"), 1] / 2 - pose[j("head"), 1]
+    assert 1.2 < height < 2.1, height  # ankles to head, a person's size
+    for side in ("left", "right"):
+        assert pose[j(f"{side}_ankle"), 1] > pose[j(f"{side}_hip"), 1]  # feet below hips
+    # Left and right as the image shows them: the same order along the image's x axis.
+    u = {s: track.keypoints[0, BLAZEPOSE33.index(f"{s}_hip"), 0] for s in ("left", "right")}
+    x = {s: pose[j(f"{s}_hip"), 0] for s in ("left", "right")}
+    assert np.sign(u["left"] - u["right"]) == np.sign(x["left"] - x["right"])
+
+
+def test_frames_without_a_person_are_masked_and_timing_comes_from_the_video():
+    track = detect(FOOTAGE / "vtest.avi", max_frames=20, progress=False)
+    assert track.fps == pytest.approx(10.0) and track.image_size == (768, 576)
+    assert len(track.keypoints) == 20
+    missing = track.confidence.max(axis=1) == 0
+    assert np.isnan(track.keypoints[missing]).all()  # masked, not guessed
+
+
+def test_unreadable_video_says_so(tmp_path):
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"not a video")
+    with pytest.raises(VideoError, match="cannot open"):
+        detect(bad, progress=False)
+    assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "t.json")]) == 2
