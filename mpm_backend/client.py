@@ -215,6 +215,26 @@ class Client:
     def complete_3d(self, joints3d, fps, visible=None, timeout=None, on_progress=None) -> Request:
         return self.wait(self.submit_complete_3d(joints3d, fps, visible, timeout), on_progress)
 
+    def submit_lift_video(
+        self,
+        path: str,
+        threshold: float | None = None,
+        max_frames: int | None = None,
+        timeout: float | None = None,
+    ) -> Request:
+        """A video file on the server's machine (under one of its --allow-dir folders): the server
+        detects the 2D (MediaPipe) and lifts it. Arrays: keypoints, keypoint_confidence (the
+        BlazePose-33 track) and joints3d, completed2d, confidence, root as for lift."""
+        params: dict[str, Any] = {"path": str(path)}
+        if threshold is not None:
+            params["threshold"] = float(threshold)
+        if max_frames is not None:
+            params["max_frames"] = int(max_frames)
+        return self.submit("lift_video", params, None, timeout)
+
+    def lift_video(self, path, threshold=None, max_frames=None, timeout=None, on_progress=None):
+        return self.wait(self.submit_lift_video(path, threshold, max_frames, timeout), on_progress)
+
     def close(self) -> None:
         for request in list(self.pending.values()):
             self._finish(request, FAILED, BackendError(wire.CANCELLED, "client closed"))

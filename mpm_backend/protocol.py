@@ -27,8 +27,8 @@ VERSION = 1
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
 
 # Requests. `cancel` names another request of the same client in params["target"].
-OPS = ("ping", "info", "lift", "complete_2d", "complete_3d", "cancel")
-LONG_OPS = ("lift", "complete_2d", "complete_3d")  # run by the inference thread
+OPS = ("ping", "info", "lift", "complete_2d", "complete_3d", "lift_video", "cancel")
+LONG_OPS = ("lift", "complete_2d", "complete_3d", "lift_video")  # run by the inference thread
 
 # Reply statuses.
 OK, PROGRESS, ERROR = "ok", "progress", "error"
@@ -46,6 +46,7 @@ CANCELLED = "cancelled"
 BUSY = "busy"  # too many requests waiting
 TIMEOUT = "timeout"  # client side: no reply before the deadline
 INTERNAL = "internal"  # a bug: the message says what failed; the server keeps serving
+FORBIDDEN = "forbidden"  # a file outside the folders the server was allowed to read
 ERROR_CODES = (
     BAD_HEADER,
     BAD_VERSION,
@@ -59,6 +60,7 @@ ERROR_CODES = (
     BUSY,
     TIMEOUT,
     INTERNAL,
+    FORBIDDEN,
 )
 
 # Limits, checked before allocating anything.

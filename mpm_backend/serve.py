@@ -54,9 +54,11 @@ class Server:
         engine,
         bind: str = wire.DEFAULT_ADDRESS,
         curve_dir: Path | None = None,
+        allow_dirs: list[Path] = (),
         context: zmq.Context | None = None,
     ):
         self.engine = engine
+        self.allow_dirs = [Path(d).resolve() for d in allow_dirs]
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.linger = 0
@@ -135,6 +137,7 @@ class Server:
             "protocol": wire.VERSION,
             "ops": list(wire.OPS),
             "queued": self.queue.qsize(),
+            "allowed_dirs": [str(d) for d in self.allow_dirs],
             "limits": {
                 "max_frames": wire.MAX_FRAMES,
                 "max_joints": wire.MAX_JOINTS,
@@ -156,7 +159,10 @@ class Server:
         self._send(identity, wire.reply(message.id, "cancel", result={"found": job is not None}))
 
     def _enqueue(self, identity: bytes, message: wire.Message) -> None:
-        run = _prepare(self.engine, message)  # every check here, before the queue
+        if message.op == "lift_video":
+            run = _prepare_video(self.engine, message, self.allow_dirs)
+        else:
+            run = _prepare(self.engine, message)  # every check here, before the queue
         size = sum(a.nbytes for a in message.arrays.values())
         with self.jobs_lock:
             if (
@@ -317,6 +323,45 @@ def _prepare(engine, message: wire.Message):
     return run
 
 
+def _prepare_video(engine, message: wire.Message, allow_dirs: list[Path]):
+    """lift_video: a video file the server may read (under an --allow-dir) → 2D track → 3D."""
+    path = message.params.get("path")
+    if not isinstance(path, str) or not path:
+        raise wire.ProtocolError(wire.BAD_PARAMS, "lift_video needs params.path: a video file")
+    video = Path(path).resolve()
+    if not any(video.is_relative_to(d) for d in allow_dirs):
+        where = ", ".join(map(str, allow_dirs)) or "none (start the server with --allow-dir DIR)"
+        raise wire.ProtocolError(
+            wire.FORBIDDEN, f"{path} is outside the folders this server may read: {where}"
+        )
+    if not video.is_file():
+        raise wire.ProtocolError(wire.BAD_PARAMS, f"{path}: no such file on the server")
+    threshold = wire.number_param(message, "threshold", required=False, positive=False)
+    max_frames = wire.number_param(message, "max_frames", required=False)
+
+    def run(progress, cancelled):
+        from mpm_backend.track import detect  # mediapipe: the optional video extra
+
+        track = detect(video, max_frames=None if max_frames is None else int(max_frames),
+                       progress=False, cancelled=cancelled)  # fmt: skip
+        fps = track.fps or 30.0
+        result = engine.lift(track.keypoints, track.layout, fps, track.image_size,
+                             track.confidence, threshold, progress=progress, cancelled=cancelled)  # fmt: skip
+        arrays = {
+            "keypoints": (track.keypoints, track.layout),
+            "keypoint_confidence": (track.confidence, track.layout),
+            "joints3d": (result.joints3d, H36M17.name),
+            "completed2d": (result.completed2d, H36M17.name),
+            "confidence": (result.confidence, H36M17.name),
+        }
+        if result.root is not None:
+            arrays["root"] = (result.root, None)
+        summary = {**_summary(result.joints3d, fps), "image_size": list(track.image_size)}
+        return summary, arrays
+
+    return run
+
+
 def _check_frames(op: str, array: np.ndarray) -> None:
     if array.shape[0] == 0:
         raise wire.ProtocolError(wire.BAD_ARRAY, f"{op} needs at least one frame; got 0")
@@ -410,6 +455,13 @@ def main(argv: list[str] | None = None) -> int:
         help="allow a bind address reachable from other machines (needs --curve-dir)",
     )
     parser.add_argument("--curve-dir", type=Path, help="CURVE keys (python -m mpm_backend.keys)")
+    parser.add_argument(
+        "--allow-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder whose videos lift_video may read (repeatable; none by default)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
@@ -435,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
         return 2
     try:
-        server = Server(engine, args.bind, args.curve_dir)
+        server = Server(engine, args.bind, args.curve_dir, args.allow_dir)
     except (zmq.ZMQError, FileNotFoundError) as exc:
         log.error("cannot listen on %s: %s", args.bind, exc)
         return 2

@@ -42,8 +42,11 @@ def detect(
     complexity: int = 1,
     max_frames: int | None = None,
     progress: bool = True,
+    cancelled=None,
 ) -> Track:
-    """BlazePose-33 track of the most prominent person in a video (or an image)."""
+    """BlazePose-33 track of the most prominent person in a video (or an image).
+
+    `cancelled()`, checked every frame, stops it by raising the engine's Cancelled."""
     cv2, mp = _modules()
     from tqdm import tqdm
 
@@ -62,6 +65,10 @@ def detect(
     try:
         with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
             while max_frames is None or len(points) < max_frames:
+                if cancelled is not None and cancelled():
+                    from mpm_backend.windows import Cancelled
+
+                    raise Cancelled("video detection cancelled")
                 ok, frame = capture.read()
                 if not ok:
                     break

@@ -104,5 +104,5 @@ def test_size_limits_are_checked_before_allocating():
 def test_error_codes_are_stable():
     assert wire.ERROR_CODES == (
         "bad_header", "bad_version", "unknown_op", "bad_array", "bad_params", "too_large",
-        "non_finite", "bad_input", "cancelled", "busy", "timeout", "internal",
+        "non_finite", "bad_input", "cancelled", "busy", "timeout", "internal", "forbidden",
     )  # fmt: skip

@@ -60,3 +60,25 @@ def test_unreadable_video_says_so(tmp_path):
     with pytest.raises(VideoError, match="cannot open"):
         detect(bad, progress=False)
     assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "t.json")]) == 2
+
+
+def test_the_backend_lifts_a_video_it_may_read_and_refuses_others(tmp_path):
+    from mpm_backend import protocol as wire
+    from mpm_backend.client import BackendError, Client
+    from tests.live_backend import live_server
+
+    other = tmp_path / "elsewhere.png"
+    other.write_bytes((FOOTAGE / "basketball1.png").read_bytes())
+    with live_server(Engine("default", device="cpu"), allow_dirs=[FOOTAGE]) as server:
+        with Client(server.address, timeout=60) as client:
+            assert str(FOOTAGE.resolve()) in client.info()["allowed_dirs"]
+            reply = client.lift_video(str(FOOTAGE / "basketball1.png"))
+            assert reply.arrays["keypoints"].shape == (1, 33, 2)
+            assert reply.arrays["joints3d"].shape == (1, 17, 3)
+            assert reply.result["image_size"] == [640, 480]
+            for path in (other, FOOTAGE / ".." / "elsewhere.png", Path("/etc/passwd")):
+                with pytest.raises(BackendError) as caught:
+                    client.lift_video(str(path))
+                assert caught.value.code == wire.FORBIDDEN
+                assert str(FOOTAGE.resolve()) in caught.value.message
+            assert client.ping()["pong"]
