@@ -75,19 +75,24 @@ def read_track(path: str, options: LiftOptions, scene_fps: float) -> tracks.Trac
 
 
 class LiftJob:
-    """One track → backend → scene. `state`: running, done, failed, cancelled."""
+    """One track (or video) → backend → scene. `state`: running, done, failed, cancelled."""
 
     def __init__(
         self,
         scene: bpy.types.Scene,
-        track: tracks.Track,
+        track: tracks.Track | None,
         options: LiftOptions,
         client: backend.Client,
+        video: str | None = None,
     ):
         self.scene_name, self.track, self.options, self.client = scene.name, track, options, client
         self.state, self.message = "running", ""
         self.objects: list[str] = []
         self.started = time.monotonic()
+        if video is not None:  # the backend detects the 2D too; the track comes back with the 3D
+            self.request = client.submit_lift_video(video, options.threshold)
+            self._status(f"Detecting and lifting {video}…", 0.0, running=True)
+            return
         self.request = client.submit_lift(
             track.keypoints,
             track.layout,
@@ -123,6 +128,8 @@ class LiftJob:
         scene = self.scene
         if scene is None:
             return self._end("failed", "The scene was deleted while lifting")
+        if self.track is None:
+            self.track = _track_from_reply(request)
         try:
             made = scene_result.apply(scene, self.track, request.arrays, self.options)
         except Exception as exc:  # the scene is left as it was (apply cleans up after itself)
@@ -155,6 +162,18 @@ class LiftJob:
             for area in window.screen.areas:
                 if area.type == "VIEW_3D":
                     area.tag_redraw()
+
+
+def _track_from_reply(request: backend.Request) -> tracks.Track:
+    """The 2D track a lift_video reply carries (BlazePose-33, the video's fps and size)."""
+    return tracks.Track(
+        keypoints=request.arrays["keypoints"],
+        confidence=request.arrays["keypoint_confidence"],
+        layout="blazepose33",
+        fps=float(request.result["fps"]),
+        image_size=tuple(request.result["image_size"]),
+        source="video",
+    )
 
 
 def _undo_step(message: str) -> None:

@@ -66,6 +66,37 @@ class MPM_OT_lift(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class MPM_OT_lift_video(bpy.types.Operator):
+    """Have the backend detect the person in a video (MediaPipe) and lift them to 3D.
+    The backend reads the file itself: it must be under a folder it was started with --allow-dir"""
+
+    bl_idname = "mpm.lift_video"
+    bl_label = "Lift video to 3D"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        return jobs.ACTIVE is None or jobs.ACTIVE.state != "running"
+
+    def execute(self, context):
+        settings = context.scene.mpm_lift
+        if not settings.video_path:
+            self.report({"ERROR"}, "Choose a video file first (Video)")
+            return {"CANCELLED"}
+        options = jobs.LiftOptions.from_scene(context.scene)
+        try:
+            scene_result.check_target(context.scene, options)
+        except ValueError as exc:
+            settings.status = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        address, timeout, _ = preferences.settings(context)
+        video = bpy.path.abspath(settings.video_path)
+        jobs.start(jobs.LiftJob(context.scene, None, options, get_client(address, timeout), video))
+        self.report({"INFO"}, f"Detecting and lifting {video}…")
+        return {"FINISHED"}
+
+
 class MPM_OT_cancel(bpy.types.Operator):
     """Stop the running lift; the scene stays as it was"""
 
@@ -145,4 +176,11 @@ class MPM_OT_retarget(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (MPM_OT_lift, MPM_OT_cancel, MPM_OT_check_backend, MPM_OT_start_backend, MPM_OT_retarget)
+CLASSES = (
+    MPM_OT_lift,
+    MPM_OT_lift_video,
+    MPM_OT_cancel,
+    MPM_OT_check_backend,
+    MPM_OT_start_backend,
+    MPM_OT_retarget,
+)

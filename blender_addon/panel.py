@@ -54,6 +54,9 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
             layout.operator("mpm.cancel", icon="CANCEL")
         else:
             layout.operator("mpm.lift", icon="ARMATURE_DATA")
+            row = layout.row(align=True)
+            row.prop(s, "video_path", text="")
+            row.operator("mpm.lift_video", icon="FILE_MOVIE")
             layout.operator("mpm.retarget", icon="MOD_ARMATURE")
         if s.status:
             for line in s.status.split("\n"):

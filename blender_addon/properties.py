@@ -40,6 +40,12 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
         description="2D track: COCO/MMPose JSON, OpenPose folder, "
         "MediaPipe JSON/CSV, or MPM Lift .npz/.json",
     )
+    video_path: StringProperty(
+        name="Video",
+        subtype="FILE_PATH",
+        description="A video the backend may read (its --allow-dir folders); "
+        "the backend detects the 2D with MediaPipe",
+    )
     layout: EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="AUTO")
     fps: FloatProperty(
         name="Frame rate",

@@ -82,3 +82,38 @@ def test_the_backend_lifts_a_video_it_may_read_and_refuses_others(tmp_path):
                 assert caught.value.code == wire.FORBIDDEN
                 assert str(FOOTAGE.resolve()) in caught.value.message
             assert client.ping()["pong"]
+
+
+def test_blender_lift_video_to_3d_through_the_backend():
+    bpy = pytest.importorskip("bpy")
+    import addon_utils
+
+    from blender_addon import jobs, result
+    from tests.live_backend import live_server
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    addon_utils.enable("blender_addon", default_set=True)
+    addon_utils.enable("rigify", default_set=True)
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        rig = bpy.context.active_object
+        with live_server(Engine("default", device="cpu"), allow_dirs=[FOOTAGE]) as server:
+            prefs = bpy.context.preferences.addons["blender_addon"].preferences
+            prefs.address = server.address
+            settings = bpy.context.scene.mpm_lift
+            settings.video_path = str(FOOTAGE / "basketball1.png")
+            settings.target = rig
+            assert bpy.ops.mpm.lift_video() == {"FINISHED"}
+            job = jobs.ACTIVE
+            while job.step() is not None:
+                pass
+        assert job.state == "done", job.message
+        skeleton = bpy.data.objects[result.SKELETON_NAME]
+        joints = result.stored_joints(skeleton)  # Blender world, Z up
+        j = H36M17.index
+        assert joints.shape == (1, 17, 3)
+        assert 1.2 < joints[0, j("head"), 2] - joints[0, :, 2].min() < 2.1  # a person's height
+        assert joints[0, j("left_ankle"), 2] < joints[0, j("left_hip"), 2]  # feet below hips
+        assert rig.animation_data.action is not None
+    finally:
+        addon_utils.disable("blender_addon", default_set=True)
