@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+_LINEAR = 1  # Keyframe.interpolation enum: CONSTANT 0, LINEAR 1, BEZIER 2
+
 
 @dataclass
 class Channel:
@@ -61,9 +63,6 @@ def write_channels(
         fcurve.keyframe_points.foreach_set("co", co)
         fcurve.keyframe_points.foreach_set("interpolation", np.full(count, _LINEAR, dtype=np.int32))
         fcurve.update()
-
-
-_LINEAR = 1  # Keyframe.interpolation enum: CONSTANT 0, LINEAR 1, BEZIER 2
 
 
 def fcurve_list(action: bpy.types.Action, obj: bpy.types.Object) -> list[bpy.types.FCurve]:

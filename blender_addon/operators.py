@@ -29,70 +29,70 @@ def close_clients() -> None:
     _CLIENTS.clear()
 
 
-class MPM_OT_lift(bpy.types.Operator):
-    """Lift the 2D track to 3D through the backend, then key an "MPM skeleton" (and the target)"""
+class _LiftOperator:
+    """What both lift operators share: one lift at a time, the target checked before asking the
+    backend, every refusal in the status line and Blender's report."""
 
-    bl_idname = "mpm.lift"
-    bl_label = "Lift"
     bl_options = {"REGISTER"}
 
     @classmethod
     def poll(cls, context):
         return jobs.ACTIVE is None or jobs.ACTIVE.state != "running"
 
-    def execute(self, context):
-        settings = context.scene.mpm_lift
-        path = bpy.path.abspath(settings.track_path)
-        if not settings.track_path:
-            self.report({"ERROR"}, "Choose a track file first (Track)")
-            return {"CANCELLED"}
-        options = jobs.LiftOptions.from_scene(context.scene)
-        scene_fps = context.scene.render.fps / context.scene.render.fps_base
-        try:
-            track = jobs.read_track(path, options, scene_fps)
-        except (tracks.TrackError, OSError) as exc:
-            settings.status = f"Track not read: {exc}"
-            self.report({"ERROR"}, f"Track not read: {exc}")
-            return {"CANCELLED"}
+    def refuse(self, context, message: str) -> set[str]:
+        context.scene.mpm_lift.status = message
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+    def start(self, context, options, track=None, video: str | None = None) -> set[str] | None:
+        """Start the job; returns the operator's result when the target is refused."""
         try:
             scene_result.check_target(context.scene, options)
         except ValueError as exc:
-            settings.status = str(exc)
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+            return self.refuse(context, str(exc))
         address, timeout, _ = preferences.settings(context)
-        jobs.start(jobs.LiftJob(context.scene, track, options, get_client(address, timeout)))
+        jobs.start(jobs.LiftJob(context.scene, track, options, get_client(address, timeout), video))
+        return None
+
+
+class MPM_OT_lift(_LiftOperator, bpy.types.Operator):
+    """Lift the 2D track to 3D through the backend, then key an "MPM skeleton" (and the target)"""
+
+    bl_idname = "mpm.lift"
+    bl_label = "Lift"
+
+    def execute(self, context):
+        settings = context.scene.mpm_lift
+        if not settings.track_path:
+            return self.refuse(context, "Choose a track file first (Track)")
+        options = jobs.LiftOptions.from_scene(context.scene)
+        scene_fps = context.scene.render.fps / context.scene.render.fps_base
+        try:
+            track = jobs.read_track(bpy.path.abspath(settings.track_path), options, scene_fps)
+        except (tracks.TrackError, OSError) as exc:
+            return self.refuse(context, f"Track not read: {exc}")
+        refused = self.start(context, options, track=track)
+        if refused:
+            return refused
         self.report({"INFO"}, f"Lifting {len(track.keypoints)} frames at {track.fps:g} fps…")
         return {"FINISHED"}
 
 
-class MPM_OT_lift_video(bpy.types.Operator):
+class MPM_OT_lift_video(_LiftOperator, bpy.types.Operator):
     """Have the backend detect the person in a video (MediaPipe) and lift them to 3D.
     The backend reads the file itself: it must be under a folder it was started with --allow-dir"""
 
     bl_idname = "mpm.lift_video"
     bl_label = "Lift video to 3D"
-    bl_options = {"REGISTER"}
-
-    @classmethod
-    def poll(cls, context):
-        return jobs.ACTIVE is None or jobs.ACTIVE.state != "running"
 
     def execute(self, context):
         settings = context.scene.mpm_lift
         if not settings.video_path:
-            self.report({"ERROR"}, "Choose a video file first (Video)")
-            return {"CANCELLED"}
-        options = jobs.LiftOptions.from_scene(context.scene)
-        try:
-            scene_result.check_target(context.scene, options)
-        except ValueError as exc:
-            settings.status = str(exc)
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        address, timeout, _ = preferences.settings(context)
+            return self.refuse(context, "Choose a video file first (Video)")
         video = bpy.path.abspath(settings.video_path)
-        jobs.start(jobs.LiftJob(context.scene, None, options, get_client(address, timeout), video))
+        refused = self.start(context, jobs.LiftOptions.from_scene(context.scene), video=video)
+        if refused:
+            return refused
         self.report({"INFO"}, f"Detecting and lifting {video}…")
         return {"FINISHED"}
 

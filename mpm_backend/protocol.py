@@ -74,6 +74,11 @@ MAX_QUEUED_BYTES = 2 << 30  # ... and the bytes of their arrays
 DTYPES = ("float32", "float64", "bool", "uint8", "int32", "int64")
 
 
+class Cancelled(Exception):
+    """A long request stopped because its client cancelled it (the engine and the detector raise
+    it between batches or frames; the server answers with the error code `cancelled`)."""
+
+
 class ProtocolError(Exception):
     """A message that breaks the protocol; `code` is one of ERROR_CODES."""
 
@@ -163,11 +168,15 @@ def decode_header(frame: bytes) -> dict[str, Any]:
     return header
 
 
-def decode(frames: list[bytes]) -> Message:
-    """Frames → Message, every array checked against its descriptor and the limits."""
+def decode(frames: list[bytes], header: dict[str, Any] | None = None) -> Message:
+    """Frames → Message, every array checked against its descriptor and the limits.
+
+    `header`: frame 0 already decoded by `decode_header` (the server keeps it for error replies).
+    """
     if not frames:
         raise ProtocolError(BAD_HEADER, "empty message")
-    header = decode_header(frames[0])
+    if header is None:
+        header = decode_header(frames[0])
     descriptors = header.get("arrays", [])
     if len(descriptors) > MAX_ARRAYS:
         raise ProtocolError(TOO_LARGE, f"{len(descriptors)} arrays > {MAX_ARRAYS}")

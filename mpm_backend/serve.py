@@ -100,7 +100,7 @@ class Server:
             if not body:
                 raise wire.ProtocolError(wire.BAD_HEADER, "empty message")
             header = wire.decode_header(body[0].bytes)
-            message = wire.decode([body[0].bytes, *(f.buffer for f in body[1:])])
+            message = wire.decode([body[0].bytes, *(f.buffer for f in body[1:])], header)
             self._dispatch(identity, message)
         except wire.ProtocolError as exc:
             self._send(
@@ -227,11 +227,11 @@ class Server:
         start = time.perf_counter()
         try:
             result, arrays = job.run(progress, job.cancelled.is_set)
+        except wire.Cancelled:
+            return wire.error_reply(rid, op, wire.CANCELLED, "cancelled by the client")
         except ValueError as exc:
             return wire.error_reply(rid, op, wire.BAD_INPUT, str(exc))
         except Exception as exc:
-            if type(exc).__name__ == "Cancelled":  # the engine's; no torch import here
-                return wire.error_reply(rid, op, wire.CANCELLED, "cancelled by the client")
             log.exception("%s %s failed", op, rid)
             return wire.error_reply(rid, op, wire.INTERNAL, f"{op} failed: {exc!r}")
         result["seconds"] = round(time.perf_counter() - start, 4)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
 from mpm_backend.tracks import Track, write_track
 
@@ -46,7 +47,7 @@ def detect(
 ) -> Track:
     """BlazePose-33 track of the most prominent person in a video (or an image).
 
-    `cancelled()`, checked every frame, stops it by raising the engine's Cancelled."""
+    `cancelled()`, checked every frame, stops it by raising protocol.Cancelled."""
     cv2, mp = _modules()
     from tqdm import tqdm
 
@@ -66,8 +67,6 @@ def detect(
         with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
             while max_frames is None or len(points) < max_frames:
                 if cancelled is not None and cancelled():
-                    from mpm_backend.windows import Cancelled
-
                     raise Cancelled("video detection cancelled")
                 ok, frame = capture.read()
                 if not ok:

@@ -69,28 +69,10 @@ MIN_BOX_SIZE_PX = 50.0
 # (COCO image ids of unrelated photos, for instance); refuse it rather than allocate it.
 _MAX_SPARSE_SPAN = 100_000
 
-# OpenPose's COCO-18 output order (`--model_pose COCO`). Not a layout of ours: it is only read
-# and renamed to COCO-17 (its neck is dropped; thorax is made from the shoulders anyway).
-_OPENPOSE_COCO18 = (
-    "nose",
-    "neck",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "right_eye",
-    "left_eye",
-    "right_ear",
-    "left_ear",
-)
+# OpenPose's COCO-18 output order (`--model_pose COCO`) is BODY_25's first 19 keypoints without
+# mid_hip. Not a layout of ours: it is only read and renamed to COCO-17 (its neck is dropped;
+# thorax is made from the shoulders anyway).
+_OPENPOSE_COCO18 = tuple(name for name in BODY25.joints[:19] if name != "mid_hip")
 _COCO18_TO_COCO17 = np.array([_OPENPOSE_COCO18.index(name) for name in COCO17.joints])
 
 # Detector outputs whose first 17 keypoints are COCO-17 in COCO order, read as COCO-17.

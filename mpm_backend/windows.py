@@ -16,11 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpm_backend.protocol import Cancelled  # raised when cancelled() says True between batches
 from mpm_backend.skeleton import H36M17
-
-
-class Cancelled(Exception):
-    """Raised when the cancelled() callback returned True between batches."""
 
 
 def window_starts(num_frames: int, window: int, overlap: int) -> list[int]:

@@ -415,3 +415,26 @@ def test_refuses_a_public_address_without_keys_and_a_bad_checkpoint(tmp_path):
     bad = _serve("--bind", f"tcp://127.0.0.1:{free_port()}", "--checkpoint", str(broken))
     out, _ = bad.communicate(timeout=60)
     assert bad.returncode == 2 and "cannot load checkpoint" in out and "broken.pt" in out
+
+
+def test_the_server_really_stops_a_cancelled_lift(server, track):
+    """The client marks a cancelled request at once; this checks the server's own answer."""
+    uv, size = track
+    long_track = np.tile(uv, (max(1, 18_000 // len(uv)), 1, 1))
+    sock = _raw(server)
+    try:
+        lift = wire.request("lift", "long", {"fps": 30.0, "image_size": list(size)},
+                            {"keypoints": (long_track, "h36m17")})  # fmt: skip
+        sock.send_multipart([bytes(f) for f in lift])
+        assert sock.poll(10_000)
+        assert msgpack.unpackb(sock.recv_multipart()[0])["status"] == "progress"
+        sock.send_multipart([bytes(f) for f in wire.request("cancel", "c", {"target": "long"})])
+        final = None
+        while final is None:
+            assert sock.poll(10_000)
+            reply = msgpack.unpackb(sock.recv_multipart()[0])
+            if reply["id"] == "long" and reply["status"] != "progress":
+                final = reply
+        assert final["status"] == "error" and final["error"]["code"] == wire.CANCELLED
+    finally:
+        sock.close()
