@@ -5,25 +5,32 @@
 #   tcn, mlp  the baselines for the whole budget                                  -> OUT/{tcn,mlp}/model.pt
 #
 #   bash scripts/train_equal_budget.sh MINUTES OUT [--parallel] [--device cuda] [--workers N]
-#                                      [--set KEY=VALUE ...]     (overrides apply to every run)
+#                                      [--models mpm,scratch,tcn,mlp] [--set KEY=VALUE ...]
+#                                      (overrides apply to every run)
 #
-# --parallel runs the four at once (one GPU shared by all: each gets the same wall clock);
-# without it they run one after another (a CPU machine). PYTHON picks the interpreter.
+# --parallel runs the four at once (one GPU, or the CPU's cores, shared by all: each gets the same
+# wall clock; on the CPU each process gets one thread); without it they run one after another.
+# PYTHON picks the interpreter.
 set -euo pipefail
 minutes=$1 out=$2
 shift 2
-parallel=0 device=auto workers=1 sets=()
+parallel=0 device=auto workers=1 models=mpm,scratch,tcn,mlp sets=()
 while (($#)); do
     case $1 in
         --parallel) parallel=1 ;;
         --device) device=$2; shift ;;
         --workers) workers=$2; shift ;;
+        --models) models=$2; shift ;;
         --set) sets+=(--set "$2"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
 py=${PYTHON:-python}
+if ((parallel)) && [[ $device != cuda ]]; then
+    # the processes share the CPU cores: one thread each, so none waits on another's threads
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+fi
 half=$(awk "BEGIN {print $minutes / 2}")
 mkdir -p "$out"
 run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/NAME.log
@@ -37,14 +44,16 @@ mpm() {
     run mpm_pretrain training/configs/default.yaml pretrain "$half" &&
         run mpm training/configs/default.yaml finetune "$half" --init "$out/mpm_pretrain/model.pt"
 }
-jobs_=(
-    "mpm"
-    "run scratch training/configs/default.yaml finetune $minutes"
-    "run tcn training/configs/baseline_tcn.yaml finetune $minutes"
-    "run mlp training/configs/baseline_martinez_mlp.yaml finetune $minutes"
+declare -A jobs_=(
+    [mpm]="mpm"
+    [scratch]="run scratch training/configs/default.yaml finetune $minutes"
+    [tcn]="run tcn training/configs/baseline_tcn.yaml finetune $minutes"
+    [mlp]="run mlp training/configs/baseline_martinez_mlp.yaml finetune $minutes"
 )
+IFS=, read -ra chosen <<<"$models"
 pids=()
-for job in "${jobs_[@]}"; do
+for name in "${chosen[@]}"; do
+    job=${jobs_[$name]:?unknown model $name (mpm, scratch, tcn, mlp)}
     if ((parallel)); then
         $job &
         pids+=($!)
@@ -54,5 +63,5 @@ for job in "${jobs_[@]}"; do
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
-for name in mpm scratch tcn mlp; do tail -n 1 "$out/$name.log"; done
+for name in "${chosen[@]}"; do tail -n 1 "$out/$name.log"; done
 exit $status

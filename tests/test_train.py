@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.train import load_config, train
+from training.train import dropped, hidden_mpjpe_loss, load_config, train
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.yaml"
 
@@ -22,6 +22,23 @@ def tiny_config(cache: Path, **stage_overrides) -> dict:
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_completion_loss_counts_hidden_joints_of_valid_frames_only():
+    target = torch.zeros(1, 3, 2, 3)
+    pred = torch.zeros(1, 3, 2, 3)
+    pred[0, :, 0, 0] = 0.5  # joint 0 wrong by 0.5 m in every frame ...
+    pred[0, :, 1, 0] = 0.1  # ... joint 1 by 0.1 m
+    hidden = torch.tensor([[[True, False], [False, True], [True, True]]])
+    valid = torch.tensor([[True, True, False]])  # the last frame is padding
+    loss = hidden_mpjpe_loss(pred, target, valid, hidden)
+    assert loss.item() == pytest.approx((0.5 + 0.1) / 2)
+    assert hidden_mpjpe_loss(pred, target, valid, torch.zeros_like(hidden)).item() == 0.0
+
+
+def test_dropped_frames_are_those_not_kept():
+    keep = torch.tensor([[0, 2], [1, 3]])
+    assert dropped(keep, 4).tolist() == [[False, True, False, True], [True, False, True, False]]
 
 
 @pytest.mark.parametrize("stage", ["pretrain", "finetune"])

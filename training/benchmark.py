@@ -2,12 +2,14 @@
 
     python -m training.benchmark [--mocap ../shared/mocap] [--cameras 4] [--seed 0]
         [--model NAME=SPEC ...] [--out docs/benchmarks.md] [--json docs/benchmarks_model.json]
+        [--section model-benchmark] [--title "Model benchmark"]
 
 Evaluates every model on the val split under every condition of `training.evaluate` (same
 seeded cameras, noise and occlusion for all), measures in-process lifting throughput on a
 10-minute 30 fps track, and checks the shipped default's targets. SPEC is anything
 `load_lifter` takes ("default", "baseline:tcn", a path); models whose checkpoint is missing are
-listed as such. The table replaces the model section of docs/benchmarks.md.
+listed as such. The table replaces the `--section` part of docs/benchmarks.md (one section per
+comparison, e.g. models trained on a GPU and models trained on this CPU).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mpm_backend.bench import write_section as replace_section
+from mpm_backend.bench import write_section
 from mpm_backend.checkpoint import load_lifter, resolve
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
@@ -33,7 +35,6 @@ DEFAULT_MODELS = {
     "mlp": "baseline:martinez_mlp",
 }
 THROUGHPUT_FRAMES = 10 * 60 * 30  # ten minutes at 30 fps
-START, END = "<!-- model-benchmark:start -->", "<!-- model-benchmark:end -->"
 
 
 def long_track(clips: list[np.ndarray], frames: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,10 +101,17 @@ def _cell(conditions: dict, condition: str, key: str = "mpjpe") -> str:
     return f"{entry[key]:.1f}" if entry and entry.get(key) is not None else "–"
 
 
-def markdown(results: dict, command: str, data: dict) -> str:
+def markers(section: str) -> tuple[str, str]:
+    return f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+
+
+def markdown(
+    results: dict, command: str, data: dict, section: str = "model-benchmark", title: str = ""
+) -> str:
+    start, end = markers(section)
     lines = [
-        START,
-        "## Model benchmark",
+        start,
+        f"## {title or 'Model benchmark'}",
         "",
         f"Command: `{command}`. Val split: {data['clips']} files, {data['frames']} frames at 30 fps, "
         f"× {data['cameras']} seeded cameras (seed {data['seed']}). MPJPE / P-MPJPE in mm; "
@@ -143,13 +151,8 @@ def markdown(results: dict, command: str, data: dict) -> str:
         lines.append(
             f"| {name} | {shown} | {limit:g} | {'–' if met is None else 'yes' if met else 'NO'} |"
         )
-    lines.append(END)
+    lines.append(end)
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the model section of a markdown file (or append it)."""
-    replace_section(path, section, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))
+    parser.add_argument("--section", default="model-benchmark", help="marker name in --out")
+    parser.add_argument("--title", default="Model benchmark", help="heading of the section")
     args = parser.parse_args(argv)
     models = dict(m.split("=", 1) for m in args.model) if args.model else DEFAULT_MODELS
     torch.set_num_threads(2)
@@ -200,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
     }
     command = "python -m training.benchmark" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
-    section = markdown(results, command, data)
+    section = markdown(results, command, data, args.section, args.title)
     print(section)
-    write_section(args.out, section)
+    write_section(args.out, section, *markers(args.section))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps({"data": data, "results": results, "targets": targets(results)}, indent=1)

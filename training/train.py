@@ -148,6 +148,25 @@ def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) ->
     return (dist_ * weight).sum() / weight.sum().clamp_min(1.0)
 
 
+def hidden_mpjpe_loss(
+    pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, hidden: torch.Tensor
+) -> torch.Tensor:
+    """Mean distance over the hidden joints (B, T, J) of valid frames only, MAE style.
+
+    For 3D completion the visible joints are given exactly and come back as given, so only the
+    hidden ones are worth learning; averaged over all joints they drown in easy ones.
+    """
+    dist_ = torch.linalg.vector_norm(pred - target, dim=-1)
+    weight = (hidden & valid[..., None]).to(dist_.dtype)
+    return (dist_ * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def dropped(keep_index: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, T) bool: the frames not in keep_index."""
+    gone = torch.ones(keep_index.shape[0], frames, dtype=torch.bool, device=keep_index.device)
+    return gone.scatter(1, keep_index, False)
+
+
 def masked_frames(
     rng: torch.Generator, batch: int, frames: int, ratio: float, device
 ) -> torch.Tensor:
@@ -186,7 +205,9 @@ def pretrain_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     keep3 = masked_frames(rng, b, t, stage["frame_mask_ratio"], dev)
     hide3 = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
     out3 = model(batch["pose3d"], "3d", ~hide3, keep3, ("3d",))
-    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"], valid)
+    loss3d = hidden_mpjpe_loss(
+        out3["3d"], batch["pose3d"], valid, hide3 | dropped(keep3, t)[..., None]
+    )
     w = stage["loss_weights"]
     total = w["mask2d"] * loss2d + w["lift"] * lift + w["mask3d"] * loss3d
     return total, {
@@ -215,8 +236,9 @@ def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
     # 3D completion on the first part of the batch only, if asked: it costs a second pass.
     n3 = max(1, round(stage.get("complete3d_fraction", 1.0) * conf.shape[0]))
-    out3 = model(batch["pose3d"][:n3], "3d", ~batch["occlude3d"][:n3], None, ("3d",))
-    loss3d = mpjpe_loss(out3["3d"], batch["pose3d"][:n3], valid[:n3])
+    hidden3 = batch["occlude3d"][:n3]
+    out3 = model(batch["pose3d"][:n3], "3d", ~hidden3, None, ("3d",))
+    loss3d = hidden_mpjpe_loss(out3["3d"], batch["pose3d"][:n3], valid[:n3], hidden3)
     w = stage["loss_weights"]
     total = w["lift"] * lift + w["complete2d"] * loss2d + w["complete3d"] * loss3d
     return total, {

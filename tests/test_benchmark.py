@@ -1,0 +1,63 @@
+"""The model benchmark's target check and its markdown sections (one per comparison)."""
+
+from __future__ import annotations
+
+from mpm_backend.bench import write_section
+from training.benchmark import markdown, markers, targets
+
+
+def result(noisy: float, occluded: float, complete3d: float | None = None) -> dict:
+    conditions = {
+        "clean": {"mpjpe": noisy - 5, "p_mpjpe": noisy / 2},
+        "noisy": {"mpjpe": noisy, "p_mpjpe": noisy / 2},
+        "occluded": {"mpjpe": occluded, "p_mpjpe": occluded / 2, "mpjpe_hidden": occluded + 9},
+    }
+    if complete3d is not None:
+        conditions["complete3d"] = {"mpjpe": complete3d}
+    return {
+        "parameters": 3_000_000,
+        "training_minutes": 70.0,
+        "conditions": conditions,
+        "references": {"interpolation": {"conditions": {"complete3d": {"mpjpe": 100.0}}}},
+        "throughput_fps": 9000.0,
+    }
+
+
+RESULTS = {
+    "mpm": result(51.0, 44.0, 40.0),
+    "mpm_scratch": result(60.0, 70.0, 80.0),
+    "tcn": result(60.0, 80.0),
+}
+
+
+def test_targets_are_ratios_to_the_baselines_and_interpolation():
+    rows = {name: (value, limit, met) for name, value, limit, met in targets(RESULTS)}
+    assert rows["noisy MPJPE / TCN"] == (0.85, 0.85, True)
+    assert rows["occluded MPJPE / TCN"] == (0.55, 0.6, True)
+    assert rows["noisy MPJPE, pre-trained / scratch"] == (0.85, 0.93, True)
+    assert rows["complete3d / interpolation"] == (0.4, 0.5, True)
+    assert rows["lifting frames/s (at least)"] == (9000.0, 5000.0, True)
+    worse = dict(RESULTS, mpm=result(70.0, 50.0, 60.0))
+    met = {name: ok for name, _, _, ok in targets(worse)}
+    assert not met["noisy MPJPE / TCN"] and not met["complete3d / interpolation"]
+
+
+def test_targets_without_a_model_are_unknown_not_met():
+    rows = {name: met for name, _, _, met in targets({"mpm": result(50.0, 40.0, 30.0)})}
+    assert rows["noisy MPJPE / TCN"] is None
+    assert rows["noisy MPJPE, pre-trained / scratch"] is None
+
+
+def test_sections_replace_only_their_own_part(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    data = {"clips": 28, "frames": 6833, "cameras": 4, "seed": 0}
+    gpu = markdown(RESULTS, "cmd gpu", data, "model-benchmark", "On a GPU")
+    cpu = markdown(RESULTS, "cmd cpu", data, "model-benchmark-cpu", "On this CPU")
+    assert gpu.startswith(markers("model-benchmark")[0] + "\n## On a GPU")
+    assert "| mpm | 3.00 M | 70.0 | 46.0 | 51.0 |" in gpu
+    write_section(out, gpu, *markers("model-benchmark"))
+    write_section(out, cpu, *markers("model-benchmark-cpu"))
+    write_section(out, cpu.replace("cmd cpu", "cmd cpu again"), *markers("model-benchmark-cpu"))
+    text = out.read_text()
+    assert "cmd gpu" in text and "cmd cpu again" in text and "`cmd cpu`" not in text
+    assert text.count("## On this CPU") == 1 and text.count("## On a GPU") == 1
