@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -141,7 +142,7 @@ def markdown(
         )
     lines += [
         "",
-        "Targets for the shipped default (`mpm`):",
+        "Targets (the model issue's limits for the shipped default), measured on `mpm`:",
         "",
         "| target | measured | limit | met |",
         "|---|---|---|---|",
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "cameras": args.cameras,
         "seed": args.seed,
     }
-    command = "python -m training.benchmark" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    command = shlex.join(["python", "-m", "training.benchmark", *(argv or sys.argv[1:])])
     section = markdown(results, command, data, args.section, args.title)
     print(section)
     write_section(args.out, section, *markers(args.section))
