@@ -42,6 +42,11 @@ class MPMConfig:
     dropout: float = 0.1
     visibility_threshold: float = 0.2  # 2D joints with lower confidence become mask tokens
     center_2d: bool = False  # 2D enters centred on its visible joints, with centre and scale apart
+    frames_per_token: int = 1  # consecutive frames merged into one trunk token (temporal patches)
+
+    @property
+    def max_tokens(self) -> int:
+        return -(-self.max_frames // self.frames_per_token)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,25 +125,27 @@ class ModalityDecoder(nn.Module):
     def __init__(self, config: MPMConfig, out_channels: int):
         super().__init__()
         self.frame_token = nn.Parameter(torch.zeros(config.width))
-        self.position = nn.Parameter(torch.zeros(config.max_frames, config.width))
+        self.position = nn.Parameter(torch.zeros(config.max_tokens, config.width))
         self.layers = nn.ModuleList(_transformer_layer(config) for _ in range(config.decoder_depth))
         self.norm = nn.LayerNorm(config.width)
-        self.head = nn.Linear(config.width, config.num_joints * out_channels)
+        self.per_token = config.frames_per_token
+        self.head = nn.Linear(config.width, self.per_token * config.num_joints * out_channels)
         self.num_joints, self.out_channels = config.num_joints, out_channels
 
     def forward(
-        self, features: torch.Tensor, keep_index: torch.Tensor | None, frames: int
+        self, features: torch.Tensor, keep_index: torch.Tensor | None, tokens: int
     ) -> torch.Tensor:
-        if keep_index is not None:  # scatter the kept frames back among frame tokens
+        """(B, K, width) kept tokens → (B, tokens × frames_per_token, J, C) poses."""
+        if keep_index is not None:  # scatter the kept tokens back among frame tokens
             batch = features.shape[0]
-            full = self.frame_token.to(features.dtype).expand(batch, frames, -1).clone()
+            full = self.frame_token.to(features.dtype).expand(batch, tokens, -1).clone()
             full.scatter_(1, keep_index[..., None].expand(-1, -1, features.shape[-1]), features)
             features = full
-        x = features + self.position[:frames]
+        x = features + self.position[:tokens]
         for layer in self.layers:
             x = layer(x)
-        out = self.head(self.norm(x))
-        return out.unflatten(-1, (self.num_joints, self.out_channels))
+        out = self.head(self.norm(x))  # (B, tokens, per_token × J × C)
+        return out.unflatten(-1, (self.per_token, self.num_joints, self.out_channels)).flatten(1, 2)
 
 
 class MPM(nn.Module):
@@ -156,7 +163,9 @@ class MPM(nn.Module):
                 for m, c in MODALITY_CHANNELS.items()
             }
         )
-        self.position = nn.Parameter(torch.zeros(config.max_frames, config.width))
+        self.position = nn.Parameter(torch.zeros(config.max_tokens, config.width))
+        if config.frames_per_token > 1:  # merges a token's frame embeddings (absent otherwise)
+            self.merge = nn.Linear(config.frames_per_token * config.width, config.width)
         self.spatial = SpatialBlock(config.width, config.ffn, config.dropout)
         self.temporal = nn.ModuleList(_transformer_layer(config) for _ in range(config.depth))
         self.trunk_norm = nn.LayerNorm(config.width)
@@ -180,6 +189,10 @@ class MPM(nn.Module):
         for d in self.decode.values():  # start from the mean pose, not from random limbs
             nn.init.zeros_(d.head.weight)
 
+    def tokens(self, frames: int) -> int:
+        """Trunk tokens for a window of `frames` frames (the last token padded if need be)."""
+        return -(-frames // self.config.frames_per_token)
+
     def encode(
         self,
         pose: torch.Tensor,
@@ -187,11 +200,20 @@ class MPM(nn.Module):
         visible: torch.Tensor | None,
         keep_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The unified representation (B, K, width) of the kept frames (all when keep_index is None)."""
+        """The unified representation (B, K, width) of the kept tokens (all when keep_index is None).
+
+        A token is one frame, or with `frames_per_token` P > 1 P consecutive frames (the window's
+        last frame repeated to fill the last token): P times fewer tokens through the trunk."""
         frames = pose.shape[1]
         if frames > self.max_frames:
             raise ValueError(f"window of {frames} frames exceeds the model's {self.max_frames}")
-        x = self.embed[modality](pose, visible) + self.position[:frames]
+        x = self.embed[modality](pose, visible)
+        per_token, tokens = self.config.frames_per_token, self.tokens(frames)
+        if per_token > 1:
+            pad = tokens * per_token - frames
+            x = torch.cat([x, x[:, -1:].expand(-1, pad, -1)], dim=1) if pad else x
+            x = self.merge(x.unflatten(1, (tokens, per_token)).flatten(2))
+        x = x + self.position[:tokens]
         if keep_index is not None:
             x = torch.gather(x, 1, keep_index[..., None].expand(-1, -1, x.shape[-1]))
         x = self.spatial(x)
@@ -208,12 +230,14 @@ class MPM(nn.Module):
         outputs: tuple[str, ...] = ("3d",),
     ) -> dict[str, torch.Tensor]:
         """pose (B, T, J, 3): 2D as (x, y, confidence) or 3D; visible (B, T, J) bool;
-        keep_index (B, K) sorted indices of the frames the trunk sees (MAE frame dropping).
-        Returns each requested output for all T frames; 3D is made root-relative."""
+        keep_index (B, K) sorted indices of the tokens the trunk sees (MAE frame dropping; tokens
+        are frames unless `frames_per_token` > 1). Returns each requested output for all T frames;
+        3D is made root-relative."""
         features = self.encode(pose, modality, visible, keep_index)
+        frames = pose.shape[1]
         result = {}
         for name in outputs:
-            out = self.decode[name](features, keep_index, pose.shape[1])
+            out = self.decode[name](features, keep_index, self.tokens(frames))[:, :frames]
             if name == "3d":
                 out = out - out[..., PELVIS : PELVIS + 1, :]
             result[name] = out

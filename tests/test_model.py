@@ -136,3 +136,25 @@ def test_centred_2d_input_ignores_hidden_joints_and_keeps_position_apart():
     shifted, extra3 = _centred(pose + torch.tensor([0.3, -0.2, 0.0]), visible)
     assert torch.allclose(shifted, rel, atol=1e-5)  # a moved person looks the same ...
     assert torch.allclose(extra3[..., :2] - extra[..., :2], torch.tensor([0.3, -0.2]), atol=1e-5)
+
+
+def test_temporal_patches_keep_every_frame_and_drop_whole_tokens():
+    torch.manual_seed(0)
+    config = MPMConfig(width=32, ffn=64, heads=2, depth=1, max_frames=27, frames_per_token=3)
+    patched = MPM(config).eval()
+    for p in patched.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    assert config.max_tokens == 9 and patched.tokens(25) == 9
+    for frames in (1, 4, 25, 27):  # ragged last token: padded inside, cropped on the way out
+        pose2d, conf = inputs(frames=frames)
+        pose3d, completed = patched.lift_and_complete(pose2d, conf)
+        assert pose3d.shape == (2, frames, 17, 3) and completed.shape == (2, frames, 17, 2)
+    pose2d, conf = inputs()
+    x = torch.cat([pose2d, conf[..., None]], -1)
+    keep = torch.tensor([[0, 4, 8], [1, 2, 3]])  # token indices, three frames each
+    with torch.no_grad():
+        out = patched(x, "2d", conf > 0.2, keep, ("3d",))["3d"]
+        changed = x.clone()
+        changed[0, 3:6] += 1.0  # frames 3-5 are token 1: dropped for the first sample
+        assert torch.equal(out[0], patched(changed, "2d", conf > 0.2, keep, ("3d",))["3d"][0])
+    assert "merge.weight" not in MPM(SMALL).state_dict()  # one frame per token: no merge layer

@@ -41,9 +41,12 @@ def test_dropped_frames_are_those_not_kept():
     assert dropped(keep, 4).tolist() == [[False, True, False, True], [True, False, True, False]]
 
 
-@pytest.mark.parametrize("stage", ["pretrain", "finetune"])
-def test_loss_falls(mini_cache, tmp_path, stage):
+@pytest.mark.parametrize(
+    ("stage", "per_token"), [("pretrain", 1), ("finetune", 1), ("pretrain", 3)]
+)
+def test_loss_falls(mini_cache, tmp_path, stage, per_token):
     config = tiny_config(mini_cache, steps=40)
+    config["model"]["frames_per_token"] = per_token
     config["checkpoint_every"] = config["validate_every"] = 40
     train(config, stage, tmp_path, workers=0, show_progress=False)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
@@ -102,3 +105,8 @@ def test_overrides_read_numbers_as_users_write_them():
     assert config["finetune"]["minutes"] == 20
     assert config["data"]["cache"] == "cache/x"
     assert config["model"]["dropout"] == 0
+
+
+def test_dropped_tokens_drop_all_their_frames():
+    keep = torch.tensor([[1]])  # of 3 tokens of 2 frames over 5 frames, only token 1 is kept
+    assert dropped(keep, 5, per_token=2).tolist() == [[True, True, False, False, True]]

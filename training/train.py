@@ -161,16 +161,18 @@ def hidden_mpjpe_loss(
     return (dist_ * weight).sum() / weight.sum().clamp_min(1.0)
 
 
-def dropped(keep_index: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B, T) bool: the frames not in keep_index."""
-    gone = torch.ones(keep_index.shape[0], frames, dtype=torch.bool, device=keep_index.device)
-    return gone.scatter(1, keep_index, False)
+def dropped(keep_index: torch.Tensor, frames: int, per_token: int = 1) -> torch.Tensor:
+    """(B, T) bool: the frames whose token (of `per_token` frames) is not in keep_index."""
+    tokens = -(-frames // per_token)
+    gone = torch.ones(keep_index.shape[0], tokens, dtype=torch.bool, device=keep_index.device)
+    gone = gone.scatter(1, keep_index, False)
+    return gone.repeat_interleave(per_token, dim=1)[:, :frames]
 
 
 def masked_frames(
     rng: torch.Generator, batch: int, frames: int, ratio: float, device
 ) -> torch.Tensor:
-    """Sorted indices (B, K) of the frames the trunk keeps (MAE frame dropping)."""
+    """Sorted indices (B, K) of the frames (trunk tokens) the trunk keeps (MAE frame dropping)."""
     keep = max(1, frames - round(ratio * frames))
     order = torch.rand(batch, frames, generator=rng).argsort(dim=1)[:, :keep]
     return order.sort(dim=1).values.to(device)
@@ -196,17 +198,18 @@ def pretrain_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     b, t, j = conf.shape
     dev = pose2d.device
     threshold = _core(model).config.visibility_threshold
-    keep = masked_frames(rng, b, t, stage["frame_mask_ratio"], dev)
+    per_token, tokens = _core(model).config.frames_per_token, _core(model).tokens(t)
+    keep = masked_frames(rng, b, tokens, stage["frame_mask_ratio"], dev)
     hide = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
     visible = (conf > threshold) & ~hide
     out = model(torch.cat([pose2d, conf[..., None]], -1), "2d", visible, keep, ("2d", "3d"))
     loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
     lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
-    keep3 = masked_frames(rng, b, t, stage["frame_mask_ratio"], dev)
+    keep3 = masked_frames(rng, b, tokens, stage["frame_mask_ratio"], dev)
     hide3 = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
     out3 = model(batch["pose3d"], "3d", ~hide3, keep3, ("3d",))
     loss3d = hidden_mpjpe_loss(
-        out3["3d"], batch["pose3d"], valid, hide3 | dropped(keep3, t)[..., None]
+        out3["3d"], batch["pose3d"], valid, hide3 | dropped(keep3, t, per_token)[..., None]
     )
     w = stage["loss_weights"]
     total = w["mask2d"] * loss2d + w["lift"] * lift + w["mask3d"] * loss3d
