@@ -30,6 +30,11 @@ MODALITY_CHANNELS = {"2d": 3, "3d": 3}  # 2D enters as (x, y, confidence)
 OUTPUT_CHANNELS = {"2d": 2, "3d": 3}
 
 
+def token_count(frames: int, frames_per_token: int) -> int:
+    """Trunk tokens for `frames` frames: a ragged last token is padded, not dropped."""
+    return -(-frames // frames_per_token)
+
+
 @dataclass
 class MPMConfig:
     num_joints: int = 17
@@ -46,7 +51,7 @@ class MPMConfig:
 
     @property
     def max_tokens(self) -> int:
-        return -(-self.max_frames // self.frames_per_token)
+        return token_count(self.max_frames, self.frames_per_token)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -190,8 +195,7 @@ class MPM(nn.Module):
             nn.init.zeros_(d.head.weight)
 
     def tokens(self, frames: int) -> int:
-        """Trunk tokens for a window of `frames` frames (the last token padded if need be)."""
-        return -(-frames // self.config.frames_per_token)
+        return token_count(frames, self.config.frames_per_token)
 
     def encode(
         self,

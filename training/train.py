@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
+from mpm_backend.model import token_count
 from training.baselines import fill_missing
 from training.data.corruption import NoiseConfig
 from training.data.dataset import ClipWindows, WindowConfig
@@ -163,8 +164,12 @@ def hidden_mpjpe_loss(
 
 def dropped(keep_index: torch.Tensor, frames: int, per_token: int = 1) -> torch.Tensor:
     """(B, T) bool: the frames whose token (of `per_token` frames) is not in keep_index."""
-    tokens = -(-frames // per_token)
-    gone = torch.ones(keep_index.shape[0], tokens, dtype=torch.bool, device=keep_index.device)
+    gone = torch.ones(
+        keep_index.shape[0],
+        token_count(frames, per_token),
+        dtype=torch.bool,
+        device=keep_index.device,
+    )
     gone = gone.scatter(1, keep_index, False)
     return gone.repeat_interleave(per_token, dim=1)[:, :frames]
 
