@@ -443,14 +443,7 @@ class InProcessLifter:
     def _lift(self, job: Job):
         track = load_track(job.source, self.config)
         start = time.perf_counter()
-        lifted = self.engine.lift(
-            track.keypoints,
-            track.layout,
-            track.fps,
-            track.image_size,
-            track.confidence,
-            self.config.threshold,
-        )
+        lifted = self.engine.lift(*lift_arguments(track, self.config))
         seconds = time.perf_counter() - start
         arrays = {
             "joints3d": lifted.joints3d,
@@ -466,6 +459,19 @@ class InProcessLifter:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def lift_arguments(track: tracks.Track, config: BatchConfig) -> tuple:
+    """What both lifters pass on: keypoints, layout, fps, image size, confidence, threshold
+    (the in-process Engine.lift and the client's submit_lift take the same positional order)."""
+    return (
+        track.keypoints,
+        track.layout,
+        track.fps,
+        track.image_size,
+        track.confidence,
+        config.threshold,
+    )
 
 
 class BackendLifter:
@@ -488,14 +494,7 @@ class BackendLifter:
     def submit(self, job: Job):
         try:
             track = load_track(job.source, self.config)
-            request = self.client.submit_lift(
-                track.keypoints,
-                track.layout,
-                track.fps,
-                track.image_size,
-                track.confidence,
-                self.config.threshold,
-            )
+            request = self.client.submit_lift(*lift_arguments(track, self.config))
         except Exception as exc:  # reported when this track's turn comes
             return exc
         return track, request

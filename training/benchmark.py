@@ -107,12 +107,16 @@ def markers(section: str) -> tuple[str, str]:
 
 
 def markdown(
-    results: dict, command: str, data: dict, section: str = "model-benchmark", title: str = ""
+    results: dict,
+    command: str,
+    data: dict,
+    section: str = "model-benchmark",
+    title: str = "Model benchmark",
 ) -> str:
     start, end = markers(section)
     lines = [
         start,
-        f"## {title or 'Model benchmark'}",
+        f"## {title}",
         "",
         f"Command: `{command}`. Val split: {data['clips']} files, {data['frames']} frames at 30 fps, "
         f"× {data['cameras']} seeded cameras (seed {data['seed']}). MPJPE / P-MPJPE in mm; "
