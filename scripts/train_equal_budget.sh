@@ -10,6 +10,8 @@
 #
 # --parallel runs the four at once (one GPU, or the CPU's cores, shared by all: each gets the same
 # wall clock; on the CPU each process gets one thread); without it they run one after another.
+# Interrupted? Run the same command again: every run resumes from OUT/NAME/last.pt with its clock
+# and schedule where they were, and a finished one is left as it is.
 # PYTHON picks the interpreter.
 set -euo pipefail
 minutes=$1 out=$2
@@ -37,7 +39,7 @@ run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/
     local name=$1 config=$2 stage=$3 budget=$4
     shift 4
     "$py" -m training.train --config "$config" --stage "$stage" --out "$out/$name" \
-        --device "$device" --workers "$workers" --set "$stage.steps=1000000" \
+        --resume --device "$device" --workers "$workers" --set "$stage.steps=1000000" \
         --set "$stage.minutes=$budget" "${sets[@]}" "$@" >>"$out/$name.log" 2>&1
 }
 mpm() {

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from training import retrain
 from training.train import dropped, hidden_mpjpe_loss, load_config, train
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.yaml"
@@ -95,6 +96,32 @@ def test_wall_clock_budget_stops_the_run_and_decays_the_rate(mini_cache, tmp_pat
     assert (tmp_path / "model.pt").is_file()
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log[-1]["step"] == summary["steps"] and "val_noisy_mpjpe_mm" in log[-1]
+
+
+def test_a_spent_clock_budget_is_not_trained_again(mini_cache, tmp_path):
+    config = tiny_config(mini_cache, steps=1000, minutes=0.01)
+    first = train(config, "finetune", tmp_path, workers=0, show_progress=False)
+    before = weights(tmp_path / "model.pt")
+    again = train(config, "finetune", tmp_path, resume=True, workers=0, show_progress=False)
+    assert again["steps"] == first["steps"] and again["elapsed_s"] == first["elapsed_s"]
+    after = weights(tmp_path / "model.pt")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_retrain_splits_the_clock_and_a_rerun_keeps_the_result(mini_cache, tmp_path):
+    args = ["--config", str(TINY), "--runs", str(tmp_path), "--minutes", "0.04"]
+    args += ["--set", f"data.cache={mini_cache}"]
+    assert retrain.main(args) == 0
+    stages = {}
+    for stage in ("pretrain", "finetune"):
+        log = [json.loads(r) for r in (tmp_path / stage / "log.jsonl").read_text().splitlines()]
+        assert 1.2 <= log[-1]["elapsed_s"] < 10  # half of 0.04 minutes each, then stopped
+        stages[stage] = (tmp_path / stage / "model.pt").stat().st_mtime_ns
+    fine = torch.load(tmp_path / "finetune" / "model.pt", weights_only=True)
+    assert fine["meta"]["training"]["init"] == str(tmp_path / "pretrain" / "model.pt")
+    assert retrain.main(args) == 0  # as after an interruption: finished stages stay as they are
+    for stage, mtime in stages.items():
+        assert (tmp_path / stage / "model.pt").stat().st_mtime_ns == mtime
 
 
 def test_overrides_read_numbers_as_users_write_them():

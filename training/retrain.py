@@ -1,12 +1,14 @@
 """Retrain the shipped default model from scratch, resumably: `python -m training.retrain`.
 
-    python -m training.retrain [--config training/configs/default.yaml] [--runs runs/default]
-                               [--mocap ../shared/mocap] [--install]
+    python -m training.retrain [--minutes 100] [--config training/configs/default.yaml]
+                               [--runs runs/default] [--mocap ../shared/mocap] [--install]
 
-Builds the clip cache if it is missing, pre-trains, fine-tunes from the pre-trained weights, and
-with --install copies the result to mpm_backend/checkpoints/default.pt. Run the same command again
-after an interruption: a finished stage is skipped and an unfinished one resumes from its last
-checkpoint (every `checkpoint_every` steps), continuing exactly as if it had not stopped.
+Builds the clip cache if it is missing, pre-trains for half the wall-clock budget, fine-tunes
+from the pre-trained weights for the other half (the split of scripts/train_equal_budget.sh's
+`mpm`), and with --install copies the result to mpm_backend/checkpoints/default.pt.
+`--minutes 0` trains the config's step counts instead. Run the same command again after an
+interruption: a finished stage is skipped and an unfinished one resumes from its last checkpoint
+(every `checkpoint_every` steps) with its clock and schedule where they were.
 """
 
 from __future__ import annotations
@@ -16,16 +18,9 @@ import shutil
 import sys
 from pathlib import Path
 
-import torch
-
 from mpm_backend.checkpoint import DEFAULT_CHECKPOINT
 from training.data.cache import build_cache
 from training.train import load_config, train
-
-
-def finished_steps(run: Path) -> int:
-    last = run / "last.pt"
-    return int(torch.load(last, weights_only=True)["step"]) if last.is_file() else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.retrain",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=100.0,
+        help="wall-clock budget of both stages together (0: the config's step counts)",
     )
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.yaml"))
     parser.add_argument("--runs", type=Path, default=Path("runs/default"))
@@ -45,14 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = load_config(args.config, args.set)
+    if args.minutes:
+        for stage in ("pretrain", "finetune"):
+            config[stage].update(steps=1_000_000, minutes=args.minutes / 2)
     cache = Path(config["data"]["cache"])
     if not (cache / "index.json").is_file():
         build_cache(args.mocap, cache)
     init = None
     for stage in ("pretrain", "finetune"):
         run = args.runs / stage
-        if finished_steps(run) < config[stage]["steps"]:
-            train(config, stage, run, init=init, resume=True, device=args.device)
+        train(config, stage, run, init=init, resume=True, device=args.device)
         init = str(run / "model.pt")
     if args.install:
         shutil.copyfile(init, DEFAULT_CHECKPOINT)

@@ -346,6 +346,8 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start, elapsed, history = state["step"], state["elapsed"], json.loads(state["history"])
+        if out_of_time(stage, elapsed, runtime):  # a finished wall-clock run: nothing left to do
+            end = start
     if runtime.world > 1:
         model = nn.parallel.DistributedDataParallel(model)
     train_windows = make_windows(config, "train", seed)
@@ -363,14 +365,14 @@ def train(
     use_amp = runtime.device.type == "cuda"
     model.train()
     bar = tqdm(
-        total=stage["steps"],
+        total=None if stage.get("minutes") else stage["steps"],  # a clock budget: no step count
         initial=start,
         desc=stage_name,
         disable=not (show_progress and runtime.main),
     )
     frames_per_step = stage["batch_size"] * config["model"]["max_frames"] * runtime.world
     tick = time.perf_counter()
-    elapsed_at_start, step = elapsed, start
+    elapsed_at_start, done = elapsed, start
     for step, batch in zip(range(start, end), loader, strict=False):
         batch = {k: v.to(runtime.device, non_blocking=True) for k, v in batch.items()}
         torch.manual_seed(seed * 1_000_003 + step * 64 + runtime.rank)  # dropout of this step
@@ -424,7 +426,7 @@ def train(
         dist.destroy_process_group()
     return {
         "stage": stage_name,
-        "steps": step + 1 if stage["steps"] else 0,
+        "steps": done,
         "elapsed_s": round(elapsed, 1),
         "last": history[-1] if history else {},
     }
