@@ -336,7 +336,10 @@ def test_complete_3d_fills_hidden_joints(engine, walk):
     assert out.shape == truth.shape and out.dtype == np.float32 and np.isfinite(out).all()
     np.testing.assert_allclose(out[~hidden], truth[~hidden], atol=1e-6)
     error = np.linalg.norm(out - truth, axis=-1)[hidden].mean() * 1000
-    assert error < 200  # measured 112 mm (linear interpolation: 120 mm)
+    assert error < 200  # measured 99 mm, 112 before easing into the gap edges (interpolation: 120)
+    step = np.linalg.norm(np.diff(out[:, WRIST], axis=0), axis=-1)
+    natural = np.linalg.norm(np.diff(truth[:, WRIST], axis=0), axis=-1).max()
+    assert step[[19, 49]].max() < 1.5 * natural  # no jump where the gap starts or ends
     garbage = engine.complete_3d(np.where(hidden[..., None], 5.0, truth), 30, visible=~hidden)
     np.testing.assert_array_equal(out, garbage)
     # camera-frame (not root-relative) input: the pelvis is taken out and put back

@@ -19,7 +19,8 @@ Conditions (the keys of "conditions" in the JSON):
   drawn without replacement). Hidden joints get confidence 0 and coordinates 0. Besides the
   all-joint metrics, "mpjpe_hidden" is the MPJPE of the joint-frames the occlusion hid.
 - complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
-  lifter with `complete_3d(pose3d, visible)` completes it. All metrics are computed on the hidden
+  lifter with `complete_3d(pose3d, visible)` completes it, eased into interpolation at the
+  gap's edges as the backend does (`timebase.ease_into_gaps`). All metrics are computed on the hidden
   joint-frames only (alignment for P-/N-MPJPE still uses the whole frame; velocities and
   accelerations count where the joint is hidden in every frame they span). A lifter without
   complete_3d gets null. The "interpolation" reference — linear interpolation in time of each
@@ -51,7 +52,7 @@ import torch
 from torch import nn
 
 from mpm_backend.skeleton import H36M17
-from mpm_backend.timebase import MODEL_FPS, interpolate_masked  # re-exported
+from mpm_backend.timebase import MODEL_FPS, ease_into_gaps, interpolate_masked  # re-exported
 from mpm_backend.windows import (  # window_starts, blend_weights: re-exported for callers
     blend_weights,  # noqa: F401
     device_of,
@@ -286,14 +287,20 @@ def _completion_inputs(views: Sequence[View]) -> list[tuple[np.ndarray, np.ndarr
     ]
 
 
-def _evaluate_completion(lifter, views, window, overlap, batch) -> tuple[dict | None, dict]:
+def _evaluate_completion(lifter, views, window, overlap, batch, fps) -> tuple[dict | None, dict]:
+    """The model's 3D completion as the backend gives it (eased into interpolation at the edges
+    of each gap), and linear interpolation as the reference."""
     truth = [v.pose3d for v in views]
     hidden = [~v.visible3d for v in views]
     reference = [interpolate_masked(v.pose3d, v.visible3d) for v in views]
     interpolation = summarise(reference, truth, hidden)
     if not callable(getattr(lifter, "complete_3d", None)):
         return None, interpolation
-    preds = complete_sequences(lifter, _completion_inputs(views), window, overlap, batch)
+    inputs = _completion_inputs(views)
+    fills = complete_sequences(lifter, inputs, window, overlap, batch)
+    preds = [
+        ease_into_gaps(f, pose, seen, fps) for f, (pose, seen) in zip(fills, inputs, strict=True)
+    ]
     return summarise(preds, truth, hidden), interpolation
 
 
@@ -348,7 +355,7 @@ def run_evaluation(
             )
         else:
             results[condition], references["complete3d"] = _evaluate_completion(
-                lifter, views, window, overlap, batch
+                lifter, views, window, overlap, batch, fps
             )
         seconds[condition] = time.perf_counter() - tick
     frames = int(sum(len(c) for c in clips))
