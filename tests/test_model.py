@@ -158,3 +158,24 @@ def test_temporal_patches_keep_every_frame_and_drop_whole_tokens():
         changed[0, 3:6] += 1.0  # frames 3-5 are token 1: dropped for the first sample
         assert torch.equal(out[0], patched(changed, "2d", conf > 0.2, keep, ("3d",))["3d"][0])
     assert "merge.weight" not in MPM(SMALL).state_dict()  # one frame per token: no merge layer
+
+
+def test_patched_model_averages_runs_with_shifted_token_borders_at_inference():
+    torch.manual_seed(0)
+    config = MPMConfig(width=32, ffn=64, heads=2, depth=1, max_frames=27, frames_per_token=3)
+    patched = MPM(config).eval()
+    for p in patched.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    pose2d, conf = inputs(batch=1)
+    x = torch.cat([pose2d, conf[..., None]], -1)
+    with torch.no_grad():
+        runs = [patched(x[:, s:], "2d", conf[:, s:] > 0.2)["3d"] for s in range(3)]
+        lifted = patched.lift(pose2d, conf)
+    expected = torch.stack([runs[0][:, 2:], runs[1][:, 1:], runs[2]]).mean(0)
+    assert torch.allclose(lifted[:, 2:], expected, atol=1e-6)
+    assert torch.allclose(lifted[:, 0], runs[0][:, 0])  # frame 0 is only in the unshifted run
+    patched.train()  # training: one pass, the token borders where the batch has them
+    torch.manual_seed(1)
+    one = patched(x, "2d", conf > 0.2)["3d"]
+    torch.manual_seed(1)
+    assert torch.equal(patched.lift(pose2d, conf), one)
