@@ -20,7 +20,8 @@ Conditions (the keys of "conditions" in the JSON):
   all-joint metrics, "mpjpe_hidden" is the MPJPE of the joint-frames the occlusion hid.
 - complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
   lifter with `complete_3d(pose3d, visible)` completes it, eased into interpolation at the
-  gap's edges as the backend does (`timebase.ease_into_gaps`). All metrics are computed on the hidden
+  gap's edges as the backend does (`timebase.ease_into_gaps`; `ease_gaps=False` scores the raw
+  fill). All metrics are computed on the hidden
   joint-frames only (alignment for P-/N-MPJPE still uses the whole frame; velocities and
   accelerations count where the joint is hidden in every frame they span). A lifter without
   complete_3d gets null. The "interpolation" reference — linear interpolation in time of each
@@ -287,9 +288,11 @@ def _completion_inputs(views: Sequence[View]) -> list[tuple[np.ndarray, np.ndarr
     ]
 
 
-def _evaluate_completion(lifter, views, window, overlap, batch, fps) -> tuple[dict | None, dict]:
-    """The model's 3D completion as the backend gives it (eased into interpolation at the edges
-    of each gap), and linear interpolation as the reference."""
+def _evaluate_completion(
+    lifter, views, window, overlap, batch, fps, ease_gaps
+) -> tuple[dict | None, dict]:
+    """The model's 3D completion as the backend gives it (with `ease_gaps`, eased into
+    interpolation at the edges of each gap), and linear interpolation as the reference."""
     truth = [v.pose3d for v in views]
     hidden = [~v.visible3d for v in views]
     reference = [interpolate_masked(v.pose3d, v.visible3d) for v in views]
@@ -298,10 +301,12 @@ def _evaluate_completion(lifter, views, window, overlap, batch, fps) -> tuple[di
         return None, interpolation
     inputs = _completion_inputs(views)
     fills = complete_sequences(lifter, inputs, window, overlap, batch)
-    preds = [
-        ease_into_gaps(f, pose, seen, fps) for f, (pose, seen) in zip(fills, inputs, strict=True)
-    ]
-    return summarise(preds, truth, hidden), interpolation
+    if ease_gaps:
+        fills = [
+            ease_into_gaps(f, pose, seen, fps)
+            for f, (pose, seen) in zip(fills, inputs, strict=True)
+        ]
+    return summarise(fills, truth, hidden), interpolation
 
 
 def _example(views: list[View], preds: dict[str, list], condition: str, index: int) -> dict:
@@ -329,6 +334,7 @@ def run_evaluation(
     overlap: int | None = None,
     batch: int = 64,
     names: Sequence[str] | None = None,
+    ease_gaps: bool = True,
 ) -> EvaluationRun:
     """Evaluate on world-frame clips (T, 17, 3) at `fps`; see the module docstring."""
     unknown = set(conditions) - set(CONDITIONS)
@@ -355,7 +361,7 @@ def run_evaluation(
             )
         else:
             results[condition], references["complete3d"] = _evaluate_completion(
-                lifter, views, window, overlap, batch, fps
+                lifter, views, window, overlap, batch, fps, ease_gaps
             )
         seconds[condition] = time.perf_counter() - tick
     frames = int(sum(len(c) for c in clips))
@@ -397,7 +403,7 @@ def evaluate(
     **options: Any,
 ) -> dict:
     """The JSON-ready summary of `run_evaluation` (options: fps, occlusion, window, overlap,
-    batch, names)."""
+    batch, names, ease_gaps)."""
     return run_evaluation(lifter, clips, cameras, seed, conditions, **options).summary
 
 
