@@ -108,8 +108,18 @@ def test_a_spent_clock_budget_is_not_trained_again(mini_cache, tmp_path):
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+def test_retrain_from_scratch_by_default(mini_cache, tmp_path):
+    args = ["--config", str(TINY), "--runs", str(tmp_path), "--minutes", "0.02"]
+    assert retrain.main([*args, "--set", f"data.cache={mini_cache}"]) == 0
+    assert not (tmp_path / "pretrain").exists()
+    fine = torch.load(tmp_path / "finetune" / "model.pt", weights_only=True)
+    assert fine["meta"]["training"]["init"] == ""
+    assert fine["meta"]["training"]["elapsed_s"] >= 1.2
+
+
 def test_retrain_splits_the_clock_and_a_rerun_keeps_the_result(mini_cache, tmp_path):
     args = ["--config", str(TINY), "--runs", str(tmp_path), "--minutes", "0.04"]
+    args += ["--pretrain-share", "0.5"]
     args += ["--set", f"data.cache={mini_cache}"]
     assert retrain.main(args) == 0
     stages = {}

@@ -29,11 +29,16 @@ from mpm_backend.checkpoint import load_lifter, resolve
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
 
+# The shipped default and the run that made it (`scripts/train_equal_budget.sh 100 runs/cpu100
+# --parallel --models mpm,scratch,tcn`): its equal-budget TCN and pre-trained MPM, then the shipped
+# (GPU-trained) baselines for reference.
 DEFAULT_MODELS = {
     "mpm": "default",
-    "mpm_scratch": "runs/gpu/scratch/model.pt",
-    "tcn": "baseline:tcn",
-    "mlp": "baseline:martinez_mlp",
+    "mpm_pretrained": "runs/cpu100/mpm/model.pt",
+    "mpm_scratch": "runs/cpu100/scratch/model.pt",
+    "tcn": "runs/cpu100/tcn/model.pt",
+    "shipped_tcn": "baseline:tcn",
+    "shipped_mlp": "baseline:martinez_mlp",
 }
 THROUGHPUT_FRAMES = 10 * 60 * 30  # ten minutes at 30 fps
 
@@ -79,7 +84,7 @@ def targets(results: dict) -> list[tuple[str, float | None, float, bool | None]]
         ("occluded MPJPE / TCN", ratio(metric("mpm", "occluded"), metric("tcn", "occluded")), 0.60),
         (
             "noisy MPJPE, pre-trained / scratch",
-            ratio(metric("mpm", "noisy"), metric("mpm_scratch", "noisy")),
+            ratio(metric("mpm_pretrained", "noisy"), metric("mpm_scratch", "noisy")),
             0.93,
         ),
     ]
@@ -146,7 +151,8 @@ def markdown(
         )
     lines += [
         "",
-        "Targets (the model issue's limits for the shipped default), measured on `mpm`:",
+        "Targets (the model issue's limits for the shipped default), measured on `mpm` (against "
+        "`tcn`; pre-training: `mpm_pretrained` against `mpm_scratch`):",
         "",
         "| target | measured | limit | met |",
         "|---|---|---|---|",
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=SPEC",
-        help="models to compare (default: mpm, mpm_scratch, tcn, mlp)",
+        help="models to compare (default: " + ", ".join(DEFAULT_MODELS) + ")",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))

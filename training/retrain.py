@@ -1,14 +1,16 @@
 """Retrain the shipped default model from scratch, resumably: `python -m training.retrain`.
 
-    python -m training.retrain [--minutes 100] [--config training/configs/default.yaml]
-                               [--runs runs/default] [--mocap ../shared/mocap] [--install]
+    python -m training.retrain [--minutes 100] [--pretrain-share 0] [--install]
+                               [--config training/configs/default.yaml] [--runs runs/default]
+                               [--mocap ../shared/mocap]
 
-Builds the clip cache if it is missing, pre-trains for half the wall-clock budget, fine-tunes
-from the pre-trained weights for the other half (the split of scripts/train_equal_budget.sh's
-`mpm`), and with --install copies the result to mpm_backend/checkpoints/default.pt.
-`--minutes 0` trains the config's step counts instead. Run the same command again after an
-interruption: a finished stage is skipped and an unfinished one resumes from its last checkpoint
-(every `checkpoint_every` steps) with its clock and schedule where they were.
+Builds the clip cache if it is missing, pre-trains for `--pretrain-share` of the wall-clock
+budget (the shipped default: none, it was fine-tuned from scratch for 100 minutes, as
+scripts/train_equal_budget.sh's `scratch`; 0.5 is that script's `mpm`), fine-tunes for the rest,
+and with --install copies the result to mpm_backend/checkpoints/default.pt. `--minutes 0` trains
+the config's step counts instead. Run the same command again after an interruption: a finished
+stage is skipped and an unfinished one resumes from its last checkpoint (every
+`checkpoint_every` steps) with its clock and schedule where they were.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         default=100.0,
         help="wall-clock budget of both stages together (0: the config's step counts)",
     )
+    parser.add_argument(
+        "--pretrain-share",
+        type=float,
+        default=0.0,
+        help="share of the budget spent pre-training (0: fine-tune from scratch)",
+    )
     parser.add_argument("--config", type=Path, default=Path("training/configs/default.yaml"))
     parser.add_argument("--runs", type=Path, default=Path("runs/default"))
     parser.add_argument("--mocap", type=Path, default=Path("../shared/mocap"))
@@ -46,14 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = load_config(args.config, args.set)
+    if not 0.0 <= args.pretrain_share < 1.0:
+        parser.error("--pretrain-share must be at least 0 and below 1")
+    stages = ("pretrain", "finetune") if args.pretrain_share else ("finetune",)
     if args.minutes:
-        for stage in ("pretrain", "finetune"):
-            config[stage].update(steps=1_000_000, minutes=args.minutes / 2)
+        shares = {"pretrain": args.pretrain_share, "finetune": 1.0 - args.pretrain_share}
+        for stage in stages:
+            config[stage].update(steps=1_000_000, minutes=args.minutes * shares[stage])
     cache = Path(config["data"]["cache"])
     if not (cache / "index.json").is_file():
         build_cache(args.mocap, cache)
     init = None
-    for stage in ("pretrain", "finetune"):
+    for stage in stages:
         run = args.runs / stage
         train(config, stage, run, init=init, resume=True, device=args.device)
         init = str(run / "model.pt")
