@@ -138,12 +138,19 @@ def test_centred_2d_input_ignores_hidden_joints_and_keeps_position_apart():
     assert torch.allclose(extra3[..., :2] - extra[..., :2], torch.tensor([0.3, -0.2]), atol=1e-5)
 
 
-def test_temporal_patches_keep_every_frame_and_drop_whole_tokens():
+def patched_model() -> MPM:
+    """A small model with three frames per token and weights that make outputs input-dependent."""
     torch.manual_seed(0)
     config = MPMConfig(width=32, ffn=64, heads=2, depth=1, max_frames=27, frames_per_token=3)
     patched = MPM(config).eval()
     for p in patched.parameters():
         torch.nn.init.normal_(p, std=0.1)
+    return patched
+
+
+def test_temporal_patches_keep_every_frame_and_drop_whole_tokens():
+    patched = patched_model()
+    config = patched.config
     assert config.max_tokens == 9 and patched.tokens(25) == 9
     for frames in (1, 4, 25, 27):  # ragged last token: padded inside, cropped on the way out
         pose2d, conf = inputs(frames=frames)
@@ -161,11 +168,7 @@ def test_temporal_patches_keep_every_frame_and_drop_whole_tokens():
 
 
 def test_patched_model_averages_runs_with_shifted_token_borders_at_inference():
-    torch.manual_seed(0)
-    config = MPMConfig(width=32, ffn=64, heads=2, depth=1, max_frames=27, frames_per_token=3)
-    patched = MPM(config).eval()
-    for p in patched.parameters():
-        torch.nn.init.normal_(p, std=0.1)
+    patched = patched_model()
     pose2d, conf = inputs(batch=1)
     x = torch.cat([pose2d, conf[..., None]], -1)
     with torch.no_grad():
