@@ -257,7 +257,7 @@ class MPM(nn.Module):
     def lift_and_complete(
         self, pose2d: torch.Tensor, confidence: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """3D and the completed 2D (hidden joints filled in) from one pass of the trunk."""
+        """3D and the completed 2D (hidden joints filled in) from the same trunk passes."""
 
         def run(pose2d: torch.Tensor, confidence: torch.Tensor) -> dict[str, torch.Tensor]:
             x = torch.cat([pose2d, confidence[..., None]], dim=-1)
@@ -279,8 +279,8 @@ class MPM(nn.Module):
         P runs whose token borders are shifted by 0 … P − 1 frames.
 
         A head writes a token's P frames together, so its poses can step where one token ends
-        and the next begins (up to 45 mm a frame on a walk, against 3 mm of motion); shifted
-        runs put the borders elsewhere and their mean has none. Costs P passes at inference;
+        and the next begins (up to 47 mm a frame on a walk whose joints move about 10 mm a
+        frame); shifted runs put the borders elsewhere and their mean has no steps. Costs P passes at inference;
         frame t < P − 1 is in t + 1 of them.
         """
         per_token = self.config.frames_per_token
