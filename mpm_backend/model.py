@@ -280,8 +280,8 @@ class MPM(nn.Module):
 
         A head writes a token's P frames together, so its poses can step where one token ends
         and the next begins (up to 47 mm a frame on a walk whose joints move about 10 mm a
-        frame); shifted runs put the borders elsewhere and their mean has no steps. Costs P passes at inference;
-        frame t < P − 1 is in t + 1 of them.
+        frame); shifted runs put the borders elsewhere and their mean has no steps. Costs P
+        passes at inference; frame t < P − 1 is in t + 1 of them.
         """
         per_token = self.config.frames_per_token
         if self.training or per_token == 1:
@@ -293,17 +293,11 @@ class MPM(nn.Module):
             out = run(*(x[:, shift:] for x in inputs))
             for name, value in out.items():
                 if name not in total:
-                    total[name] = torch.zeros(
-                        value.shape[:1] + (frames,) + value.shape[2:],
-                        dtype=value.dtype,
-                        device=value.device,
-                    )
+                    total[name] = value.new_zeros((value.shape[0], frames, *value.shape[2:]))
                 total[name][:, shift:] += value
             count[shift:] += 1
-        return {
-            name: value / count.view(1, -1, *([1] * (value.dim() - 2))).to(value.dtype)
-            for name, value in total.items()
-        }
+        per_frame = count.view(1, frames, 1, 1)  # every output is (B, T, J, C)
+        return {name: value / per_frame.to(value.dtype) for name, value in total.items()}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

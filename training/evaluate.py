@@ -21,12 +21,12 @@ Conditions (the keys of "conditions" in the JSON):
 - complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
   lifter with `complete_3d(pose3d, visible)` completes it, eased into interpolation at the
   gap's edges as the backend does (`timebase.ease_into_gaps`; `ease_gaps=False` scores the raw
-  fill). All metrics are computed on the hidden
-  joint-frames only (alignment for P-/N-MPJPE still uses the whole frame; velocities and
-  accelerations count where the joint is hidden in every frame they span). A lifter without
-  complete_3d gets null. The "interpolation" reference — linear interpolation in time of each
-  hidden joint from its nearest visible frames, holding the nearest value at the ends — is
-  always reported under references.interpolation.conditions.complete3d.
+  fill). All metrics are computed on the hidden joint-frames only (alignment for P-/N-MPJPE
+  still uses the whole frame; velocities and accelerations count where the joint is hidden in
+  every frame they span). A lifter without complete_3d gets null. The "interpolation"
+  reference — linear interpolation in time of each hidden joint from its nearest visible
+  frames, holding the nearest value at the ends — is always reported under
+  references.interpolation.conditions.complete3d.
 
 Ground truth is the camera-frame (x right, y down, z forward) root-relative 3D in metres. Metrics
 (`training.metrics`) pool every frame of every clip × camera (frame-weighted): mpjpe, p_mpjpe,
@@ -53,7 +53,11 @@ import torch
 from torch import nn
 
 from mpm_backend.skeleton import H36M17
-from mpm_backend.timebase import MODEL_FPS, ease_into_gaps, interpolate_masked  # re-exported
+from mpm_backend.timebase import (  # MODEL_FPS, interpolate_masked: re-exported for callers
+    MODEL_FPS,
+    ease_into_gaps,
+    interpolate_masked,
+)
 from mpm_backend.windows import (  # window_starts, blend_weights: re-exported for callers
     blend_weights,  # noqa: F401
     device_of,
