@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Train the four benchmark models at the same wall-clock budget, as issue 3's comparison asks:
-#   mpm       pre-training (half the budget) then fine-tuning (the other half)  -> OUT/mpm/model.pt
+#   mpm       pre-training (half the budget, or --pretrain-share of it) then fine-tuning the rest
+#                                                                               -> OUT/mpm/model.pt
 #   scratch   MPM fine-tuned from random weights for the whole budget            -> OUT/scratch/model.pt
 #   tcn, mlp  the baselines for the whole budget                                  -> OUT/{tcn,mlp}/model.pt
 #
 #   bash scripts/train_equal_budget.sh MINUTES OUT [--parallel] [--device cuda] [--workers N]
-#                                      [--models mpm,scratch,tcn,mlp] [--set KEY=VALUE ...]
+#                                      [--models mpm,scratch,tcn,mlp] [--pretrain-share 0.5]
+#                                      [--set KEY=VALUE ...]
 #                                      (overrides apply to every run)
 #
 # --parallel runs the four at once (one GPU, or the CPU's cores, shared by all: each gets the same
@@ -16,13 +18,14 @@
 set -euo pipefail
 minutes=$1 out=$2
 shift 2
-parallel=0 device=auto workers=1 models=mpm,scratch,tcn,mlp sets=()
+parallel=0 device=auto workers=1 models=mpm,scratch,tcn,mlp share=0.5 sets=()
 while (($#)); do
     case $1 in
         --parallel) parallel=1 ;;
         --device) device=$2; shift ;;
         --workers) workers=$2; shift ;;
         --models) models=$2; shift ;;
+        --pretrain-share) share=$2; shift ;;
         --set) sets+=(--set "$2"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -33,7 +36,7 @@ if ((parallel)) && [[ $device != cuda ]]; then
     # the processes share the CPU cores: one thread each, so none waits on another's threads
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 fi
-half=$(awk "BEGIN {print $minutes / 2}")
+pre=$(awk "BEGIN {print $minutes * $share}") post=$(awk "BEGIN {print $minutes * (1 - $share)}")
 mkdir -p "$out"
 run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/NAME.log
     local name=$1 config=$2 stage=$3 budget=$4
@@ -43,8 +46,8 @@ run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/
         --set "$stage.minutes=$budget" "${sets[@]}" "$@" >>"$out/$name.log" 2>&1
 }
 mpm() {
-    run mpm_pretrain training/configs/default.yaml pretrain "$half" &&
-        run mpm training/configs/default.yaml finetune "$half" --init "$out/mpm_pretrain/model.pt"
+    run mpm_pretrain training/configs/default.yaml pretrain "$pre" &&
+        run mpm training/configs/default.yaml finetune "$post" --init "$out/mpm_pretrain/model.pt"
 }
 declare -A jobs_=(
     [mpm]="mpm"
