@@ -26,7 +26,8 @@ What happens to a track, in order:
    if both neighbours are, with the lower of their confidences.
 5. Lift overlapping windows of the model's max_frames (neighbours share a quarter), batched
    `batch_windows` at a time, cross-faded with raised-cosine weights (`windows.windowed_apply`);
-   3D and completed 2D come from one pass. Optional flip averaging (mirror image, 2× compute).
+   3D and completed 2D come from one pass. Optional flip averaging (mirror image, 2× compute),
+   also for 3D completion.
 6. Resample back to the input frame times: T_out == T_in always.
 7. Root trajectory (with image_size): a pinhole camera with the principal point at the image
    centre and the focal length of `screen.DEFAULT_FOV_DEG` across the long side; per frame the
@@ -449,6 +450,16 @@ class Engine:
         unflipped2d = flip_2d(flipped2d, confidence)[0]
         return 0.5 * (direct3d + unflip_3d(flipped3d)), 0.5 * (direct2d + unflipped2d)
 
+    def _complete_window(self, pose3d: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        if not self.flip:
+            return self.model.complete_3d(pose3d, visible)
+        perm = torch.as_tensor(H36M17.flip_permutation, device=visible.device)
+        both = self.model.complete_3d(
+            torch.cat([pose3d, unflip_3d(pose3d)]), torch.cat([visible, visible[..., perm]])
+        )
+        direct, mirrored = both.chunk(2)
+        return 0.5 * (direct + unflip_3d(mirrored))
+
     @staticmethod
     def _frame(
         points: np.ndarray, visible: np.ndarray, size: tuple[float, float] | None
@@ -513,7 +524,7 @@ class Engine:
         pose_in = np.where(seen_m[..., None], relative_m, 0.0).astype(np.float32)
         with inference_mode(self.model):
             pred_m = windowed_apply(
-                self.model.complete_3d,
+                self._complete_window,
                 [(pose_in, seen_m)],
                 self.window,
                 self.overlap,

@@ -312,7 +312,8 @@ def flip_2d(pose2d: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tenso
 
 
 def unflip_3d(pose3d: torch.Tensor) -> torch.Tensor:
-    """Undo flip_2d on a camera-frame 3D prediction (x → −x, left ↔ right)."""
+    """Undo flip_2d on a camera-frame 3D prediction (x → −x, left ↔ right); a mirror, so it
+    also mirrors 3D input."""
     perm = torch.as_tensor(H36M17.flip_permutation, device=pose3d.device)
     out = pose3d[..., perm, :].clone()
     out[..., 0] = -out[..., 0]
