@@ -36,6 +36,9 @@ if ((parallel)) && [[ $device != cuda ]]; then
     # the processes share the CPU cores: one thread each, so none waits on another's threads
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 fi
+if ! awk "BEGIN {exit !($share > 0 && $share < 1)}"; then  # 0 is `scratch`; a 0-minute stage would train by steps
+    echo "--pretrain-share must be above 0 and below 1, got $share" >&2; exit 2
+fi
 pre=$(awk "BEGIN {print $minutes * $share}") post=$(awk "BEGIN {print $minutes * (1 - $share)}")
 mkdir -p "$out"
 run() {  # run NAME CONFIG STAGE MINUTES [extra args]: one stage, logged to OUT/NAME.log

@@ -29,8 +29,9 @@ from mpm_backend.checkpoint import load_lifter, resolve
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
 
-# The shipped default and the run that made it (`scripts/train_equal_budget.sh 100 runs/cpu100
-# --parallel --models mpm,scratch,tcn`): its equal-budget TCN and pre-trained MPM, then the shipped
+# The shipped default (`python -m training.retrain`, alone on the CPU), the three models of one
+# equal-budget run (`scripts/train_equal_budget.sh 100 runs/cpu100 --parallel --models
+# mpm,scratch,tcn`: three at once, so not the shipped default's budget), then the shipped
 # (GPU-trained) baselines for reference.
 DEFAULT_MODELS = {
     "mpm": "default",

@@ -5,8 +5,8 @@
                                [--mocap ../shared/mocap]
 
 Builds the clip cache if it is missing, pre-trains for `--pretrain-share` of the wall-clock
-budget (the shipped default: none, it was fine-tuned from scratch for 100 minutes, as
-scripts/train_equal_budget.sh's `scratch`; 0.5 is that script's `mpm`), fine-tunes for the rest,
+budget (the shipped default: none, it is this command's 100 minutes from scratch; 0.5 is
+scripts/train_equal_budget.sh's `mpm`), fine-tunes for the rest,
 and with --install copies the result to mpm_backend/checkpoints/default.pt. `--minutes 0` trains
 the config's step counts instead. Run the same command again after an interruption: a finished
 stage is skipped and an unfinished one resumes from its last checkpoint (every

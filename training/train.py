@@ -187,8 +187,8 @@ def masked_frames(
 
 def masked_joints(rng: torch.Generator, batch: int, frames: int, joints: int, count: int, device):
     """(B, T, J) bool: `count` random joints hidden in every frame."""
-    ranks = torch.rand(batch, frames, joints, generator=rng).to(device).argsort(dim=-1).argsort(-1)
-    return ranks < count
+    order = torch.rand(batch, frames, joints, generator=rng).to(device).argsort(dim=-1)
+    return order.argsort(dim=-1) < count  # each joint's rank below `count`
 
 
 def is_mpm(model: nn.Module) -> bool:
