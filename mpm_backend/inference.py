@@ -51,7 +51,7 @@ import torch
 
 from mpm_backend import __version__
 from mpm_backend.checkpoint import load_lifter
-from mpm_backend.model import FlipAveraged, flip_2d, unflip_3d
+from mpm_backend.model import flip_averaged
 from mpm_backend.screen import default_focal, denormalise_screen, normalise_screen
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout, to_h36m17
 from mpm_backend.timebase import (
@@ -315,7 +315,7 @@ class Engine:
         self.threshold = float(model_threshold)
         # The smallest float32 confidence the model itself counts as visible (it tests c > thr).
         self._visible_floor = float(np.nextafter(np.float32(self.threshold), np.float32(np.inf)))
-        self._lifter = FlipAveraged(self.model) if self.flip and not self.is_mpm else self.model
+        self._lifter = flip_averaged(self.model) if self.flip else self.model
 
     # ------------------------------------------------------------------ description
 
@@ -437,28 +437,9 @@ class Engine:
     def _lift_window(
         self, pose2d: torch.Tensor, confidence: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if not self.is_mpm:
-            return self._lifter.lift(pose2d, confidence)
-        if not self.flip:
-            return self.model.lift_and_complete(pose2d, confidence)
-        mirrored, mirrored_conf = flip_2d(pose2d, confidence)
-        both3d, both2d = self.model.lift_and_complete(
-            torch.cat([pose2d, mirrored]), torch.cat([confidence, mirrored_conf])
-        )
-        direct3d, flipped3d = both3d.chunk(2)
-        direct2d, flipped2d = both2d.chunk(2)
-        unflipped2d = flip_2d(flipped2d, confidence)[0]
-        return 0.5 * (direct3d + unflip_3d(flipped3d)), 0.5 * (direct2d + unflipped2d)
-
-    def _complete_window(self, pose3d: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        if not self.flip:
-            return self.model.complete_3d(pose3d, visible)
-        perm = torch.as_tensor(H36M17.flip_permutation, device=visible.device)
-        both = self.model.complete_3d(
-            torch.cat([pose3d, unflip_3d(pose3d)]), torch.cat([visible, visible[..., perm]])
-        )
-        direct, mirrored = both.chunk(2)
-        return 0.5 * (direct + unflip_3d(mirrored))
+        if self.is_mpm:
+            return self._lifter.lift_and_complete(pose2d, confidence)
+        return self._lifter.lift(pose2d, confidence)
 
     @staticmethod
     def _frame(
@@ -524,7 +505,7 @@ class Engine:
         pose_in = np.where(seen_m[..., None], relative_m, 0.0).astype(np.float32)
         with inference_mode(self.model):
             pred_m = windowed_apply(
-                self._complete_window,
+                self._lifter.complete_3d,
                 [(pose_in, seen_m)],
                 self.window,
                 self.overlap,

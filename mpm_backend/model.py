@@ -303,35 +303,63 @@ class MPM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def flip_2d(pose2d: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mirror screen-normalised 2D (x spans [-1, 1]) and swap left/right."""
-    perm = torch.as_tensor(H36M17.flip_permutation, device=pose2d.device)
-    flipped = pose2d[..., perm, :].clone()
-    flipped[..., 0] = -flipped[..., 0]
-    return flipped, confidence[..., perm]
+def mirror_joints(values: torch.Tensor) -> torch.Tensor:
+    """Swap left and right joints of per-joint values (..., J), e.g. confidence or visibility."""
+    return values[..., torch.as_tensor(H36M17.flip_permutation, device=values.device)]
 
 
-def unflip_3d(pose3d: torch.Tensor) -> torch.Tensor:
-    """Undo flip_2d on a camera-frame 3D prediction (x → −x, left ↔ right); a mirror, so it
-    also mirrors 3D input."""
-    perm = torch.as_tensor(H36M17.flip_permutation, device=pose3d.device)
-    out = pose3d[..., perm, :].clone()
+def mirror_pose(pose: torch.Tensor) -> torch.Tensor:
+    """The mirror image of a pose (..., J, C): x → −x and left ↔ right. Screen-normalised 2D (x
+    spans [-1, 1]) and camera-frame 3D alike; its own inverse."""
+    perm = torch.as_tensor(H36M17.flip_permutation, device=pose.device)
+    out = pose[..., perm, :].clone()
     out[..., 0] = -out[..., 0]
     return out
 
 
+def flip_2d(pose2d: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mirror image of a 2D input and its confidence."""
+    return mirror_pose(pose2d), mirror_joints(confidence)
+
+
 class FlipAveraged(nn.Module):
-    """Test-time augmentation: average a lifter's output on the input and on its mirror image."""
+    """Test-time augmentation: the mean of a lifter's output on the input and on its mirror image
+    (mirrored back), in one batch of twice the size."""
 
     def __init__(self, lifter: nn.Module):
         super().__init__()
         self.lifter = lifter
         self.max_frames = lifter.max_frames
 
-    def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        flipped = flip_2d(pose2d, confidence)
-        both = self.lifter.lift(
-            torch.cat([pose2d, flipped[0]]), torch.cat([confidence, flipped[1]])
+    @staticmethod
+    def _averaged(method, pose: torch.Tensor, per_joint: torch.Tensor):
+        """`method(pose, per_joint)` averaged with its mirror run; every output is a pose."""
+        both = method(
+            torch.cat([pose, mirror_pose(pose)]), torch.cat([per_joint, mirror_joints(per_joint)])
         )
-        direct, mirrored = both.chunk(2)
-        return 0.5 * (direct + unflip_3d(mirrored))
+        outputs = both if isinstance(both, tuple) else (both,)
+        means = []
+        for output in outputs:
+            direct, mirrored = output.chunk(2)
+            means.append(0.5 * (direct + mirror_pose(mirrored)))
+        return tuple(means) if isinstance(both, tuple) else means[0]
+
+    def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+        return self._averaged(self.lifter.lift, pose2d, confidence)
+
+
+class FlipAveragedMPM(FlipAveraged):
+    """FlipAveraged for MPM: its completions are mirror-averaged too."""
+
+    def lift_and_complete(
+        self, pose2d: torch.Tensor, confidence: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._averaged(self.lifter.lift_and_complete, pose2d, confidence)
+
+    def complete_3d(self, pose3d: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        return self._averaged(self.lifter.complete_3d, pose3d, visible)
+
+
+def flip_averaged(lifter: nn.Module) -> FlipAveraged:
+    """`lifter` with flip test-time augmentation on every operation it has."""
+    return FlipAveragedMPM(lifter) if isinstance(lifter, MPM) else FlipAveraged(lifter)

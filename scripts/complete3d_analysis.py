@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import torch
 
-from mpm_backend.model import unflip_3d
+from mpm_backend.model import mirror_pose
 from mpm_backend.skeleton import H36M17
 from mpm_backend.timebase import MODEL_FPS, ease_into_gaps, interpolate_masked
 from training.evaluate import complete_sequences, film_view, load_bvh_clips, load_model
@@ -28,7 +28,7 @@ GAP_BINS = (
 
 
 def mirror(pose3d: np.ndarray) -> np.ndarray:
-    return unflip_3d(torch.from_numpy(np.ascontiguousarray(pose3d))).numpy()
+    return mirror_pose(torch.from_numpy(np.ascontiguousarray(pose3d))).numpy()
 
 
 def main(spec: str = "default") -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mpm_backend.checkpoint import load_lifter, save_checkpoint
-from mpm_backend.model import MPM, FlipAveraged, MPMConfig, flip_2d, unflip_3d
+from mpm_backend.model import MPM, MPMConfig, flip_2d, flip_averaged, mirror_joints, mirror_pose
 from mpm_backend.skeleton import H36M17
 
 PELVIS = H36M17.index("pelvis")
@@ -83,11 +83,22 @@ def test_dropped_frames_do_not_reach_the_trunk(model):
 
 def test_flip_averaging_is_mirror_consistent(model):
     pose2d, conf = inputs()
-    tta = FlipAveraged(model)
+    tta = flip_averaged(model)
     with torch.no_grad():
         direct = tta.lift(pose2d, conf)
         mirrored = tta.lift(*flip_2d(pose2d, conf))
-    assert torch.allclose(unflip_3d(mirrored), direct, atol=1e-5)
+    assert torch.allclose(mirror_pose(mirrored), direct, atol=1e-5)
+    # MPM's completions are mirror-averaged too: the mirror's fills are the fills' mirror.
+    with torch.no_grad():
+        lifted, completed2d = tta.lift_and_complete(pose2d, conf)
+        lifted_m, completed2d_m = tta.lift_and_complete(*flip_2d(pose2d, conf))
+        pose3d, visible = lifted, conf > 0.75  # about half hidden
+        filled = tta.complete_3d(pose3d, visible)
+        filled_m = tta.complete_3d(mirror_pose(pose3d), mirror_joints(visible))
+    assert torch.allclose(lifted, direct, atol=1e-6)
+    assert torch.allclose(mirror_pose(lifted_m), lifted, atol=1e-5)
+    assert torch.allclose(mirror_pose(completed2d_m), completed2d, atol=1e-5)
+    assert torch.allclose(mirror_pose(filled_m), filled, atol=1e-5)
     # Flipping swaps sides: the mirrored left wrist is the right wrist with x negated.
     flipped, _ = flip_2d(pose2d, conf)
     lw, rw = H36M17.index("left_wrist"), H36M17.index("right_wrist")
