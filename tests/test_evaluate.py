@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from mpm_backend.model import flip_averaged
 from training.baselines import TemporalConvLifter, fill_missing
 from training.evaluate import (
     CONDITIONS,
@@ -17,6 +18,7 @@ from training.evaluate import (
     film_view,
     interpolate_masked,
     lift_sequence,
+    load_bvh_clips,
     main,
     window_starts,
 )
@@ -27,8 +29,6 @@ METRIC_KEYS = {"mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "accel", "pck150", "auc",
 
 @pytest.fixture(scope="module")
 def clips() -> list[np.ndarray]:
-    from training.evaluate import load_bvh_clips
-
     _, loaded = load_bvh_clips(EXAMPLES)
     return loaded
 
@@ -301,6 +301,23 @@ def test_cli_writes_json_and_figure(tmp_path):
     assert set(summary["references"]["interpolation"]["conditions"]["complete3d"]) >= METRIC_KEYS
     assert summary["occlusion"]["random_joint_fraction"] == 0.1
     assert (tmp_path / "result.png").stat().st_size > 10_000
+
+
+def test_cli_flip_scores_the_mirror_averaged_lifter(tmp_path):
+    """--flip evaluates the lifter averaged with its run on the mirror image: the scores are
+    those of flip_averaged(lifter), and differ from the plain lifter's."""
+    torch.manual_seed(0)
+    model = TemporalConvLifter(channels=16, max_frames=32).eval()
+    args = ["--bvh", str(EXAMPLES), "--baseline", "tcn", "--cameras", "1", "--limit-frames", "60",
+            "--conditions", "noisy", "--no-figure"]  # fmt: skip
+    flipped = main([*args, "--flip"], loader=lambda spec: (model, {"kind": "tcn"}))
+    plain = main(args, loader=lambda spec: (model, {"kind": "tcn"}))
+    _, clips = load_bvh_clips(EXAMPLES, limit_frames=60)
+    expected = evaluate(flip_averaged(model), clips, cameras=1, conditions=("noisy",))
+    assert flipped["flip"] is True and plain["flip"] is False
+    mpjpe = flipped["conditions"]["noisy"]["mpjpe"]
+    assert mpjpe == pytest.approx(expected["conditions"]["noisy"]["mpjpe"], abs=1e-6)
+    assert abs(mpjpe - plain["conditions"]["noisy"]["mpjpe"]) > 0.1
 
 
 def test_cli_split_needs_manifest(tmp_path):

@@ -26,6 +26,7 @@ import torch
 
 from mpm_backend.bench import write_section
 from mpm_backend.checkpoint import load_lifter, resolve
+from mpm_backend.model import flip_averaged
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_bvh_clips, run_evaluation
 
@@ -127,7 +128,12 @@ def markdown(
         f"Command: `{command}`. Val split: {data['clips']} files, {data['frames']} frames at 30 fps, "
         f"× {data['cameras']} seeded cameras (seed {data['seed']}). MPJPE / P-MPJPE in mm; "
         "`complete3d` is the error on the hidden joints only. Throughput: in-process lifting of a "
-        "10-minute 30 fps track on this machine's CPU.",
+        "10-minute 30 fps track on this machine's CPU."
+        + (
+            " Every model flip-averaged (its output on the input and on the mirror image)."
+            if data.get("flip")
+            else ""
+        ),
         "",
         "| model | parameters | training (min) | clean | noisy | noisy P-MPJPE | occluded | "
         "occluded hidden joints | complete3d | frames/s |",
@@ -183,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=SPEC",
         help="models to compare (default: " + ", ".join(DEFAULT_MODELS) + ")",
     )
+    parser.add_argument(
+        "--flip", action="store_true", help="flip test-time augmentation on every model"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))
     parser.add_argument("--section", default="model-benchmark", help="marker name in --out")
@@ -200,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: no checkpoint at {resolve(spec)}", file=sys.stderr)
             continue
         lifter, meta = load_lifter(spec)
+        if args.flip:
+            lifter = flip_averaged(lifter)
         print(f"{name}: evaluating {spec}", file=sys.stderr)
         run = run_evaluation(lifter, clips, args.cameras, args.seed, names=names)
         results[name] = {
@@ -215,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": int(sum(map(len, clips))),
         "cameras": args.cameras,
         "seed": args.seed,
+        "flip": args.flip,
     }
     command = shlex.join(["python", "-m", "training.benchmark", *(argv or sys.argv[1:])])
     section = markdown(results, command, data, args.section, args.title)

@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpm_backend.model import flip_averaged
 from mpm_backend.skeleton import H36M17
 from mpm_backend.timebase import (  # MODEL_FPS, interpolate_masked: re-exported for callers
     MODEL_FPS,
@@ -582,6 +583,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, help="frames shared by windows (default 1/4)")
     parser.add_argument("--batch", type=int, default=64, help="windows per forward pass")
     parser.add_argument("--device", default="cpu", help="torch device for an nn.Module lifter")
+    parser.add_argument(
+        "--flip", action="store_true", help="flip test-time augmentation (mirror image averaged)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--figure", type=Path, help="figure path (default: next to --json)")
     parser.add_argument("--no-figure", action="store_true", help="skip the figure")
@@ -599,10 +603,12 @@ def main(
     lifter, meta = loader(spec)
     if isinstance(lifter, nn.Module):
         lifter = lifter.to(args.device)
+    if args.flip:
+        lifter = flip_averaged(lifter)
     conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
     print(
         f"evaluating {spec} on {len(clips)} clips ({sum(map(len, clips))} frames) "
-        f"× {args.cameras} cameras, seed {args.seed}",
+        f"× {args.cameras} cameras, seed {args.seed}" + (", flip-averaged" if args.flip else ""),
         file=sys.stderr,
     )
     run = run_evaluation(
@@ -612,7 +618,7 @@ def main(
     parameters = count_parameters(lifter) or meta.get("parameters")
     kind = meta.get("kind") or getattr(lifter, "kind", None) or type(lifter).__name__
     model = {"kind": kind, "parameters": parameters, "meta": _json_safe(_plain(meta))}
-    summary = {"checkpoint": spec, **run.summary, "model": model}
+    summary = {"checkpoint": spec, "flip": args.flip, **run.summary, "model": model}
     print(format_table(summary))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
