@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mpm_backend.bench import write_section
-from training.benchmark import markdown, markers, targets
+from training.benchmark import equal_budget, markdown, markers, target_budgets, targets
 
 
 def result(noisy: float, occluded: float, complete3d: float | None = None) -> dict:
@@ -17,6 +17,8 @@ def result(noisy: float, occluded: float, complete3d: float | None = None) -> di
     return {
         "parameters": 3_000_000,
         "training_minutes": 70.0,
+        "training_cpu_minutes": 135.0,
+        "training_device": "cpu",
         "conditions": conditions,
         "references": {"interpolation": {"conditions": {"complete3d": {"mpjpe": 100.0}}}},
         "throughput_fps": 9000.0,
@@ -59,10 +61,29 @@ def test_sections_replace_only_their_own_part(tmp_path):
     gpu = markdown(RESULTS, "cmd gpu", data, "model-benchmark", "On a GPU")
     cpu = markdown(RESULTS, "cmd cpu", data, "model-benchmark-cpu", "On this CPU")
     assert gpu.startswith(markers("model-benchmark")[0] + "\n## On a GPU")
-    assert "| mpm | 3.00 M | 70.0 | 46.0 | 51.0 |" in gpu
+    assert "| mpm | 3.00 M | 70.0 | 135.0 | 46.0 | 51.0 |" in gpu
+    assert "| noisy MPJPE / TCN | 0.85 | 0.85 | yes | yes |" in gpu
     write_section(out, gpu, *markers("model-benchmark"))
     write_section(out, cpu, *markers("model-benchmark-cpu"))
     write_section(out, cpu.replace("cmd cpu", "cmd cpu again"), *markers("model-benchmark-cpu"))
     text = out.read_text()
     assert "cmd gpu" in text and "cmd cpu again" in text and "`cmd cpu`" not in text
     assert text.count("## On this CPU") == 1 and text.count("## On a GPU") == 1
+
+
+def test_a_ratio_target_counts_only_at_an_equal_budget():
+    """Equal wall-clock is not enough: a run that shared the CPU with two others got a third of
+    the CPU time, and a checkpoint without a CPU-time record cannot be judged."""
+    alone, shared = result(60.0, 70.0), result(60.0, 70.0)
+    shared["training_cpu_minutes"] = 45.0
+    assert equal_budget(alone, result(55.0, 60.0)) is True
+    assert equal_budget(alone, shared) is False
+    assert equal_budget(alone, dict(alone, training_device="cuda")) is False
+    assert equal_budget(alone, dict(alone, training_cpu_minutes=None)) is None
+    budgets = target_budgets(dict(RESULTS, tcn=shared))
+    assert budgets["noisy MPJPE / TCN"] is False and budgets["occluded MPJPE / TCN"] is False
+    assert budgets["noisy MPJPE, pre-trained / scratch"] is True
+    table = markdown(
+        dict(RESULTS, tcn=shared), "cmd", {"clips": 1, "frames": 9, "cameras": 1, "seed": 0}
+    )
+    assert "| noisy MPJPE / TCN | 0.85 | 0.85 | yes | NO |" in table

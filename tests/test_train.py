@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,14 @@ def test_retrain_splits_the_clock_and_a_rerun_keeps_the_result(mini_cache, tmp_p
         stages[stage] = (tmp_path / stage / "model.pt").stat().st_mtime_ns
     fine = torch.load(tmp_path / "finetune" / "model.pt", weights_only=True)
     assert fine["meta"]["training"]["init"] == str(tmp_path / "pretrain" / "model.pt")
+    # The budget record adds up over stages; CPU seconds cannot exceed wall seconds × cores.
+    pre = torch.load(tmp_path / "pretrain" / "model.pt", weights_only=True)["meta"]["training"]
+    ft = fine["meta"]["training"]
+    assert ft["device"] == "cpu" and ft["threads"] == torch.get_num_threads()
+    assert ft["total_cpu_s"] == pytest.approx(pre["cpu_s"] + ft["cpu_s"], abs=0.11)
+    assert ft["total_elapsed_s"] == pytest.approx(pre["elapsed_s"] + ft["elapsed_s"], abs=0.11)
+    for stage in (pre, ft):
+        assert 0 < stage["cpu_s"] <= stage["elapsed_s"] * os.cpu_count() * 1.05 + 0.5
     assert retrain.main(args) == 0  # as after an interruption: finished stages stay as they are
     for stage, mtime in stages.items():
         assert (tmp_path / stage / "model.pt").stat().st_mtime_ns == mtime

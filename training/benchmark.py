@@ -63,15 +63,45 @@ def throughput(lifter, pose2d: np.ndarray, confidence: np.ndarray, repeats: int 
     return len(pose2d) / best
 
 
-def training_minutes(meta: dict) -> float | None:
-    """Wall-clock of all training stages that made the checkpoint (pre-training included)."""
+def training_minutes(meta: dict, clock: str = "elapsed") -> float | None:
+    """Minutes of all training stages that made the checkpoint (pre-training included):
+    wall-clock (`clock="elapsed"`) or the training process's CPU time (`"cpu"`, recorded since
+    session 6; it shows whether a run had the machine to itself)."""
     training = meta.get("training") or {}
-    total = training.get("total_elapsed_s", training.get("elapsed_s"))
+    total = training.get(f"total_{clock}_s", training.get(f"{clock}_s"))
     return round(total / 60, 1) if total is not None else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b not in (None, 0) else None
+
+
+PAIRED_TARGETS = {  # target → (model, the model it is measured against, condition, limit)
+    "noisy MPJPE / TCN": ("mpm", "tcn", "noisy", 0.85),
+    "occluded MPJPE / TCN": ("mpm", "tcn", "occluded", 0.60),
+    "noisy MPJPE, pre-trained / scratch": ("mpm_pretrained", "mpm_scratch", "noisy", 0.93),
+}
+BUDGET_KEYS = ("training_device", "training_minutes", "training_cpu_minutes")
+
+
+def equal_budget(a: dict, b: dict, tolerance: float = 0.1) -> bool | None:
+    """Whether two benchmarked models were trained on the same budget: the same device, and
+    wall-clock and CPU minutes within `tolerance` of each other. None where a record is missing
+    (CPU time is recorded since session 6): equal wall-clock alone cannot tell a run that had the
+    machine to itself from one of three sharing it."""
+    if any(a.get(key) is None or b.get(key) is None for key in BUDGET_KEYS):
+        return None
+    if a["training_device"] != b["training_device"]:
+        return False
+    return all(abs(a[key] - b[key]) <= tolerance * max(a[key], b[key]) for key in BUDGET_KEYS[1:])
+
+
+def target_budgets(results: dict) -> dict[str, bool | None]:
+    """For each ratio target: whether its two models had an equal budget (see equal_budget)."""
+    return {
+        name: equal_budget(results.get(model, {}), results.get(against, {}))
+        for name, (model, against, _, _) in PAIRED_TARGETS.items()
+    }
 
 
 def targets(results: dict) -> list[tuple[str, float | None, float, bool | None]]:
@@ -82,13 +112,8 @@ def targets(results: dict) -> list[tuple[str, float | None, float, bool | None]]
         return entry.get(key) if entry else None
 
     rows = [
-        ("noisy MPJPE / TCN", ratio(metric("mpm", "noisy"), metric("tcn", "noisy")), 0.85),
-        ("occluded MPJPE / TCN", ratio(metric("mpm", "occluded"), metric("tcn", "occluded")), 0.60),
-        (
-            "noisy MPJPE, pre-trained / scratch",
-            ratio(metric("mpm_pretrained", "noisy"), metric("mpm_scratch", "noisy")),
-            0.93,
-        ),
+        (name, ratio(metric(model, condition), metric(against, condition)), limit)
+        for name, (model, against, condition, limit) in PAIRED_TARGETS.items()
     ]
     interp = results.get("mpm", {}).get("references", {}).get("interpolation", {})
     interp_mpjpe = (interp.get("conditions", {}).get("complete3d") or {}).get("mpjpe")
@@ -135,17 +160,18 @@ def markdown(
             else ""
         ),
         "",
-        "| model | parameters | training (min) | clean | noisy | noisy P-MPJPE | occluded | "
-        "occluded hidden joints | complete3d | frames/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | parameters | training (min) | CPU (min) | clean | noisy | noisy P-MPJPE | "
+        "occluded | occluded hidden joints | complete3d | frames/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         if "error" in r:
-            lines.append(f"| {name} | – | – | {r['error']} | | | | | | |")
+            lines.append(f"| {name} | – | – | – | {r['error']} | | | | | | |")
             continue
         c = r["conditions"]
         lines.append(
             f"| {name} | {r['parameters'] / 1e6:.2f} M | {r['training_minutes'] or '–'} | "
+            f"{r.get('training_cpu_minutes') or '–'} | "
             f"{_cell(c, 'clean')} | {_cell(c, 'noisy')} | {_cell(c, 'noisy', 'p_mpjpe')} | {_cell(c, 'occluded')} | "
             f"{_cell(c, 'occluded', 'mpjpe_hidden')} | {_cell(c, 'complete3d')} | {r['throughput_fps']:.0f} |"
         )
@@ -153,21 +179,28 @@ def markdown(
     interp = (first or {}).get("references", {}).get("interpolation", {}).get("conditions", {})
     if interp.get("complete3d"):
         lines.append(
-            f"| linear interpolation (reference) | – | – | | | | | | "
+            f"| linear interpolation (reference) | – | – | – | | | | | | "
             f"{interp['complete3d']['mpjpe']:.1f} | |"
         )
     lines += [
         "",
         "Targets (the model issue's limits for the shipped default), measured on `mpm` (against "
-        "`tcn`; pre-training: `mpm_pretrained` against `mpm_scratch`):",
+        "`tcn`; pre-training: `mpm_pretrained` against `mpm_scratch`). A ratio target counts "
+        "only at an equal budget (same device, wall-clock and CPU minutes within 10 %; "
+        "`unknown` where a checkpoint predates the CPU-time record):",
         "",
-        "| target | measured | limit | met |",
-        "|---|---|---|---|",
+        "| target | measured | limit | met | equal budget |",
+        "|---|---|---|---|---|",
     ]
+    budgets = target_budgets(results)
     for name, value, limit, met in targets(results):
         shown = "–" if value is None else f"{value:g}"
+        budget = (
+            {True: "yes", False: "NO", None: "unknown"}[budgets[name]] if name in budgets else ""
+        )
         lines.append(
-            f"| {name} | {shown} | {limit:g} | {'–' if met is None else 'yes' if met else 'NO'} |"
+            f"| {name} | {shown} | {limit:g} | {'–' if met is None else 'yes' if met else 'NO'} "
+            f"| {budget} |"
         )
     lines.append(end)
     return "\n".join(lines)
@@ -217,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             "spec": spec,
             "parameters": sum(p.numel() for p in lifter.parameters()),
             "training_minutes": training_minutes(meta),
+            "training_cpu_minutes": training_minutes(meta, "cpu"),
+            "training_device": (meta.get("training") or {}).get("device"),
             "conditions": run.summary["conditions"],
             "references": run.summary["references"],
             "throughput_fps": round(throughput(lifter, pose2d, confidence), 1),
@@ -234,7 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     write_section(args.out, section, *markers(args.section))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"data": data, "results": results, "targets": targets(results)}, indent=1)
+        json.dumps(
+            {
+                "data": data,
+                "results": results,
+                "targets": targets(results),
+                "equal_budget": target_budgets(results),
+            },
+            indent=1,
+        )
     )
     print(f"wrote {args.out} and {args.json}", file=sys.stderr)
     return 0
