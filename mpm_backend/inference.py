@@ -51,12 +51,12 @@ import torch
 
 from mpm_backend import __version__
 from mpm_backend.checkpoint import load_lifter
+from mpm_backend.completion import fit_to_seen
 from mpm_backend.model import flip_averaged
 from mpm_backend.screen import default_focal, denormalise_screen, normalise_screen
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout, to_h36m17
 from mpm_backend.timebase import (
     MODEL_FPS,
-    ease_into_gaps,
     frame_times,
     interpolate_masked,
     resample_at,
@@ -470,9 +470,10 @@ class Engine:
         Hidden: NaN/Inf coordinates or visible False. The model works root-relative: where the
         pelvis is visible it is subtracted first and added back after, so camera-frame input
         works too; frames with a hidden pelvis are taken as root-relative already. Visible joints
-        come back as given, hidden ones from the model, eased into linear interpolation at the
-        edges of each gap (`timebase.ease_into_gaps`: no jump where a limb disappears or comes
-        back). Returns float32 (T, 17, 3).
+        come back as given, hidden ones from the model fitted to the seen joints
+        (`completion.fit_to_seen`: the fill meets the frames that show a joint, so a limb does not
+        jump where it disappears or comes back, and keeps the bone lengths the track shows).
+        Returns float32 (T, 17, 3).
         """
         if not self.can_complete_3d:
             raise UnsupportedError(
@@ -515,5 +516,5 @@ class Engine:
                 cancelled,
             )[0]
         pred = resample_at(pred_m, times_m, times)
-        out = ease_into_gaps(pred, relative, seen, fps) + offset[:, None]
+        out = fit_to_seen(pred, relative, seen) + offset[:, None]
         return out.astype(np.float32)

@@ -3,8 +3,7 @@
 Tracks arrive at any rate (24, 25, 29.97, 60, 120 fps, or irregular); the model sees MODEL_FPS.
 Resampling is done on sample *times*, not frame counts, so that a clip keeps its duration and
 going to the model rate and back lands on the original frame times. Also the filling of hidden
-joints by linear interpolation in time (`interpolate_masked`) and the crossfade of a model's fill
-into it at the edges of a gap (`ease_into_gaps`). Torch-free.
+joints by linear interpolation in time (`interpolate_masked`). Torch-free.
 """
 
 from __future__ import annotations
@@ -14,10 +13,6 @@ import numpy as np
 from mpm_backend.skeleton import H36M17
 
 MODEL_FPS = 30.0
-# A hidden joint within this much time of a frame that shows it leans on interpolation: fit on the
-# train split (3D completion error on hidden joints 109.4 → 99.1 mm at 0.33–0.5 s; 0.17 s: 101.6,
-# 1 s: 104.0).
-GAP_EASE_SECONDS = 0.4
 
 
 # Rates cameras and mocap systems really use: whole numbers and the NTSC 1000/1001 family.
@@ -115,28 +110,6 @@ def _seen_around(visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     prev = np.maximum.accumulate(np.where(visible, time, -1), axis=0)
     nxt = np.minimum.accumulate(np.where(visible, time, frames)[::-1], axis=0)[::-1]
     return time, prev, nxt
-
-
-def ease_into_gaps(
-    fill: np.ndarray, values: np.ndarray, visible: np.ndarray, fps: float
-) -> np.ndarray:
-    """Visible joints (T, J, C) as given; hidden ones from `fill` (a model's), crossfaded over
-    GAP_EASE_SECONDS from linear interpolation at each edge of the gap.
-
-    A model's fill does not meet the frames that show the joint exactly, so a limb would jump
-    where a gap starts and ends; next to a seen frame interpolation is also the better guess
-    (3D completion: 39 vs 93 mm within 5 frames of the edge, the model better further in).
-    """
-    visible = np.asarray(visible, dtype=bool)
-    time, prev, nxt = _seen_around(visible)
-    frames_away = np.minimum(
-        np.where(prev >= 0, time - prev, np.inf), np.where(nxt < len(visible), nxt - time, np.inf)
-    )
-    ramp = max(GAP_EASE_SECONDS * fps, 1.0)
-    weight = np.clip(1.0 - (frames_away - 1.0) / ramp, 0.0, 1.0)[..., None]
-    values = np.where(visible[..., None], values, 0.0)
-    eased = weight * interpolate_masked(values, visible) + (1.0 - weight) * fill
-    return np.where(visible[..., None], values, eased)
 
 
 def _fill_unseen(filled: np.ndarray, ever: np.ndarray) -> np.ndarray:

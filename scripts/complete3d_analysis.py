@@ -3,8 +3,8 @@
 
     python scripts/complete3d_analysis.py [CHECKPOINT]     # default: the shipped model
 
-Prints hidden-joint MPJPE (mm) of the eased fill and of linear interpolation; the numbers of
-docs/model.md's "3D completion: where the error is".
+Prints hidden-joint MPJPE (mm) of the fill fitted to the seen joints (as the backend gives it) and
+of linear interpolation; the numbers of docs/model.md's "3D completion: where the error is".
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import sys
 import numpy as np
 import torch
 
+from mpm_backend.completion import fit_to_seen
 from mpm_backend.model import mirror_pose
 from mpm_backend.skeleton import H36M17
-from mpm_backend.timebase import MODEL_FPS, ease_into_gaps, interpolate_masked
+from mpm_backend.timebase import interpolate_masked
 from training.evaluate import complete_sequences, film_view, load_bvh_clips, load_model
 
 GAP_BINS = (
@@ -49,12 +50,10 @@ def main(spec: str = "default") -> None:
     averaged = [0.5 * (f + mirror(m)) for f, m in zip(fills, mirrored, strict=True)]
 
     def errors(preds: list[np.ndarray]) -> list[np.ndarray]:
-        eased = [
-            ease_into_gaps(f, p, s, MODEL_FPS) for f, (p, s) in zip(preds, inputs, strict=True)
-        ]
+        fitted = [fit_to_seen(f, p, s) for f, (p, s) in zip(preds, inputs, strict=True)]
         return [
             np.linalg.norm(e - v.pose3d, axis=-1)[~v.visible3d]
-            for e, v in zip(eased, views, strict=True)
+            for e, v in zip(fitted, views, strict=True)
         ]
 
     model = errors(fills)

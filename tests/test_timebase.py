@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 
 from mpm_backend.timebase import (
-    GAP_EASE_SECONDS,
     MODEL_FPS,
-    ease_into_gaps,
     frame_times,
-    interpolate_masked,
     resample,
     resample_at,
     snap_fps,
@@ -66,24 +63,3 @@ def test_rounded_header_frame_times_snap_to_standard_rates():
     assert snap_fps(1 / 0.033367) == pytest.approx(30000 / 1001)
     assert snap_fps(1 / 0.041666) == 24.0
     assert snap_fps(47.3) == 47.3  # an odd rate is left alone
-
-
-def test_gap_fill_starts_and_ends_on_the_interpolation_and_is_the_model_inside():
-    fps, frames = 30.0, 120
-    truth = np.sin(np.linspace(0, 6, frames))[:, None, None] * np.ones((1, 2, 3))
-    visible = np.ones((frames, 2), bool)
-    visible[30:90, 1] = False  # joint 1 hidden for 2 s
-    model_fill = truth + 0.2  # a model's fill, 20 cm off everywhere
-    out = ease_into_gaps(model_fill, np.where(visible[..., None], truth, np.nan), visible, fps)
-    np.testing.assert_array_equal(out[visible], truth[visible])
-    interp = interpolate_masked(truth, visible)
-    np.testing.assert_allclose(out[[30, 89], 1], interp[[30, 89], 1])  # next to a seen frame
-    ramp = int(GAP_EASE_SECONDS * fps)
-    np.testing.assert_allclose(
-        out[30 + ramp + 1 : 89 - ramp, 1], model_fill[30 + ramp + 1 : 89 - ramp, 1]
-    )
-    step = np.abs(np.diff(out[:, 1, 0]))
-    natural = np.abs(np.diff(truth[:, 1, 0])).max()  # 5 cm a frame
-    assert step.max() < 1.5 * natural  # no jump where the gap starts or ends
-    raw = np.where(visible[..., None], truth, model_fill)  # the model's fill pasted in: a pop
-    assert np.abs(np.diff(raw[:, 1, 0])).max() == pytest.approx(0.2, abs=0.05)

@@ -19,9 +19,8 @@ Conditions (the keys of "conditions" in the JSON):
   drawn without replacement). Hidden joints get confidence 0 and coordinates 0. Besides the
   all-joint metrics, "mpjpe_hidden" is the MPJPE of the joint-frames the occlusion hid.
 - complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
-  lifter with `complete_3d(pose3d, visible)` completes it, eased into interpolation at the
-  gap's edges as the backend does (`timebase.ease_into_gaps`; `ease_gaps=False` scores the raw
-  fill). All metrics are computed on the hidden joint-frames only (alignment for P-/N-MPJPE
+  lifter with `complete_3d(pose3d, visible)` completes it, fitted to the seen joints as the
+  backend does (`completion.fit_to_seen`; `fit_fills=False` scores the raw fill). All metrics are computed on the hidden joint-frames only (alignment for P-/N-MPJPE
   still uses the whole frame; velocities and accelerations count where the joint is hidden in
   every frame they span). A lifter without complete_3d gets null. The "interpolation"
   reference — linear interpolation in time of each hidden joint from its nearest visible
@@ -52,11 +51,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from mpm_backend.completion import fit_to_seen
 from mpm_backend.model import flip_averaged
 from mpm_backend.skeleton import H36M17
 from mpm_backend.timebase import (  # MODEL_FPS, interpolate_masked: re-exported for callers
     MODEL_FPS,
-    ease_into_gaps,
     interpolate_masked,
 )
 from mpm_backend.windows import (  # window_starts, blend_weights: re-exported for callers
@@ -294,10 +293,10 @@ def _completion_inputs(views: Sequence[View]) -> list[tuple[np.ndarray, np.ndarr
 
 
 def _evaluate_completion(
-    lifter, views, window, overlap, batch, fps, ease_gaps
+    lifter, views, window, overlap, batch, fit_fills
 ) -> tuple[dict | None, dict]:
-    """The model's 3D completion as the backend gives it (with `ease_gaps`, eased into
-    interpolation at the edges of each gap), and linear interpolation as the reference."""
+    """The model's 3D completion as the backend gives it (with `fit_fills`, fitted to the seen
+    joints: `completion.fit_to_seen`), and linear interpolation as the reference."""
     truth = [v.pose3d for v in views]
     hidden = [~v.visible3d for v in views]
     reference = [interpolate_masked(v.pose3d, v.visible3d) for v in views]
@@ -306,11 +305,8 @@ def _evaluate_completion(
         return None, interpolation
     inputs = _completion_inputs(views)
     fills = complete_sequences(lifter, inputs, window, overlap, batch)
-    if ease_gaps:
-        fills = [
-            ease_into_gaps(f, pose, seen, fps)
-            for f, (pose, seen) in zip(fills, inputs, strict=True)
-        ]
+    if fit_fills:
+        fills = [fit_to_seen(f, pose, seen) for f, (pose, seen) in zip(fills, inputs, strict=True)]
     return summarise(fills, truth, hidden), interpolation
 
 
@@ -339,7 +335,7 @@ def run_evaluation(
     overlap: int | None = None,
     batch: int = 64,
     names: Sequence[str] | None = None,
-    ease_gaps: bool = True,
+    fit_fills: bool = True,
 ) -> EvaluationRun:
     """Evaluate on world-frame clips (T, 17, 3) at `fps`; see the module docstring."""
     unknown = set(conditions) - set(CONDITIONS)
@@ -366,7 +362,7 @@ def run_evaluation(
             )
         else:
             results[condition], references["complete3d"] = _evaluate_completion(
-                lifter, views, window, overlap, batch, fps, ease_gaps
+                lifter, views, window, overlap, batch, fit_fills
             )
         seconds[condition] = time.perf_counter() - tick
     frames = int(sum(len(c) for c in clips))
@@ -408,7 +404,7 @@ def evaluate(
     **options: Any,
 ) -> dict:
     """The JSON-ready summary of `run_evaluation` (options: fps, occlusion, window, overlap,
-    batch, names, ease_gaps)."""
+    batch, names, fit_fills)."""
     return run_evaluation(lifter, clips, cameras, seed, conditions, **options).summary
 
 
