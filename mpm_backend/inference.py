@@ -51,7 +51,7 @@ import torch
 
 from mpm_backend import __version__
 from mpm_backend.checkpoint import load_lifter
-from mpm_backend.completion import fit_to_seen
+from mpm_backend.completion import blend_offsets, fit_to_seen
 from mpm_backend.model import flip_averaged
 from mpm_backend.screen import default_focal, denormalise_screen, normalise_screen
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout, to_h36m17
@@ -104,8 +104,9 @@ class LiftResult:
     joints3d: (T, 17, 3) float32 H36M-17, metres, camera frame (x right, y down, z forward),
         root-relative (pelvis at 0).
     completed2d: (T, 17, 2) float32 H36M-17 in the input's units (pixels): visible joints as
-        given, hidden ones filled by the model (a baseline checkpoint: interpolated linearly in
-        time from the joint's nearest visible frames).
+        given, hidden ones filled by the model, shifted by its error at the joint's nearest
+        visible frames (`completion.blend_offsets`: no pop where a joint disappears or comes
+        back); a baseline checkpoint: interpolated linearly in time.
     confidence: (T, 17) float32, the input confidence converted to H36M-17 (a derived joint takes
         the lowest of its parts); 0 where the joint was hidden (missing, NaN/Inf, below threshold).
     root: (T, 3) float32 camera-frame pelvis position in metres when image_size was given (under
@@ -402,7 +403,7 @@ class Engine:
         joints3d = joints3d - joints3d[:, PELVIS : PELVIS + 1]
         if pred2d_m is not None:
             filled = denormalise_screen(resample_at(pred2d_m, times_m, times), width, height)
-            completed = np.where(visible[..., None], pts17, filled + origin)
+            completed = blend_offsets(filled + origin, pts17, visible)
         else:
             completed = interpolate_masked(np.where(visible[..., None], pts17, 0.0), visible)
         root = None

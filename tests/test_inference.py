@@ -177,8 +177,13 @@ def test_hidden_joints_are_masked_and_never_read(engine, walk):
         np.testing.assert_array_equal(getattr(result, name), getattr(again, name))
     # the model fills the hidden 2D near where the joints really were (person ~190 px tall)
     error_px = np.linalg.norm(result.completed2d - uv, axis=-1)
-    assert error_px[hidden].mean() < 25  # measured 16 px
+    assert error_px[hidden].mean() < 20  # measured 12.6 px (16.4 before the offsets were blended)
     assert error_px[~hidden].max() < 1e-3
+    # and meets the frames that show the joint: the wrist does not pop where it disappears and
+    # comes back (measured 1.3 and 11.5 px; the model's fill pasted in: 11.8 and 16.4 px)
+    step = np.linalg.norm(np.diff(result.completed2d[:, WRIST], axis=0), axis=-1)
+    natural = np.linalg.norm(np.diff(uv[:, WRIST], axis=0), axis=-1).max()  # 9.7 px
+    assert step[[19, 49]].max() < 1.25 * natural
     assert mpjpe_mm(result.joints3d, truth) < 90  # measured 33 mm
 
 
