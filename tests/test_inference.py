@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -269,11 +268,8 @@ def test_ten_minute_track(engine, walk):
     uv, _, _ = track(walk, 30)
     frames = 10 * 60 * 30
     long = np.resize(np.concatenate([uv, uv[::-1]]), (frames, 17, 2))
-    started = time.perf_counter()
-    result = engine.lift(long, "h36m17", 30, size_of(walk[1]))
-    seconds = time.perf_counter() - started
+    result = engine.lift(long, "h36m17", 30, size_of(walk[1]))  # its speed: docs/benchmarks.md
     assert result.joints3d.shape == (frames, 17, 3) and np.isfinite(result.joints3d).all()
-    assert seconds < 60  # measured 1.5–2.5 s on 2 shared CPU cores
 
 
 @pytest.mark.slow
