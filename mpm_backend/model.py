@@ -332,20 +332,17 @@ class FlipAveraged(nn.Module):
         self.max_frames = lifter.max_frames
 
     @staticmethod
-    def _averaged(method, pose: torch.Tensor, per_joint: torch.Tensor):
-        """`method(pose, per_joint)` averaged with its mirror run; every output is a pose."""
+    def _averaged(method, pose: torch.Tensor, per_joint: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Each pose `method(pose, per_joint)` returns, averaged with its mirror run's."""
         both = method(
             torch.cat([pose, mirror_pose(pose)]), torch.cat([per_joint, mirror_joints(per_joint)])
         )
         outputs = both if isinstance(both, tuple) else (both,)
-        means = []
-        for output in outputs:
-            direct, mirrored = output.chunk(2)
-            means.append(0.5 * (direct + mirror_pose(mirrored)))
-        return tuple(means) if isinstance(both, tuple) else means[0]
+        halves = (output.chunk(2) for output in outputs)
+        return tuple(0.5 * (direct + mirror_pose(mirrored)) for direct, mirrored in halves)
 
     def lift(self, pose2d: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
-        return self._averaged(self.lifter.lift, pose2d, confidence)
+        return self._averaged(self.lifter.lift, pose2d, confidence)[0]
 
 
 class FlipAveragedMPM(FlipAveraged):
@@ -357,7 +354,7 @@ class FlipAveragedMPM(FlipAveraged):
         return self._averaged(self.lifter.lift_and_complete, pose2d, confidence)
 
     def complete_3d(self, pose3d: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-        return self._averaged(self.lifter.complete_3d, pose3d, visible)
+        return self._averaged(self.lifter.complete_3d, pose3d, visible)[0]
 
 
 def flip_averaged(lifter: nn.Module) -> FlipAveraged:
