@@ -30,8 +30,8 @@ def blend_offsets(fill: np.ndarray, values: np.ndarray, visible: np.ndarray) -> 
     frames that show the joint, interpolated linearly in time (held at a track's ends)."""
     visible = np.asarray(visible, dtype=bool)
     values = np.where(visible[..., None], values, 0.0)
-    error = np.where(visible[..., None], values - fill, 0.0)
-    return np.where(visible[..., None], values, fill + interpolate_masked(error, visible))
+    error = interpolate_masked(values - fill, visible)  # reads the visible entries only
+    return np.where(visible[..., None], values, fill + error)
 
 
 def bone_lengths(values: np.ndarray, visible: np.ndarray) -> np.ndarray:
@@ -40,8 +40,8 @@ def bone_lengths(values: np.ndarray, visible: np.ndarray) -> np.ndarray:
     visible = np.asarray(visible, dtype=bool)
     lengths = np.full(len(H36M17.parents), np.nan)
     for joint, parent in enumerate(H36M17.parents):
-        both = visible[:, joint] & visible[:, parent] if parent >= 0 else None
-        if both is not None and both.any():
+        both = visible[:, joint] & visible[:, parent] if parent >= 0 else False
+        if np.any(both):
             bones = values[both, joint] - values[both, parent]
             lengths[joint] = np.median(np.linalg.norm(bones, axis=-1))
     return lengths

@@ -20,8 +20,9 @@ Conditions (the keys of "conditions" in the JSON):
   all-joint metrics, "mpjpe_hidden" is the MPJPE of the joint-frames the occlusion hid.
 - complete3d: the true 3D with one limb tube hidden (same tube rule), hidden coordinates 0; a
   lifter with `complete_3d(pose3d, visible)` completes it, fitted to the seen joints as the
-  backend does (`completion.fit_to_seen`; `fit_fills=False` scores the raw fill). All metrics are computed on the hidden joint-frames only (alignment for P-/N-MPJPE
-  still uses the whole frame; velocities and accelerations count where the joint is hidden in
+  backend does (`completion.fit_to_seen`; `fit_fills=False` scores the raw fill). All metrics
+  are computed on the hidden joint-frames only (alignment for P-/N-MPJPE still uses the whole
+  frame; velocities and accelerations count where the joint is hidden in
   every frame they span). A lifter without complete_3d gets null. The "interpolation"
   reference — linear interpolation in time of each hidden joint from its nearest visible
   frames, holding the nearest value at the ends — is always reported under
