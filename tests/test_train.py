@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,30 @@ def test_overrides_read_numbers_as_users_write_them():
 def test_dropped_tokens_drop_all_their_frames():
     keep = torch.tensor([[1]])  # of 3 tokens of 2 frames over 5 frames, only token 1 is kept
     assert dropped(keep, 5, per_token=2).tolist() == [[True, True, False, False, True]]
+
+
+def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
+    """scripts/sweep.sh: every variant gets its overrides and no other's, and a rerun resumes."""
+    root = Path(__file__).resolve().parents[1]
+    common = f"--set data.cache={mini_cache} --set finetune.steps=3"
+    command = [
+        "bash",
+        str(root / "scripts" / "sweep.sh"),
+        str(tmp_path),
+        "--config",
+        str(TINY),
+        "--workers",
+        "0",
+        f"plain={common}",
+        f"nodrop={common} --set model.dropout=0 --set finetune.steps=2",
+    ]
+    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
+    made = {}
+    for name in ("plain", "nodrop"):
+        payload = torch.load(tmp_path / name / "model.pt", weights_only=True)
+        made[name] = (payload["config"]["dropout"], payload["meta"]["training"]["step"])
+    assert made == {"plain": (pytest.approx(0.1), 3), "nodrop": (0, 2)}
+    mtime = (tmp_path / "plain" / "model.pt").stat().st_mtime_ns
+    subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
+    assert (tmp_path / "plain" / "model.pt").stat().st_mtime_ns == mtime  # finished: left alone
