@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Train variants of the default MPM recipe side by side, to choose a change before a full retrain:
 #
-#   bash scripts/sweep.sh OUT [--config YAML] [--device cuda] [--workers N] NAME='--set KEY=VALUE ...' ...
+#   bash scripts/sweep.sh OUT [--config YAML] [--device cuda] [--workers N] \
+#       NAME='--set KEY=VALUE ...' ...
 #
-# Each variant is fine-tuned from scratch with the config (training/configs/default.yaml) and its own overrides
-# (give each its step count, e.g. --set finetune.steps=4500: a variant that costs more CPU per step
-# gets fewer, so the comparison is at an equal CPU budget) -> OUT/NAME/model.pt, OUT/NAME.log.
+# Each variant is fine-tuned from scratch with the config (training/configs/default.yaml) and its
+# own overrides (give each its step count, e.g. --set finetune.steps=4500: a variant that costs
+# more CPU per step gets fewer, so the comparison is at an equal CPU budget)
+# -> OUT/NAME/model.pt, OUT/NAME.log.
 # All run at once; rerun the same command to resume. Then compare them with
 #   python -m training.evaluate --checkpoint OUT/NAME/model.pt --bvh ../shared/mocap --split val
 # PYTHON picks the interpreter.
