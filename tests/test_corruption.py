@@ -11,7 +11,13 @@ from scipy.stats import spearmanr
 from mpm_backend.skeleton import H36M17
 from tests.synthetic import film, front_camera, walking_figure
 from training.data.cameras import sample_camera
-from training.data.corruption import NoiseConfig, corrupt_2d, limb_swap_pairs, person_size
+from training.data.corruption import (
+    NoiseConfig,
+    corrupt_2d,
+    limb_swap_pairs,
+    person_size,
+    run_offsets,
+)
 
 WIDTH, HEIGHT = 1920, 1080
 OFF = NoiseConfig.disabled()
@@ -159,6 +165,22 @@ def test_low_confidence_alone_holds_a_displaced_guess_with_low_confidence() -> N
     assert 0.02 < guessed.mean() < 0.09
     assert confidence[guessed].mean() < 0.4
     assert (confidence[~guessed] == 1).all()
+
+
+def test_each_low_confidence_run_holds_one_offset_of_its_own() -> None:
+    runs = np.zeros((10, 3), dtype=bool)
+    runs[0:2, 0] = runs[5:10, 0] = True  # two runs of one joint, one at the clip's end
+    runs[1:4, 2] = True  # a run of another joint, overlapping the first in time
+    offsets = run_offsets(np.random.default_rng(0), runs, std=1.0)
+    assert offsets.shape == (10, 3, 2)
+    assert (offsets[~runs] == 0).all()
+    held = [offsets[0:2, 0], offsets[5:10, 0], offsets[1:4, 2]]
+    for run in held:
+        assert (run == run[0]).all() and (run[0] != 0).all()
+    assert len({tuple(run[0]) for run in held}) == 3
+    # Drawn run by run, joint by joint: the first joint's first run takes the first two draws.
+    first = np.random.default_rng(0).standard_normal(2)
+    assert np.array_equal(held[0][0], first)
 
 
 def test_confidence_falls_as_the_error_grows() -> None:
