@@ -176,11 +176,15 @@ def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
         f"nodrop={common} --set model.dropout=0 --set finetune.steps=2",
     ]
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    env.pop("OMP_WAIT_POLICY", None)
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
     made = {}
     for name in ("plain", "nodrop"):
         payload = torch.load(tmp_path / name / "model.pt", weights_only=True)
-        made[name] = (payload["config"]["dropout"], payload["meta"]["training"]["step"])
+        training = payload["meta"]["training"]
+        made[name] = (payload["config"]["dropout"], training["step"])
+        # `python -m training.train` asks for sleeping OpenMP threads (training/__init__.py)
+        assert training["omp_wait_policy"] == "PASSIVE"
     assert made == {"plain": (pytest.approx(0.1), 3), "nodrop": (0, 2)}
     mtime = (tmp_path / "plain" / "model.pt").stat().st_mtime_ns
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)

@@ -478,6 +478,8 @@ def _save(
                 "total_cpu_s": round(clock.init_cpu + clock.cpu, 1),
                 "device": clock.device,
                 "threads": torch.get_num_threads(),
+                # sleeping threads (training/__init__.py) use less CPU a second for the same run
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
                 "init": init or "",
                 "config": json.dumps(config),
                 "last": json.dumps(last),
