@@ -4,7 +4,7 @@ import os
 import sys
 
 # Training entry points ask OpenMP for threads that sleep when idle instead of spinning: the
-# spinning took CPU from the data-loading worker (+9 % training steps a second on a 2-core CPU,
+# spinning took CPU from the data-loading worker (+10 % training steps a second on a 2-core CPU,
 # docs/model.md "Session 8"). It must be set before torch loads, so here; inference is 4-10 %
 # slower with it, so the benchmark and evaluation keep the default. A user's own value wins.
 _TRAINING_MODULES = ("training.train", "training.retrain")
