@@ -14,9 +14,11 @@ from training.data.cameras import sample_camera
 from training.data.corruption import (
     NoiseConfig,
     corrupt_2d,
+    joint_jitter_scales,
     limb_swap_pairs,
     person_size,
     run_offsets,
+    temporal_jitter,
 )
 
 WIDTH, HEIGHT = 1920, 1080
@@ -93,6 +95,19 @@ def test_jitter_alone_moves_every_joint_a_little_and_is_temporally_correlated() 
     torso = [H36M17.index("pelvis"), H36M17.index("thorax")]
     assert residual[:, wrists].std() > 1.8 * residual[:, torso].std()
     assert (confidence < 1).any()
+
+
+def test_the_jitter_is_the_ar1_recursion_it_documents() -> None:
+    config = NoiseConfig()
+    noise = temporal_jitter(np.random.default_rng(3), (50, 17, 2), config)
+    white = np.random.default_rng(3).standard_normal((50, 17, 2))
+    rho = config.jitter_correlation
+    expected = np.empty_like(white)
+    expected[0] = white[0]
+    for t in range(1, len(white)):
+        expected[t] = rho * expected[t - 1] + np.sqrt(1 - rho**2) * white[t]
+    scale = config.jitter_std * joint_jitter_scales(config)[None, :, None]
+    np.testing.assert_allclose(noise, expected * scale, rtol=1e-12, atol=1e-15)
 
 
 def test_jitter_std_scales_with_person_size() -> None:

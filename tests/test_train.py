@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training import retrain
+from training import is_training_command, retrain
 from training.train import dropped, hidden_mpjpe_loss, load_config, train
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.yaml"
@@ -158,6 +158,16 @@ def test_overrides_read_numbers_as_users_write_them():
 def test_dropped_tokens_drop_all_their_frames():
     keep = torch.tensor([[1]])  # of 3 tokens of 2 frames over 5 frames, only token 1 is kept
     assert dropped(keep, 5, per_token=2).tolist() == [[True, True, False, False, True]]
+
+
+def test_only_the_training_entry_points_ask_for_sleeping_threads() -> None:
+    python = sys.executable
+    assert is_training_command([python, "-m", "training.train", "--config", "x.yaml"])
+    assert is_training_command([python, "-u", "-m", "training.retrain"])  # as torchrun starts it
+    assert not is_training_command([python, "-m", "training.evaluate", "--checkpoint", "default"])
+    assert not is_training_command([python, "-m", "training.benchmark"])
+    assert not is_training_command([python, "-m", "pytest", "training.train"])
+    assert not is_training_command([python, "-m"])
 
 
 def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
