@@ -121,6 +121,18 @@ def test_jitter_std_scales_with_person_size() -> None:
     assert std_large / std_small == pytest.approx(2.0, rel=0.1)
 
 
+def test_person_size_is_the_box_diagonal_with_or_without_hidden_joints() -> None:
+    # A whole track takes person_size's shortcut; one hidden joint sends it down the NaN-aware
+    # path. Both must give each frame's bounding-box diagonal, in pixels.
+    uv = clean_track()
+    diagonal = np.linalg.norm(uv.max(axis=1) - uv.min(axis=1), axis=-1)
+    np.testing.assert_allclose(person_size(uv), diagonal, rtol=1e-12)
+    gappy = uv.copy()
+    gappy[0, H36M17.index("nose")] = np.nan
+    np.testing.assert_allclose(person_size(gappy)[1:], diagonal[1:], rtol=1e-12)
+    assert 0 < person_size(gappy)[0] <= diagonal[0]
+
+
 def test_bias_alone_is_a_constant_offset_per_joint_relative_to_size() -> None:
     uv = clean_track()
     noisy, _ = corrupt(uv, 9, replace(OFF, bias_std=0.02))
