@@ -33,6 +33,7 @@ from tqdm import tqdm
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
 from mpm_backend.model import token_count
 from training.baselines import fill_missing
+from training.data.bodies import BodyConfig, DetectorConfig
 from training.data.corruption import NoiseConfig
 from training.data.dataset import ClipWindows, WindowConfig
 from training.data.masks import limb_tube_mask, random_joint_mask
@@ -129,14 +130,28 @@ def _occlusion(rng: np.random.Generator, frames: int, joints: int) -> np.ndarray
 
 
 def make_windows(config: dict, split: str, seed: int) -> ClipWindows:
+    """Training windows with the config's augmentation; val keeps the mocap's own bodies."""
     data = config["data"]
+    train = split == "train"
     window = WindowConfig(
         window=config["model"]["max_frames"],
         stride=data.get("stride", 20),
         mirror_prob=data.get("mirror_prob", 0.5),
         noise=NoiseConfig(**data.get("noise", {})) if data.get("noise", True) is not None else None,
+        bodies=_section(BodyConfig, data.get("bodies")) if train else None,
+        detector=_section(DetectorConfig, data.get("detector")) if train else None,
     )
     return ClipWindows(Path(data["cache"]), split, window, seed=seed)
+
+
+def _section(kind, values: dict | None):
+    """A config dataclass from a YAML section (None or absent: that augmentation is off)."""
+    if values is None:
+        return None
+    unknown = set(values) - set(kind.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown {kind.__name__} keys {sorted(unknown)}")
+    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 # ----------------------------------------------------------------------------- losses

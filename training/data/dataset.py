@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from mpm_backend.skeleton import H36M17, flip
+from training.data.bodies import BodyConfig, DetectorConfig, detector_points, repose
 from training.data.cache import load_split
 from training.data.cameras import CameraConfig, normalise_screen, sample_camera
 from training.data.corruption import NoiseConfig, corrupt_2d
@@ -37,6 +38,8 @@ class WindowConfig:
     mirror_prob: float = 0.5  # chance to mirror the 3D motion (left ↔ right) before filming
     cameras: CameraConfig = field(default_factory=CameraConfig)
     noise: NoiseConfig | None = field(default_factory=NoiseConfig)  # None: clean 2D
+    bodies: BodyConfig | None = None  # None: the mocap's own bodies (validation, evaluation)
+    detector: DetectorConfig | None = None  # None: 2D at the joint centres
 
 
 def window_starts(num_frames: int, window: int, stride: int) -> list[int]:
@@ -88,20 +91,38 @@ class ClipWindows(Dataset):
             joints = np.concatenate([joints, pad])
         if rng.random() < self.config.mirror_prob:
             joints = mirror_world(joints)
-        return film(joints, rng, self.config, valid)
+        # Own generator: bodies and detector points do not shift the camera and noise draws.
+        body_rng = np.random.default_rng([self.seed, self.epoch, index, 2])
+        if self.config.bodies and body_rng.random() < self.config.bodies.prob:
+            joints = repose(joints, body_rng, self.config.bodies)
+        seen = (
+            detector_points(joints, body_rng, self.config.detector)
+            if self.config.detector
+            else None
+        )
+        return film(joints, rng, self.config, valid, seen)
 
 
 def film(
-    world: np.ndarray, rng: np.random.Generator, config: WindowConfig, valid: np.ndarray
+    world: np.ndarray,
+    rng: np.random.Generator,
+    config: WindowConfig,
+    valid: np.ndarray,
+    seen: np.ndarray | None = None,
 ) -> dict:
-    """Place a random camera, project, corrupt and normalise one window of world joints."""
+    """Place a random camera, project, corrupt and normalise one window of world joints.
+
+    `seen`: where a detector would mark the joints (bodies.detector_points); the 2D input comes
+    from these, the 3D targets and the 2D completion target from the joints themselves.
+    """
     camera = sample_camera(rng, world, config.cameras)
     cam = camera.world_to_camera(world)
     uv = camera.project(cam)
+    seen_uv = uv if seen is None else camera.project(camera.world_to_camera(seen))
     if config.noise is None:
-        noisy, confidence = uv.copy(), np.ones(uv.shape[:-1])
+        noisy, confidence = seen_uv.copy(), np.ones(uv.shape[:-1])
     else:
-        noisy, confidence = corrupt_2d(uv, camera.width, camera.height, rng, config.noise)
+        noisy, confidence = corrupt_2d(seen_uv, camera.width, camera.height, rng, config.noise)
     missing = ~np.isfinite(noisy).all(axis=-1)
     pose2d = normalise_screen(noisy, camera.width, camera.height)
     pose2d[missing] = 0.0

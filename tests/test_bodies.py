@@ -1,0 +1,131 @@
+"""New bodies for old motion: real people's sizes, rigid bones, planted feet, detector points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mpm_backend.skeleton import H36M17
+from training.data.bodies import (
+    BODY_LENGTH_PER_STATURE,
+    BodyConfig,
+    DetectorConfig,
+    body_length,
+    detector_points,
+    repose,
+)
+from training.data.mocap import load_clip
+
+WALK = Path(__file__).resolve().parents[1] / "examples/mocap/cmu_actions_train_walking_1.bvh"
+j = H36M17.index
+
+
+@pytest.fixture(scope="module")
+def walk() -> np.ndarray:
+    return load_clip(WALK, skip_frames=1, target_fps=30).joints[:81]
+
+
+def lengths(joints: np.ndarray) -> np.ndarray:
+    """(T, 16) bone lengths, by child joint."""
+    parents = np.array(H36M17.parents[1:])
+    return np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)
+
+
+def test_reposed_bones_are_rigid_and_derived_joints_stay_midpoints(walk):
+    for seed in range(20):
+        body = repose(walk, np.random.default_rng(seed))
+        # each bone keeps the mocap's length over time times one factor (the trunk and head
+        # "bones" between derived joints bend with the spine, in the mocap too)
+        ratio = lengths(body) / lengths(walk)
+        np.testing.assert_array_less(ratio.std(axis=0), 1e-9)
+        for mid, (a, b) in {
+            "pelvis": ("left_hip", "right_hip"),
+            "thorax": ("left_shoulder", "right_shoulder"),
+            "spine": ("pelvis", "thorax"),
+        }.items():
+            np.testing.assert_allclose(body[:, j(mid)], 0.5 * (body[:, j(a)] + body[:, j(b)]))
+
+
+def test_statures_follow_the_population(walk):
+    statures = np.array(
+        [
+            body_length(repose(walk, np.random.default_rng(s))) / BODY_LENGTH_PER_STATURE
+            for s in range(400)
+        ]
+    )
+    adults = statures[statures > 1.45]
+    # ANSUR II: men 1.756 ± 0.069 m, women 1.629 ± 0.064 m, half each; 10 % children.
+    assert 1.66 < np.median(adults) < 1.72
+    assert 0.05 < np.mean(statures < 1.45) < 0.16
+    assert statures.min() > 1.0 and statures.max() < 2.05
+
+
+def test_feet_stay_on_the_floor_and_strides_scale_with_the_legs(walk):
+    for seed in range(10):
+        body = repose(walk, np.random.default_rng(seed))
+        ratio = lengths(body)[0, j("left_knee") - 1] / lengths(walk)[0, j("left_knee") - 1]
+        lowest_mocap, lowest = walk[..., 1].min(axis=1), body[..., 1].min(axis=1)
+        # the lowest joint follows the mocap's, scaled by the legs: planted stays planted
+        np.testing.assert_allclose(lowest, lowest_mocap * ratio, rtol=0.05, atol=0.005)
+        travel = np.linalg.norm(walk[-1, j("pelvis"), [0, 2]] - walk[0, j("pelvis"), [0, 2]])
+        travel_new = np.linalg.norm(body[-1, j("pelvis"), [0, 2]] - body[0, j("pelvis"), [0, 2]])
+        assert travel_new == pytest.approx(travel * ratio, rel=0.06)
+
+
+def test_elbows_and_knees_stay_inside_their_limits(walk):
+    config = BodyConfig(elbow_flex_deg=60.0, knee_flex_deg=60.0)
+    for seed in range(10):
+        body = repose(walk, np.random.default_rng(seed), config)
+        for a, b, c in (
+            ("left_hip", "left_knee", "left_ankle"),
+            ("right_shoulder", "right_elbow", "right_wrist"),
+        ):
+            upper = body[:, j(b)] - body[:, j(a)]
+            lower = body[:, j(c)] - body[:, j(b)]
+            cosine = np.einsum("ti,ti->t", upper, lower) / (
+                np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1)
+            )
+            flexion = np.degrees(np.arccos(np.clip(cosine, -1, 1)))
+            assert flexion.max() <= 150.0 + 1e-6
+
+
+def test_detector_points_sit_where_detectors_mark_them(walk):
+    config = DetectorConfig(prob=1.0)
+    up = walk[0, j("thorax")] - walk[0, j("pelvis")]
+    up /= np.linalg.norm(up)
+    shoulder_up, hip_down, hip_out = [], [], []
+    for seed in range(200):
+        seen = detector_points(walk, np.random.default_rng(seed), config)
+        moved = seen[0] - walk[0]
+        shoulder_up.append(moved[j("left_shoulder")] @ up)
+        hip_down.append(-moved[j("right_hip")] @ up)
+        outward = walk[0, j("right_hip")] - walk[0, j("pelvis")]
+        hip_out.append(moved[j("right_hip")] @ outward / np.linalg.norm(outward))
+        # the runtime's derived joints, from the moved points
+        np.testing.assert_allclose(
+            seen[:, j("pelvis")], 0.5 * (seen[:, j("left_hip")] + seen[:, j("right_hip")])
+        )
+    stature = body_length(walk) / BODY_LENGTH_PER_STATURE
+    # shoulders on top of the shoulder (~1.8 % of stature), hips lower and wider on average
+    assert np.median(shoulder_up) / stature == pytest.approx(0.018, abs=0.004)
+    assert np.mean(hip_down) > 0.005 * stature and np.mean(hip_out) > 0.004 * stature
+    assert max(np.abs(shoulder_up).max(), np.abs(hip_down).max()) < 0.08 * stature
+
+
+def test_validation_windows_keep_the_mocap_bodies(mini_cache):
+    from training.data.dataset import ClipWindows, WindowConfig
+
+    plain = ClipWindows(mini_cache, "train", WindowConfig(), seed=3)
+    varied = ClipWindows(
+        mini_cache,
+        "train",
+        WindowConfig(bodies=BodyConfig(prob=1.0), detector=DetectorConfig()),
+        seed=3,
+    )
+    a, b = plain[0], varied[0]
+    # same camera and noise draws, another person: the 3D differs by centimetres, not metres
+    difference = np.linalg.norm(a["pose3d"] - b["pose3d"], axis=-1).mean()
+    assert 0.005 < difference < 0.2
+    np.testing.assert_array_equal(a["intrinsics"], b["intrinsics"])

@@ -1,0 +1,263 @@
+"""New bodies for old motion: re-pose a clip on a sampled person, and detector-like keypoints.
+
+The mocap corpus shows few bodies (one fixed CMU skeleton, a Daz figure, a few idle actors), so a
+model trained on it returns the bones it knows. `repose` keeps every bone's direction from the
+motion and gives it the length of a person drawn from human anthropometric ranges, then walks the
+H36M-17 tree from the pelvis (forward kinematics, not scaling of points), with PoseAug-style
+bone-angle changes kept inside joint limits and the feet kept on the floor. `detector_points`
+moves hips, shoulders and head to where 2D detectors put them (they mark the body's surface, not
+joint centres), per person, so the 2D input can differ from the 3D target the way real 2D does.
+
+Sources of the ranges are in docs/data.md ("Bodies"). All draws come from the generator passed
+in, so an item stays a pure function of its seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from mpm_backend.skeleton import H36M17
+
+_J = H36M17.index
+PELVIS, THORAX = _J("pelvis"), _J("thorax")
+PARENTS = np.array(H36M17.parents)
+# Stature ≈ (thigh + shin + pelvis→thorax + thorax→mid-eyes) / 0.897 for adults: the segment
+# proportions of Drillis & Contini (1966), as tabled in Winter's Biomechanics (docs/data.md).
+BODY_LENGTH_PER_STATURE = 0.897
+
+# Which bone (named by its child joint) belongs to which scaled segment. Bones that share a
+# segment share its factor, so pelvis = mid-hips, thorax = mid-shoulders and spine = mid-trunk
+# stay true on the new body.
+_SEGMENTS: dict[str, tuple[str, ...]] = {
+    "hip_width": ("left_hip", "right_hip"),
+    "thigh": ("left_knee", "right_knee"),
+    "shin": ("left_ankle", "right_ankle"),
+    "trunk": ("spine", "thorax"),
+    "head": ("nose", "head"),
+    "shoulder_width": ("left_shoulder", "right_shoulder"),
+    "upper_arm": ("left_elbow", "right_elbow"),
+    "forearm": ("left_wrist", "right_wrist"),
+}
+
+
+@dataclass(frozen=True)
+class BodyConfig:
+    """The population bodies are drawn from (lengths in metres; spreads are std of log factors).
+
+    prob: share of training windows re-posed on a new body (the rest keep the mocap's own).
+    male_stature / female_stature: (mean, std) of adult stature, ANSUR II (2012).
+    child_prob / child_stature: share of children and their stature range (about 5-14 years).
+    segment_spread: per-segment length spread after stature is accounted for: limbs vary less
+        than widths and the trunk, whose mocap definitions also differ most between labs.
+    asymmetry: left/right difference of a limb, std of the log factor.
+    limb_swing_deg: an upper arm turned about the shoulder by up to this angle (random axis).
+    elbow_flex_deg / knee_flex_deg: flexion changed by up to this, kept within flex_limits_deg.
+    """
+
+    prob: float = 0.9
+    male_stature: tuple[float, float] = (1.756, 0.069)
+    female_stature: tuple[float, float] = (1.629, 0.064)
+    child_prob: float = 0.1
+    child_stature: tuple[float, float] = (1.10, 1.60)
+    segment_spread: tuple[tuple[str, float], ...] = (
+        ("hip_width", 0.08),
+        ("thigh", 0.04),
+        ("shin", 0.04),
+        ("trunk", 0.06),
+        ("head", 0.08),
+        ("shoulder_width", 0.08),
+        ("upper_arm", 0.04),
+        ("forearm", 0.04),
+    )
+    asymmetry: float = 0.01
+    limb_swing_deg: float = 12.0
+    elbow_flex_deg: float = 10.0
+    knee_flex_deg: float = 5.0
+    flex_limits_deg: tuple[float, float] = (0.0, 150.0)
+
+
+@dataclass(frozen=True)
+class Body:
+    """One sampled person: stature (m), a length factor per bone (by child joint), a childness."""
+
+    stature: float
+    factors: np.ndarray  # (17,) length factor of the bone ending at each joint (pelvis: 1)
+    child: float  # 0 for adults, up to 1 for the youngest child
+
+
+def body_length(joints: np.ndarray) -> float:
+    """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames."""
+    j = H36M17.index
+
+    def bone(a: str, b: str) -> float:
+        return float(np.median(np.linalg.norm(joints[:, j(a)] - joints[:, j(b)], axis=-1)))
+
+    legs = 0.5 * (
+        bone("left_hip", "left_knee")
+        + bone("right_hip", "right_knee")
+        + bone("left_knee", "left_ankle")
+        + bone("right_knee", "right_ankle")
+    )
+    return legs + bone("pelvis", "thorax") + bone("thorax", "head")
+
+
+def sample_body(rng: np.random.Generator, clip_stature: float, config: BodyConfig) -> Body:
+    """A person from the configured population, as length factors relative to the clip's body."""
+    if rng.random() < config.child_prob:
+        stature = rng.uniform(*config.child_stature)
+        # Children's heads are large and their legs short for their height (Drillis & Contini
+        # proportions are adult); the youngest get the full correction.
+        child = float(np.clip((1.60 - stature) / 0.5, 0.0, 1.0))
+    else:
+        mean, std = config.male_stature if rng.random() < 0.5 else config.female_stature
+        stature = float(np.clip(rng.normal(mean, std), mean - 3 * std, mean + 3 * std))
+        child = 0.0
+    spreads = dict(config.segment_spread)
+    child_shape = {"head": 1.25, "thigh": 0.93, "shin": 0.93, "upper_arm": 0.95, "forearm": 0.95}
+    factors = np.ones(H36M17.num_joints)
+    scale = stature / clip_stature
+    for segment, joints in _SEGMENTS.items():
+        shared = rng.normal(0.0, spreads.get(segment, 0.0))
+        shape = 1.0 + child * (child_shape.get(segment, 1.0) - 1.0)
+        for name in joints:
+            side = rng.normal(0.0, config.asymmetry) if segment not in ("trunk", "head") else 0.0
+            factors[_J(name)] = scale * shape * np.exp(shared + side)
+    # Pelvis-centred bones must stay mirror images (pelvis = mid-hips, thorax = mid-shoulders).
+    for pair in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
+        factors[[_J(p) for p in pair]] = factors[[_J(p) for p in pair]].mean()
+    factors[PELVIS] = 1.0
+    return Body(stature=stature, factors=factors, child=child)
+
+
+def repose(
+    joints: np.ndarray, rng: np.random.Generator, config: BodyConfig | None = None
+) -> np.ndarray:
+    """A window (T, 17, 3) of Y-up world joints, moved onto a newly drawn body.
+
+    Bone directions come from the motion (after bone-angle changes), lengths from the new body;
+    the pelvis travels the mocap's path scaled by the leg-length ratio, so a longer-legged person
+    takes longer strides, and each frame's lowest joint sits at the mocap's height scaled the same
+    way, so planted feet stay planted and nothing sinks into the floor.
+    """
+    config = config or BodyConfig()
+    joints = np.asarray(joints, dtype=np.float64)
+    clip_stature = body_length(joints) / BODY_LENGTH_PER_STATURE
+    body = sample_body(rng, clip_stature, config)
+    bones = joints - joints[:, PARENTS.clip(min=0)]
+    bones[:, PELVIS] = 0.0
+    bones = _perturb_angles(bones, rng, config)
+    bones *= body.factors[None, :, None]
+    posed = np.zeros_like(joints)
+    for j in range(1, H36M17.num_joints):  # parents come first in H36M-17
+        posed[:, j] = posed[:, PARENTS[j]] + bones[:, j]
+    legs = [_J(n) for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
+    leg_ratio = float(body.factors[legs].mean())
+    pelvis = joints[:, PELVIS]
+    start = pelvis[0].copy()
+    path = start + leg_ratio * (pelvis - start)
+    posed += path[:, None]
+    lowest_mocap = joints[..., 1].min(axis=1)
+    lowest_new = posed[..., 1].min(axis=1)
+    posed[..., 1] += (leg_ratio * lowest_mocap - lowest_new)[:, None]
+    return posed
+
+
+def _perturb_angles(bones: np.ndarray, rng: np.random.Generator, config: BodyConfig) -> np.ndarray:
+    """PoseAug-style bone-angle changes, constant over the window, inside joint limits."""
+    bones = bones.copy()
+    for side in ("left", "right"):
+        elbow, wrist = _J(f"{side}_elbow"), _J(f"{side}_wrist")
+        axis = rng.normal(size=3)
+        angle = np.radians(rng.uniform(0.0, config.limb_swing_deg))
+        swing = Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle).as_matrix()
+        bones[:, [elbow, wrist]] = bones[:, [elbow, wrist]] @ swing.T
+        delta = rng.uniform(-config.elbow_flex_deg, config.elbow_flex_deg)
+        bones[:, wrist] = _flex(bones[:, elbow], bones[:, wrist], delta, config.flex_limits_deg)
+        knee, ankle = _J(f"{side}_knee"), _J(f"{side}_ankle")
+        delta = rng.uniform(-config.knee_flex_deg, config.knee_flex_deg)
+        bones[:, ankle] = _flex(bones[:, knee], bones[:, ankle], delta, config.flex_limits_deg)
+    return bones
+
+
+def _flex(upper: np.ndarray, lower: np.ndarray, delta_deg: float, limits: tuple[float, float]):
+    """Turn `lower` (T, 3) about the hinge it forms with `upper` so its flexion changes by delta.
+
+    Flexion is the angle between the two bones' directions (0 = straight). Near straight the
+    hinge axis is undefined, so the change fades out there instead of flipping the bend.
+    """
+    normal = np.cross(upper, lower)
+    sine = np.linalg.norm(normal, axis=-1) / (
+        np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1) + 1e-12
+    )
+    cosine = np.einsum("ti,ti->t", upper, lower) / (
+        np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1) + 1e-12
+    )
+    flexion = np.degrees(np.arctan2(sine, cosine))
+    fade = np.clip(sine / np.sin(np.radians(15.0)), 0.0, 1.0)
+    target = np.clip(flexion + fade * delta_deg, *limits)
+    turn = np.radians(target - flexion)
+    axis = normal / (np.linalg.norm(normal, axis=-1, keepdims=True) + 1e-12)
+    return Rotation.from_rotvec(axis * turn[:, None]).apply(lower)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Where 2D detectors put hips, shoulders and head relative to mocap joint centres.
+
+    Offsets are fractions of stature, drawn once per window (one person, one detector). `style`
+    in [0, 1] runs from MediaPipe-like hips (near the joint centres) to COCO-annotation-like hips
+    (lower and wider, on the greater trochanter); shoulders sit on top of the shoulder for both.
+    See docs/data.md ("Detector keypoints") for where the numbers come from.
+    """
+
+    prob: float = 0.9
+    hip_out: tuple[float, float] = (0.020, 0.006)  # (mean at style 1, std)
+    hip_down: tuple[float, float] = (0.030, 0.010)
+    shoulder_up: tuple[float, float] = (0.018, 0.008)  # at any style
+    shoulder_out: tuple[float, float] = (0.004, 0.004)
+    head_std: float = 0.006  # mid-eyes and nose, each axis
+
+
+def detector_points(
+    joints: np.ndarray, rng: np.random.Generator, config: DetectorConfig | None = None
+) -> np.ndarray:
+    """Where a 2D detector would mark the joints of a window (T, 17, 3): what the 2D shows.
+
+    Offsets follow the body (outward from the pelvis or thorax, along the trunk), so they stay
+    right in any pose; pelvis, thorax and spine are re-derived from the moved points the way the
+    runtime derives them from detector keypoints.
+    """
+    config = config or DetectorConfig()
+    joints = np.asarray(joints, dtype=np.float64)
+    if rng.random() >= config.prob:
+        return joints.copy()
+    stature = body_length(joints) / BODY_LENGTH_PER_STATURE
+    style = rng.uniform()
+    pelvis, thorax = joints[:, PELVIS], joints[:, THORAX]
+    up = _unit(thorax - pelvis)
+    points = joints.copy()
+
+    def draw(spec: tuple[float, float], scale: float = 1.0) -> float:
+        return stature * scale * rng.normal(*spec)
+
+    hip_out, hip_down = draw(config.hip_out, style), draw(config.hip_down, style)
+    shoulder_up, shoulder_out = draw(config.shoulder_up), draw(config.shoulder_out)
+    for side in ("left", "right"):
+        hip, shoulder = _J(f"{side}_hip"), _J(f"{side}_shoulder")
+        points[:, hip] += hip_out * _unit(joints[:, hip] - pelvis) - hip_down * up
+        points[:, shoulder] += shoulder_out * _unit(joints[:, shoulder] - thorax) + shoulder_up * up
+    for name in ("head", "nose"):
+        points[:, _J(name)] += rng.normal(0.0, config.head_std * stature, size=3)
+    hips = [_J("left_hip"), _J("right_hip")]
+    shoulders = [_J("left_shoulder"), _J("right_shoulder")]
+    points[:, PELVIS] = points[:, hips].mean(axis=1)
+    points[:, THORAX] = points[:, shoulders].mean(axis=1)
+    points[:, _J("spine")] = 0.5 * (points[:, PELVIS] + points[:, THORAX])
+    return points
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v, axis=-1, keepdims=True) + 1e-12)
