@@ -100,15 +100,26 @@ def setup_runtime(device: str) -> Runtime:
 class StepBatches(Dataset):
     """Item s is the whole batch of step s: the same batch whatever the worker or resume point."""
 
-    def __init__(self, windows: ClipWindows, batch_size: int, seed: int, rank: int = 0):
+    def __init__(
+        self,
+        windows: ClipWindows,
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        source_shares: dict[str, float] | None = None,
+    ):
         self.windows, self.batch_size, self.seed, self.rank = windows, batch_size, seed, rank
+        self.weights = windows.item_weights(source_shares) if source_shares else None
 
     def __len__(self) -> int:
         return 1 << 40  # unbounded: the sampler (a range of steps) says which batches are made
 
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, step, self.rank, 1])
-        picks = rng.integers(0, len(self.windows), self.batch_size)
+        if self.weights is None:
+            picks = rng.integers(0, len(self.windows), self.batch_size)
+        else:
+            picks = rng.choice(len(self.windows), self.batch_size, p=self.weights)
         self.windows.set_epoch(step * 64 + self.rank)  # a fresh camera and noise per step
         items = [self.windows[int(i)] for i in picks]
         batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
@@ -372,7 +383,13 @@ def train(
     train_windows = make_windows(config, "train", seed)
     val_windows = make_windows(config, "val", seed + 1) if runtime.main else None
     loader = DataLoader(
-        StepBatches(train_windows, stage["batch_size"], seed, runtime.rank),
+        StepBatches(
+            train_windows,
+            stage["batch_size"],
+            seed,
+            runtime.rank,
+            config["data"].get("source_shares"),
+        ),
         batch_size=None,
         sampler=range(start, end),
         num_workers=workers,

@@ -73,6 +73,25 @@ class ClipWindows(Dataset):
             for s in window_starts(len(self.split.clip(c)), self.config.window, self.config.stride)
         ]
 
+    def item_weights(self, shares: dict[str, float]) -> np.ndarray:
+        """Sampling probability per item: each named source gets its share of the draws, the
+        other sources split the rest in proportion to their windows (idle motion is long and
+        narrow; it must not crowd out the actions)."""
+        sources = np.array([self.split.clips[c].get("source", "") for c, _ in self.items])
+        weights = np.zeros(len(self.items))
+        named = [s for s in shares if np.any(sources == s)]
+        rest = ~np.isin(sources, named)
+        for source in named:
+            weights[sources == source] = shares[source] / np.sum(sources == source)
+        left = 1.0 - sum(shares[s] for s in named)
+        if left < 0 or (left > 0 and not rest.any()):
+            raise ValueError(
+                f"source shares {shares} do not fit the sources {sorted(set(sources))}"
+            )
+        if rest.any():
+            weights[rest] = left / rest.sum()
+        return weights / weights.sum()
+
     def set_epoch(self, epoch: int) -> None:
         """New cameras and noise for every epoch, reproducibly."""
         self.epoch = epoch
