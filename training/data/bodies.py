@@ -140,7 +140,8 @@ def repose(
     Bone directions come from the motion (after bone-angle changes), lengths from the new body;
     the pelvis travels the mocap's path scaled by the leg-length ratio, so a longer-legged person
     takes longer strides, and each frame's lowest joint sits at the mocap's height scaled the same
-    way, so planted feet stay planted and nothing sinks into the floor.
+    way (above the window's lowest point), so planted feet stay planted and nothing sinks into
+    the floor.
     """
     config = config or BodyConfig()
     joints = np.asarray(joints, dtype=np.float64)
@@ -159,9 +160,11 @@ def repose(
     start = pelvis[0].copy()
     path = start + leg_ratio * (pelvis - start)
     posed += path[:, None]
+    # Heights above the window's lowest point, so a file whose floor is not at y = 0 works too.
     lowest_mocap = joints[..., 1].min(axis=1)
+    floor = lowest_mocap.min()
     lowest_new = posed[..., 1].min(axis=1)
-    posed[..., 1] += (leg_ratio * lowest_mocap - lowest_new)[:, None]
+    posed[..., 1] += (floor + leg_ratio * (lowest_mocap - floor) - lowest_new)[:, None]
     return posed
 
 
