@@ -12,7 +12,6 @@ import torch
 from mpm_backend.skeleton import H36M17
 from tests.conftest import MINI
 from training.data.cache import build_cache, load_split
-from training.data.sources import read_manifests
 from training.data.dataset import (
     ClipWindows,
     WindowConfig,
@@ -20,6 +19,7 @@ from training.data.dataset import (
     mirror_world,
     window_starts,
 )
+from training.data.sources import read_manifests
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
 PELVIS = H36M17.index("pelvis")
@@ -158,13 +158,15 @@ def test_whole_shared_corpus_builds_with_human_heights_and_no_split_leak(mocap_d
     train, val = load_split(tmp_path, "train"), load_split(tmp_path, "val")
     assert frame_keys(train.joints).isdisjoint(frame_keys(val.joints))
     assert {c["path"] for c in val.clips} == {p for p, r in manifest.items() if r.split == "val"}
-    # Rigid limb bones keep their length through every frame of every clip (float32 cache).
+    # Rigid limb bones keep their length through every frame of every clip (float32 cache);
+    # ReActIdle's joints carry position channels (Blender's exporter): its bones stretch ~3 mm.
     for split in (train, val):
         for a, b in [(4, 5), (5, 6), (1, 2), (2, 3), (11, 12), (12, 13), (14, 15), (15, 16)]:
             length = np.linalg.norm(split.joints[:, a] - split.joints[:, b], axis=-1)
             for i in range(len(split)):
                 seg = length[split.starts[i] : split.starts[i + 1]]
-                assert seg.max() - seg.min() < 1e-4, (split.clips[i]["path"], a, b)
+                tolerance = 5e-3 if split.clips[i]["source"] == "reactidle" else 1e-4
+                assert seg.max() - seg.min() < tolerance, (split.clips[i]["path"], a, b)
 
 
 def test_source_shares_set_how_often_each_source_is_drawn(mini_cache):

@@ -291,8 +291,9 @@ def test_cli_writes_json_and_figure(tmp_path):
     assert summary["model"]["parameters"] == sum(p.numel() for p in model.parameters())
     assert "weights" not in summary["model"]["meta"]
     data = summary["data"]
-    assert data["cameras"] == 2 and data["seed"] == 0 and len(data["files"]) == 3
-    assert data["frames"] == 60 + 41 + 60
+    assert data["cameras"] == 2 and data["seed"] == 0 and len(data["files"]) == 4
+    assert data["frames"] == 60 + 41 + 60 + 22  # three CMU BVH clips and one HDM05 AMC clip
+    assert data["sources"] == ["", "", "", ""]  # files found without a manifest
     assert set(summary["conditions"]) == set(CONDITIONS)
     for condition in ("clean", "noisy", "occluded"):
         assert set(summary["conditions"][condition]) >= METRIC_KEYS

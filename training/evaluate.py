@@ -1,13 +1,17 @@
-"""Evaluate a 2D→3D lifter (MPM or a baseline) on any BVH motion, filmed by seeded virtual cameras.
+"""Evaluate a 2D→3D lifter (MPM or a baseline) on any mocap motion, filmed by seeded virtual cameras.
 
-    python -m training.evaluate --checkpoint default|PATH --bvh DIR_OR_FILE [--cameras 4]
-        [--seed 0] [--json OUT] [--baseline NAME] [--figure OUT.png] [--limit-frames N]
+    python -m training.evaluate --checkpoint default|PATH --mocap DIR_OR_FILE [--cameras 4]
+        [--split val] [--source hdm05,cmu_actions] [--seed 0] [--json OUT] [--baseline NAME]
+        [--figure OUT.png] [--limit-frames N]
 
-Every `*.bvh` under --bvh (recursively) is read by the data pipeline at 30 fps, dropping the first
---skip-frames frames (default 1: the T-pose CMU conversions put first). A folder holding a
-manifest.csv is read through the manifest instead: its fps column overrides the headers, and
---split val picks the validation files. Each clip is filmed by --cameras virtual cameras drawn from
-a generator seeded by (seed, clip index, camera index); the same seed gives the same numbers.
+--mocap (alias --bvh) is a BVH or AMC file, a folder of them (recursively), or a folder holding
+manifest.csv files (its own and its subfolders', e.g. the shared mocap root with bvh/, hdm05/,
+reactidle/): manifest rows give each file's true fps, skeleton and source; --split val picks the
+validation rows and --source the rows of some sources. Clips are read by the data pipeline at
+30 fps, dropping each file's leading non-motion frames (1 for CMU BVH conversions' T-pose, 0 for
+AMC; --skip-frames overrides). The JSON's data.sources gives each clip's source. Each clip is
+filmed by --cameras virtual cameras drawn from a generator seeded by (seed, clip index, camera
+index); the same seed gives the same numbers.
 
 Conditions (the keys of "conditions" in the JSON):
 
@@ -506,49 +510,70 @@ def save_figure(run: EvaluationRun, path: Path, frames: int = 3) -> None:
 # --------------------------------------------------------------------------- data and CLI
 
 
-def find_bvh_files(path: Path, split: str | None = None) -> list[tuple[Path, float | None]]:
-    """(file, fps override) for a file, a folder of BVH files, or a mocap folder with manifest."""
-    path = Path(path)
-    if path.is_file():
-        return [(path, None)]
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} is neither a BVH file nor a folder")
-    if (path / "manifest.csv").is_file():
-        from training.data.cache import read_manifest
+@dataclass
+class EvalClips:
+    """Clips to evaluate: names (paths), world joints (T, 17, 3) and each clip's manifest source
+    ("" for a file found without a manifest), so reports can be grouped by source."""
 
-        rows = [r for r in read_manifest(path) if split is None or r.split == split]
-        return [(path / r.path, r.fps) for r in rows]
-    if split is not None:
-        raise ValueError(f"--split needs a folder with a manifest.csv; {path} has none")
-    files = sorted(path.rglob("*.bvh"))
-    if not files:
-        raise FileNotFoundError(f"no .bvh files under {path}")
-    return [(f, None) for f in files]
+    names: list[str]
+    clips: list[np.ndarray]
+    sources: list[str]
+
+
+def parse_sources(values: Sequence[str] | None) -> set[str] | None:
+    """--source given repeatedly and/or comma-separated; None when not given."""
+    names = {n.strip() for v in values or () for n in v.split(",") if n.strip()}
+    return names or None
+
+
+def find_bvh_files(path: Path, split: str | None = None) -> list[tuple[Path, float | None]]:
+    """(file, fps override) for a motion file, a folder of them, or a folder with manifests."""
+    from training.data.sources import find_mocap_files
+
+    return [(f.file, f.fps) for f in find_mocap_files(path, split)]
+
+
+def load_mocap_clips(
+    path: Path,
+    split: str | None = None,
+    skip_frames: int | None = None,
+    limit_frames: int | None = None,
+    fps: float = MODEL_FPS,
+    sources: set[str] | None = None,
+) -> EvalClips:
+    """Every clip the path names (see `sources.find_mocap_files`), at `fps`.
+
+    skip_frames None drops each file's own leading non-motion frames (the manifest's source
+    default; 1 for a BVH and 0 for an AMC found without a manifest). A manifest folder whose
+    skeleton is unknown is skipped with a warning.
+    """
+    from training.data.sources import find_mocap_files, load_all
+
+    loaded, _ = load_all(find_mocap_files(path, split, sources), fps, skip_frames)
+    out = EvalClips([], [], [])
+    for item, clip in loaded:
+        joints = clip.joints[:limit_frames] if limit_frames else clip.joints
+        if len(joints) == 0:
+            print(f"skipping {item.file}: no frames", file=sys.stderr)
+            continue
+        out.names.append(item.path)
+        out.clips.append(joints)
+        out.sources.append(item.source)
+    if not out.clips:
+        raise ValueError(f"no usable clips under {path}")
+    return out
 
 
 def load_bvh_clips(
     path: Path,
     split: str | None = None,
-    skip_frames: int = 1,
+    skip_frames: int | None = None,
     limit_frames: int | None = None,
     fps: float = MODEL_FPS,
 ) -> tuple[list[str], list[np.ndarray]]:
-    """Names and world joints (T, 17, 3) at `fps` of every BVH the path names."""
-    from training.data.mocap import load_clip
-
-    root = Path(path) if Path(path).is_dir() else Path(path).parent
-    names, clips = [], []
-    for file, file_fps in find_bvh_files(path, split):
-        clip = load_clip(file, fps=file_fps, target_fps=fps, skip_frames=skip_frames)
-        joints = clip.joints[:limit_frames] if limit_frames else clip.joints
-        if len(joints) == 0:
-            print(f"skipping {file}: no frames", file=sys.stderr)
-            continue
-        names.append(str(file.relative_to(root)) if file.is_relative_to(root) else str(file))
-        clips.append(joints)
-    if not clips:
-        raise ValueError(f"no usable clips under {path}")
-    return names, clips
+    """Names and world joints (T, 17, 3) at `fps`, as `load_mocap_clips` without the sources."""
+    loaded = load_mocap_clips(path, split, skip_frames, limit_frames, fps)
+    return loaded.names, loaded.clips
 
 
 def load_model(spec: str) -> tuple[Any, dict]:
@@ -569,9 +594,25 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--checkpoint", default="default", help="'default' or a checkpoint path")
     parser.add_argument("--baseline", help="evaluate a shipped baseline instead (e.g. tcn)")
-    parser.add_argument("--bvh", required=True, type=Path, help="BVH file, folder, or mocap dir")
-    parser.add_argument("--split", help="with a manifest.csv folder: train or val")
-    parser.add_argument("--skip-frames", type=int, default=1, help="leading frames to drop")
+    parser.add_argument(
+        "--mocap",
+        "--bvh",
+        dest="mocap",
+        required=True,
+        type=Path,
+        help="a BVH/AMC file, a folder of them, or a folder with manifest.csv files (any depth)",
+    )
+    parser.add_argument("--split", help="with manifest folders: train or val")
+    parser.add_argument(
+        "--source",
+        action="append",
+        help="with manifest folders: only these sources (repeatable or comma-separated)",
+    )
+    parser.add_argument(
+        "--skip-frames",
+        type=int,
+        help="leading frames to drop (default: each file's own: 1 for CMU BVH, 0 for AMC)",
+    )
     parser.add_argument("--limit-frames", type=int, help="use at most N frames of each clip")
     parser.add_argument("--cameras", type=int, default=4, help="virtual cameras per clip")
     parser.add_argument("--seed", type=int, default=0)
@@ -596,7 +637,11 @@ def main(
     """The CLI; `loader` maps a checkpoint spec to (lifter, meta) (tests pass their own)."""
     args = _parse_args(argv)
     spec = f"baseline:{args.baseline}" if args.baseline else args.checkpoint
-    names, clips = load_bvh_clips(args.bvh, args.split, args.skip_frames, args.limit_frames)
+    data = load_mocap_clips(
+        args.mocap, args.split, args.skip_frames, args.limit_frames,
+        sources=parse_sources(args.source),
+    )  # fmt: skip
+    names, clips = data.names, data.clips
     lifter, meta = loader(spec)
     if isinstance(lifter, nn.Module):
         lifter = lifter.to(args.device)
@@ -615,6 +660,7 @@ def main(
     parameters = count_parameters(lifter) or meta.get("parameters")
     kind = meta.get("kind") or getattr(lifter, "kind", None) or type(lifter).__name__
     model = {"kind": kind, "parameters": parameters, "meta": _json_safe(_plain(meta))}
+    run.summary["data"]["sources"] = data.sources
     summary = {"checkpoint": spec, "flip": args.flip, **run.summary, "model": model}
     print(format_table(summary))
     if args.json:

@@ -1,18 +1,19 @@
 """The clip cache: the whole mocap corpus as H36M-17 joints at the model frame rate, built once.
 
-Reading and mapping 160 MB of BVH takes a while; training reads this instead. Layout of <out>:
+Reading and mapping 270 MB of BVH and AMC takes a while; training reads this instead. Every
+manifest folder under the mocap root is read (`sources.read_manifests`). Layout of <out>:
 
-    index.json   what was built: source folder, fps, per clip its file, split, frames, height
+    index.json   what was built: source folder, fps, per clip its file, source, split, frames,
+                 height; manifest folders skipped (unknown skeleton) and why
     train.npz    joints (N, 17, 3) float32 metres Y-up, starts (C + 1,) int64 clip boundaries
     val.npz      the same for the val split
 
-Splits come from the manifest's `split` column and only from there: a file is in exactly one
+Splits come from each manifest's `split` column and only from there: a file is in exactly one
 split file, so nothing from a val file can reach training.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from dataclasses import dataclass
@@ -22,62 +23,44 @@ import numpy as np
 from tqdm import tqdm
 
 from mpm_backend.timebase import MODEL_FPS
-from training.data.mocap import load_clip, standing_height
+from training.data.mocap import standing_height
+from training.data.sources import (
+    SPLITS,
+    MocapFile,
+    find_mocap_files,
+    load_all,
+    read_manifest,  # noqa: F401  (callers import it from here)
+    read_manifests,
+)
 
-SPLITS = ("train", "val")
 CACHE_VERSION = 1
-# Frame 0 of every shared file is a reference T-pose added by the BVH conversion (mocap README).
-SHARED_SKIP_FRAMES = 1
-
-
-@dataclass
-class ManifestRow:
-    path: str
-    source: str
-    split: str
-    fps: float
-    subject: str
-    action: str
-
-
-def read_manifest(mocap_dir: Path) -> list[ManifestRow]:
-    """Rows of manifest.csv; the fps column is the true frame rate (it overrides headers)."""
-    manifest = Path(mocap_dir) / "manifest.csv"
-    if not manifest.is_file():
-        raise FileNotFoundError(
-            f"no manifest.csv in {mocap_dir}: point --mocap at the shared mocap folder"
-        )
-    with manifest.open(newline="") as f:
-        rows = [
-            ManifestRow(
-                path=r["path"],
-                source=r["source"],
-                split=r["split"],
-                fps=float(r["fps"]),
-                subject=r["subject"],
-                action=r["action_or_style"],
-            )
-            for r in csv.DictReader(f)
-        ]
-    bad = [r.path for r in rows if r.split not in SPLITS]
-    if bad:
-        raise ValueError(f"{manifest}: split must be train or val; not so for {bad[:5]}")
-    return rows
+# One manifest row; read_manifest reads one folder's, read_manifests every folder's below a root.
+ManifestRow = MocapFile
 
 
 def build_cache(
-    mocap_dir: Path, out_dir: Path, fps: float = MODEL_FPS, show_progress: bool = True
+    mocap_dir: Path,
+    out_dir: Path,
+    fps: float = MODEL_FPS,
+    show_progress: bool = True,
+    sources: set[str] | None = None,
 ) -> dict:
-    """Read every manifest file, map to H36M-17, resample to fps, write the cache; return index."""
+    """Read every manifest under mocap_dir, map to H36M-17, resample to fps, write the cache.
+
+    A manifest folder whose skeleton no map recognises is skipped whole with one warning line
+    (and listed under "skipped" in index.json); everything else must load. Returns the index.
+    """
     mocap_dir, out_dir = Path(mocap_dir), Path(out_dir)
-    rows = read_manifest(mocap_dir)
+    rows = find_mocap_files(mocap_dir, sources=sources) if sources else read_manifests(mocap_dir)
     started = time.perf_counter()
+
+    def progress(files: list[MocapFile]):
+        return tqdm(files, desc="mocap → clips", unit="file", disable=not show_progress)
+
+    loaded, skipped = load_all(rows, target_fps=fps, progress=progress)
     per_split: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     clips = []
-    for row in tqdm(rows, desc="mocap → clips", unit="file", disable=not show_progress):
-        clip = load_clip(
-            mocap_dir / row.path, fps=row.fps, target_fps=fps, skip_frames=SHARED_SKIP_FRAMES
-        )
+    for row, clip in loaded:
         per_split[row.split].append(clip.joints.astype(np.float32))
         clips.append(
             {
@@ -106,6 +89,7 @@ def build_cache(
         "units": "metres",
         "axes": "Y up; the floor near y = 0",
         "clips": clips,  # in each split, clips appear in this order
+        "skipped": [{"folder": s.folder, "reason": s.reason} for s in skipped],
         "build_seconds": round(time.perf_counter() - started, 1),
     }
     tmp = out_dir / "index.json.tmp"

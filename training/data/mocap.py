@@ -1,8 +1,8 @@
-"""BVH motion → H36M-17 joint clips in metres, Y-up world frame, at any frame rate.
+"""Motion capture (BVH, ASF/AMC) → H36M-17 joint clips in metres, Y-up world frame, any frame rate.
 
-The BVH reader gives positions in file units and file axes; a skeleton map (detected from the
-joint names) says which joints are which, the axes of the file, and where eyes and nose are.
-Units are taken from the map or, when it says nothing, inferred from the skeleton's size.
+Either reader gives joint positions in file units and file axes (a `JointMotion`); a skeleton map
+(detected from the joint names) says which joints are which, the axes of the file, and where eyes
+and nose are. Units come from the file (ASF), else the map, else the skeleton's size.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import numpy as np
 
 from mpm_backend.skeleton import H36M17
 from mpm_backend.timebase import resample, snap_fps
+from training.data.asf import Amc, Asf, find_skeleton, read_amc, read_asf
+from training.data.asf import forward_kinematics as asf_forward_kinematics
 from training.data.bvh import Bvh, forward_kinematics, read_bvh
 from training.data.skeleton_maps import (
     DIRECT_JOINTS,
@@ -22,11 +24,15 @@ from training.data.skeleton_maps import (
     SkeletonMap,
     bare_name,
     detect_skeleton,
+    rest_from_pose,
 )
 
 # Hip to eyes along the body (thigh + shin + pelvis-thorax + thorax-eyes) of an adult, metres;
 # used to tell metres from centimetres, inches or CMU units when a map does not say.
 TYPICAL_BODY_LENGTH_M = 1.5
+# AMC files carry no frame rate; CMU and HDM05 both capture at 120 Hz.
+AMC_DEFAULT_FPS = 120.0
+SUFFIXES = (".bvh", ".amc")
 
 
 @dataclass
@@ -38,7 +44,7 @@ class MocapClip:
     family: str
     source: str
     metres_per_unit: float
-    lowest: np.ndarray  # (T,) height of the lowest BVH joint (toes, end sites), metres
+    lowest: np.ndarray  # (T,) height of the lowest joint (toes, end sites), metres
 
     @property
     def num_frames(self) -> int:
@@ -49,12 +55,86 @@ class MocapClip:
         return self.num_frames / self.fps
 
 
-class _JointLookup:
-    """Finds BVH joints by bare name, with the map's candidates, naming what is missing."""
+@dataclass(eq=False)
+class JointMotion:
+    """What either reader gives the mapping: joints parents first, file units and axes.
 
-    def __init__(self, bvh: Bvh, skeleton_map: SkeletonMap):
-        self.by_name = {bare_name(n): i for i, n in enumerate(bvh.names)}
-        self.source = bvh.source
+    BVH and ASF/AMC files both become this, so one mapping serves every format. Rotations are
+    global and identity in the rest pose, so a point fixed in a joint's frame (the eyes in the
+    head's) is ``position + rotation @ offset`` whatever the format.
+    """
+
+    names: list[str]
+    parents: np.ndarray  # (J,)
+    positions: np.ndarray  # (T, J, 3) file units
+    rotations: np.ndarray  # (T, J, 3, 3)
+    fps: float
+    source: str
+    is_end_site: np.ndarray  # (J,)
+    metres_per_unit: float | None = None  # known from the file (ASF units), else None
+
+    @property
+    def num_frames(self) -> int:
+        return self.positions.shape[0]
+
+
+def bvh_motion(bvh: Bvh) -> JointMotion:
+    """Forward kinematics of a parsed BVH; its unit is unknown (BVH has no unit field)."""
+    positions, rotations = forward_kinematics(bvh)
+    return JointMotion(
+        names=bvh.names,
+        parents=bvh.parents,
+        positions=positions,
+        rotations=rotations,
+        fps=bvh.fps,
+        source=bvh.source,
+        is_end_site=bvh.is_end_site,
+    )
+
+
+def asf_motion(asf: Asf, amc: Amc, fps: float = AMC_DEFAULT_FPS) -> JointMotion:
+    """Forward kinematics of an AMC on its ASF; units from the ASF's ``:units length``."""
+    pose = asf_forward_kinematics(asf, amc)
+    return JointMotion(
+        names=pose.names,
+        parents=pose.parents,
+        positions=pose.positions,
+        rotations=pose.rotations,
+        fps=fps,
+        source=pose.source,
+        is_end_site=pose.is_end_site,
+        metres_per_unit=pose.metres_per_unit,
+    )
+
+
+def read_motion(
+    path: str | Path, skeleton: str | Path | None = None, fps: float | None = None
+) -> JointMotion:
+    """Read any supported file by its suffix; an ``.amc`` needs its ``.asf`` (found if not given)."""
+    path = Path(path)
+    match path.suffix.lower():
+        case ".bvh":
+            return bvh_motion(read_bvh(path))
+        case ".amc":
+            asf = read_asf(skeleton if skeleton is not None else find_skeleton(path))
+            return asf_motion(asf, read_amc(path, asf), fps or AMC_DEFAULT_FPS)
+        case _:
+            raise ValueError(
+                f"{path}: unsupported motion file {path.suffix!r}; supported: {', '.join(SUFFIXES)}"
+            )
+
+
+def rest_pose(motion: JointMotion) -> np.ndarray | None:
+    """Rest pose for the joint matcher, which places joints when no YAML map names them."""
+    return rest_from_pose(motion.parents, motion.positions, motion.rotations)
+
+
+class _JointLookup:
+    """Finds joints by bare name, with the map's candidates, naming what is missing."""
+
+    def __init__(self, motion: JointMotion, skeleton_map: SkeletonMap):
+        self.by_name = {bare_name(n): i for i, n in enumerate(motion.names)}
+        self.source = motion.source
         self.family = skeleton_map.family
 
     def __call__(self, candidates: tuple[str, ...]) -> int:
@@ -116,13 +196,15 @@ def infer_metres_per_unit(joints_file_units: np.ndarray) -> float:
     )
 
 
-def bvh_to_clip(
-    bvh: Bvh, skeleton_map: SkeletonMap | None = None, fps: float | None = None
+def motion_to_clip(
+    motion: JointMotion, skeleton_map: SkeletonMap | None = None, fps: float | None = None
 ) -> MocapClip:
-    """Map a parsed BVH onto H36M-17 in metres and canonical axes; fps overrides the header."""
-    skeleton_map = skeleton_map or detect_skeleton(bvh.names, bvh.source)
-    lookup = _JointLookup(bvh, skeleton_map)
-    positions, rotations = forward_kinematics(bvh)
+    """Map joint motion onto H36M-17 in metres and canonical axes; fps overrides the file's."""
+    skeleton_map = skeleton_map or detect_skeleton(
+        motion.names, motion.source, parents=motion.parents, rest=rest_pose(motion)
+    )
+    lookup = _JointLookup(motion, skeleton_map)
+    positions, rotations = motion.positions, motion.rotations
     to_file_axes = skeleton_map.to_canonical.T  # canonical -> file axes (orthonormal)
     direct = {name: positions[:, lookup(skeleton_map.joints[name])] for name in DIRECT_JOINTS}
 
@@ -132,7 +214,9 @@ def bvh_to_clip(
         nose = _point(skeleton_map.nose, positions, rotations, lookup, to_file_units)
         return derive_h36m17(direct, eyes, nose)
 
-    if skeleton_map.units is not None:
+    if motion.metres_per_unit is not None:  # the file says (ASF units)
+        metres_per_unit = motion.metres_per_unit
+    elif skeleton_map.units is not None:
         metres_per_unit = UNITS_TO_METRES[skeleton_map.units]
     else:  # eyes/nose offsets are in metres; a first guess of the unit is good enough to size them
         metres_per_unit = infer_metres_per_unit(assemble(1.0))
@@ -142,12 +226,19 @@ def bvh_to_clip(
     lowest = (positions @ to_metres.T)[..., 1].min(axis=1)
     return MocapClip(
         joints=joints,
-        fps=float(fps) if fps else snap_fps(bvh.fps),
+        fps=float(fps) if fps else snap_fps(motion.fps),
         family=skeleton_map.family,
-        source=bvh.source,
+        source=motion.source,
         metres_per_unit=metres_per_unit,
         lowest=lowest,
     )
+
+
+def bvh_to_clip(
+    bvh: Bvh, skeleton_map: SkeletonMap | None = None, fps: float | None = None
+) -> MocapClip:
+    """Map a parsed BVH onto H36M-17 in metres and canonical axes; fps overrides the header."""
+    return motion_to_clip(bvh_motion(bvh), skeleton_map, fps)
 
 
 def load_clip(
@@ -156,16 +247,21 @@ def load_clip(
     target_fps: float | None = None,
     skip_frames: int = 0,
     maps: list[SkeletonMap] | None = None,
+    skeleton: str | Path | None = None,
 ) -> MocapClip:
-    """Read a BVH file as an H36M-17 clip, optionally dropping leading frames and resampling.
+    """Read a BVH or ASF/AMC file as an H36M-17 clip, optionally dropping leading frames and
+    resampling.
 
-    fps overrides the header's frame time (the manifest knows better for some files); without
-    it, the header's rounded frame time is snapped to the standard rate it stands for;
-    skip_frames drops e.g. the reference T-pose that CMU conversions put in front.
+    fps overrides the file's frame rate (the manifest knows better for some files; AMC files have
+    none and default to 120); without it, a BVH header's rounded frame time is snapped to the
+    standard rate it stands for; skip_frames drops e.g. the reference T-pose that CMU BVH
+    conversions put in front; skeleton is an ``.amc``'s ``.asf`` (found beside it if not given).
     """
-    bvh = read_bvh(path)
-    skeleton_map = detect_skeleton(bvh.names, bvh.source, maps)
-    clip = bvh_to_clip(bvh, skeleton_map, fps)
+    motion = read_motion(path, skeleton, fps)
+    skeleton_map = detect_skeleton(
+        motion.names, motion.source, maps, motion.parents, rest_pose(motion)
+    )
+    clip = motion_to_clip(motion, skeleton_map, fps)
     if skip_frames:
         clip.joints, clip.lowest = clip.joints[skip_frames:], clip.lowest[skip_frames:]
     if target_fps and clip.num_frames > 0 and abs(target_fps - clip.fps) > 1e-9:

@@ -8,7 +8,10 @@ derived the same way for every source, in `derive_h36m17` — the same rules the
     pelvis = mid(left_hip, right_hip)        thorax = mid(left_shoulder, right_shoulder)
     spine  = mid(pelvis, thorax)             head   = mid-eyes          nose = nose
 
-A file's family is detected from its joint names; see TEMPLATE.yaml.example to add one.
+A file's family is detected from its joint names by the YAML maps' `detect` lists; when none
+matches and the hierarchy is known, `mpm_backend.joint_matcher` finds the joints by name rules and
+the hierarchy and a map is built from its result (`map_from_match`). The YAML maps are the
+override; see TEMPLATE.yaml.example to add one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from mpm_backend.joint_matcher import SkeletonMatch, SkeletonMatchError, match_skeleton
 from mpm_backend.skeleton import H36M17
 
 MAPS_DIR = Path(__file__).with_name("skeleton_maps")
@@ -36,6 +40,14 @@ UNITS_TO_METRES = {
     "inches": 0.0254,
     "cmu": 0.0254 / 0.45,  # CMU ASF length unit (the CMU FAQ value)
 }
+
+
+# Points fixed in the head joint's frame (metres, canonical rest axes) for a head joint at the top
+# of the neck, as cmu_actions.yaml and daz.yaml give them: eyes 7 cm above and 8 cm forward, the
+# nose tip 3 cm above and 11 cm forward (4 cm below the eyes' height when eye joints exist).
+HEAD_EYES_OFFSET = (0.0, 0.07, 0.08)
+HEAD_NOSE_OFFSET = (0.0, 0.03, 0.11)
+HEAD_NOSE_OFFSET_WITH_EYES = (0.0, 0.04, 0.11)
 
 
 class UnknownSkeletonError(ValueError):
@@ -152,21 +164,89 @@ def load_skeleton_maps(extra_dirs: tuple[Path, ...] = ()) -> list[SkeletonMap]:
     return [SkeletonMap.from_yaml(p) for p in paths]
 
 
+def rest_positions(parents, offsets) -> np.ndarray:
+    """(J, 3) rest-pose positions (all rotations zero): each joint's offset summed down the tree."""
+    offsets = np.asarray(offsets, dtype=float)
+    positions = offsets.copy()
+    for joint, parent in enumerate(np.asarray(parents)):
+        if parent >= 0:
+            positions[joint] += positions[parent]
+    return positions
+
+
+def rest_from_pose(parents, positions, rotations) -> np.ndarray | None:
+    """(J, 3) rest pose (all rotations identity) from the first frame of a posed skeleton.
+
+    Readers give global positions (T, J, 3) and rotations (T, J, 3, 3), not offsets; each joint's
+    translation in its parent's frame is recovered from frame 0 and summed down the tree, so BVH
+    and ASF/AMC files alike get the rest pose. None for a clip with no frames.
+    """
+    positions, rotations = np.asarray(positions), np.asarray(rotations)
+    if positions.shape[0] == 0:
+        return None
+    parents = np.asarray(parents)
+    position, rotation = positions[0], rotations[0]
+    offsets = position.copy()
+    has_parent = parents >= 0
+    parent = parents[has_parent]
+    delta = position[has_parent] - position[parent]
+    offsets[has_parent] = np.einsum("jba,jb->ja", rotation[parent], delta)  # R_parent^T @ delta
+    return rest_positions(parents, offsets)
+
+
+def map_from_match(match: SkeletonMatch) -> SkeletonMap:
+    """A SkeletonMap from the joint matcher's result: what a YAML map would say for this file."""
+    name = [bare_name(n) for n in match.names]
+    head = (name[match.head],)
+    if match.eyes is not None:
+        eyes = PointSpec(between=tuple(name[i] for i in match.eyes))
+        nose = PointSpec(joint=head, offset=HEAD_NOSE_OFFSET_WITH_EYES)
+    else:
+        eyes = PointSpec(joint=head, offset=HEAD_EYES_OFFSET)
+        nose = PointSpec(joint=head, offset=HEAD_NOSE_OFFSET)
+    joints = {joint: (name[match.joints[joint]],) for joint in DIRECT_JOINTS}
+    notes = "; ".join(f"{joint} = {note}" for joint, note in match.notes.items())
+    return SkeletonMap(
+        family=match.convention,
+        description="found by name and hierarchy" + (f" ({notes})" if notes else ""),
+        detect=tuple(sorted({n for (n,) in joints.values()})),
+        joints=joints,
+        eyes=eyes,
+        nose=nose,
+        to_canonical=match.to_canonical,
+        units=None,
+    )
+
+
 def detect_skeleton(
-    names: list[str], source: str = "<bvh>", maps: list[SkeletonMap] | None = None
+    names: list[str],
+    source: str = "<bvh>",
+    maps: list[SkeletonMap] | None = None,
+    parents=None,
+    rest=None,
 ) -> SkeletonMap:
-    """The first map whose `detect` joints are all present, or a clear error saying what to do."""
+    """The first YAML map whose `detect` joints are all present, else (given the hierarchy and
+    rest positions) the joint matcher's map, else a clear error saying what to do."""
     maps = load_skeleton_maps() if maps is None else maps
     for skeleton_map in maps:
         if skeleton_map.matches(names):
             return skeleton_map
+    matcher_failure = ""
+    if parents is not None and rest is not None:
+        try:
+            return map_from_match(match_skeleton(names, parents, rest))
+        except SkeletonMatchError as err:
+            matcher_failure = f" Finding the joints by name and hierarchy failed: {err}."
     present = {bare_name(n) for n in names}
     shown = ", ".join([bare_name(n) for n in names if not n.endswith("_end")][:25])
-    closest = min(maps, key=lambda m: sum(n not in present for n in m.detect))
-    lacking = ", ".join(n for n in closest.detect if n not in present)
+    closest = ""
+    if maps:
+        best = min(maps, key=lambda m: sum(n not in present for n in m.detect))
+        lacking = ", ".join(n for n in best.detect if n not in present)
+        closest = f"; the closest, {best.family!r}, lacks {lacking}"
     raise UnknownSkeletonError(
         f"{source}: unknown skeleton (joints: {shown}). Known families: "
-        f"{', '.join(m.family for m in maps)}; the closest, {closest.family!r}, lacks {lacking}. "
+        f"{', '.join(m.family for m in maps) or 'none'}{closest}.{matcher_failure} "
         f"To add one, copy {MAPS_DIR / 'TEMPLATE.yaml.example'} to a new <family>.yaml, fill in "
         "your joint names, and put it in that folder or pass its folder with --skeleton-maps."
     )
