@@ -24,9 +24,31 @@ from mpm_backend.skeleton import H36M17
 _J = H36M17.index
 PELVIS, THORAX = _J("pelvis"), _J("thorax")
 PARENTS = np.array(H36M17.parents)
-# Stature ≈ (thigh + shin + pelvis→thorax + thorax→mid-eyes) / 0.897 for adults: the segment
-# proportions of Drillis & Contini (1966), as tabled in Winter's Biomechanics (docs/data.md).
-BODY_LENGTH_PER_STATURE = 0.897
+# Each segment between H36M-17 joint centres as a fraction of stature, adults: the proportions
+# of Drillis & Contini (1966) as tabled in Winter's Biomechanics, from landmarks to joint centres
+# (docs/data.md "Bodies"). Each segment is measured between the joints named, both sides averaged.
+PROPORTIONS: dict[str, float] = {
+    "thigh": 0.245,
+    "shin": 0.246,
+    "trunk": 0.280,  # mid-hips to mid-shoulders
+    "head": 0.135,  # mid-shoulders to mid-eyes
+    "hip_width": 0.105,
+    "shoulder_width": 0.245,
+    "upper_arm": 0.186,
+    "forearm": 0.146,
+}
+_MEASURED: dict[str, tuple[tuple[str, str], ...]] = {
+    "thigh": (("left_hip", "left_knee"), ("right_hip", "right_knee")),
+    "shin": (("left_knee", "left_ankle"), ("right_knee", "right_ankle")),
+    "trunk": (("pelvis", "thorax"),),
+    "head": (("thorax", "head"),),
+    "hip_width": (("left_hip", "right_hip"),),
+    "shoulder_width": (("left_shoulder", "right_shoulder"),),
+    "upper_arm": (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")),
+    "forearm": (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist")),
+}
+# Stature from the bones along the body (pose-independent, unlike a standing height).
+BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk", "head"))
 
 # Which bone (named by its child joint) belongs to which scaled segment. Bones that share a
 # segment share its factor, so pelvis = mid-hips, thorax = mid-shoulders and spine = mid-trunk
@@ -50,8 +72,12 @@ class BodyConfig:
     prob: share of training windows re-posed on a new body (the rest keep the mocap's own).
     male_stature / female_stature: (mean, std) of adult stature, ANSUR II (2012).
     child_prob / child_stature: share of children and their stature range (about 5-14 years).
-    segment_spread: per-segment length spread after stature is accounted for: limbs vary less
-        than widths and the trunk, whose mocap definitions also differ most between labs.
+    population_weight: range of the per-window weight w: each segment's length is the mocap
+        body's (scaled to the stature) to the power 1 - w times the population's proportion
+        to the power w, so bodies run from the mocap's own build to the textbook one.
+    segment_spread: per-segment length spread on top, about the spread between the training
+        sources' skeletons (CMU, Daz, twelve ReActIdle people: 4-13 %), where labs' joint
+        definitions differ as much as people do.
     asymmetry: left/right difference of a limb, std of the log factor.
     limb_swing_deg: an upper arm turned about the shoulder by up to this angle (random axis).
     elbow_flex_deg / knee_flex_deg: flexion changed by up to this, kept within flex_limits_deg.
@@ -62,15 +88,16 @@ class BodyConfig:
     female_stature: tuple[float, float] = (1.629, 0.064)
     child_prob: float = 0.1
     child_stature: tuple[float, float] = (1.10, 1.60)
+    population_weight: tuple[float, float] = (0.0, 1.0)
     segment_spread: tuple[tuple[str, float], ...] = (
-        ("hip_width", 0.08),
-        ("thigh", 0.04),
-        ("shin", 0.04),
-        ("trunk", 0.06),
+        ("hip_width", 0.07),
+        ("thigh", 0.06),
+        ("shin", 0.08),
+        ("trunk", 0.08),
         ("head", 0.08),
-        ("shoulder_width", 0.08),
-        ("upper_arm", 0.04),
-        ("forearm", 0.04),
+        ("shoulder_width", 0.10),
+        ("upper_arm", 0.05),
+        ("forearm", 0.07),
     )
     asymmetry: float = 0.01
     limb_swing_deg: float = 12.0
@@ -88,24 +115,31 @@ class Body:
     child: float  # 0 for adults, up to 1 for the youngest child
 
 
+def segment_lengths(joints: np.ndarray) -> dict[str, float]:
+    """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged."""
+    j = H36M17.index
+    return {
+        segment: float(
+            np.mean(
+                [
+                    np.median(np.linalg.norm(joints[:, j(a)] - joints[:, j(b)], axis=-1))
+                    for a, b in pairs
+                ]
+            )
+        )
+        for segment, pairs in _MEASURED.items()
+    }
+
+
 def body_length(joints: np.ndarray) -> float:
     """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames."""
-    j = H36M17.index
-
-    def bone(a: str, b: str) -> float:
-        return float(np.median(np.linalg.norm(joints[:, j(a)] - joints[:, j(b)], axis=-1)))
-
-    legs = 0.5 * (
-        bone("left_hip", "left_knee")
-        + bone("right_hip", "right_knee")
-        + bone("left_knee", "left_ankle")
-        + bone("right_knee", "right_ankle")
-    )
-    return legs + bone("pelvis", "thorax") + bone("thorax", "head")
+    lengths = segment_lengths(joints)
+    return sum(lengths[s] for s in ("thigh", "shin", "trunk", "head"))
 
 
-def sample_body(rng: np.random.Generator, clip_stature: float, config: BodyConfig) -> Body:
-    """A person from the configured population, as length factors relative to the clip's body."""
+def sample_body(rng: np.random.Generator, own: dict[str, float], config: BodyConfig) -> Body:
+    """A person from the configured population, as length factors relative to the clip's body
+    (`own`: its segment lengths, `segment_lengths`)."""
     if rng.random() < config.child_prob:
         stature = rng.uniform(*config.child_stature)
         # Children's heads are large and their legs short for their height (Drillis & Contini
@@ -117,14 +151,18 @@ def sample_body(rng: np.random.Generator, clip_stature: float, config: BodyConfi
         child = 0.0
     spreads = dict(config.segment_spread)
     child_shape = {"head": 1.25, "thigh": 0.93, "shin": 0.93, "upper_arm": 0.95, "forearm": 0.95}
+    own_stature = sum(own[s] for s in ("thigh", "shin", "trunk", "head")) / BODY_LENGTH_PER_STATURE
+    weight = rng.uniform(*config.population_weight)
     factors = np.ones(H36M17.num_joints)
-    scale = stature / clip_stature
     for segment, joints in _SEGMENTS.items():
-        shared = rng.normal(0.0, spreads.get(segment, 0.0))
         shape = 1.0 + child * (child_shape.get(segment, 1.0) - 1.0)
+        mocap = np.log(own[segment] / own_stature)
+        textbook = np.log(PROPORTIONS[segment])
+        spread = rng.normal(0.0, spreads.get(segment, 0.0))
+        length = stature * shape * np.exp((1 - weight) * mocap + weight * textbook + spread)
         for name in joints:
             side = rng.normal(0.0, config.asymmetry) if segment not in ("trunk", "head") else 0.0
-            factors[_J(name)] = scale * shape * np.exp(shared + side)
+            factors[_J(name)] = length / own[segment] * np.exp(side)
     # Pelvis-centred bones must stay mirror images (pelvis = mid-hips, thorax = mid-shoulders).
     for pair in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
         factors[[_J(p) for p in pair]] = factors[[_J(p) for p in pair]].mean()
@@ -145,8 +183,7 @@ def repose(
     """
     config = config or BodyConfig()
     joints = np.asarray(joints, dtype=np.float64)
-    clip_stature = body_length(joints) / BODY_LENGTH_PER_STATURE
-    body = sample_body(rng, clip_stature, config)
+    body = sample_body(rng, segment_lengths(joints), config)
     bones = joints - joints[:, PARENTS.clip(min=0)]
     bones[:, PELVIS] = 0.0
     bones = _perturb_angles(bones, rng, config)
