@@ -24,7 +24,8 @@ from pathlib import Path
 
 ADDON = Path(__file__).resolve().parent
 ROOT = ADDON.parent
-VENDORED = ("__init__", "protocol", "client", "skeleton", "tracks")  # mpm_backend modules, no torch
+# mpm_backend modules, no torch (joint_matcher: rigs no YAML map knows, core/auto_rigmap.py)
+VENDORED = ("__init__", "protocol", "client", "skeleton", "tracks", "joint_matcher")
 REQUIREMENTS = ("pyzmq", "msgpack", "pyyaml")
 LEFT_OUT = ("build.py", "batch.py", "batch_bench.py", "bench.py", "export.py", "presets.py")
 PYTHON = "3.11"  # Blender 4.2 to 5.0

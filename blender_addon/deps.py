@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 try:  # the built extension
-    from ._vendor.mpm_backend import client, protocol, skeleton, tracks
+    from ._vendor.mpm_backend import client, joint_matcher, protocol, skeleton, tracks
 except ImportError:  # a checkout: tests, batch runs, the bpy wheel
-    from mpm_backend import client, protocol, skeleton, tracks
+    from mpm_backend import client, joint_matcher, protocol, skeleton, tracks
 
-__all__ = ["client", "protocol", "skeleton", "tracks", "RIGS_DIR"]
+__all__ = ["client", "joint_matcher", "protocol", "skeleton", "tracks", "RIGS_DIR"]
 
 _HERE = Path(__file__).resolve().parent
 RIGS_DIR = _HERE / "rigs" if (_HERE / "rigs").is_dir() else _HERE.parent / "rigs"

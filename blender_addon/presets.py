@@ -210,8 +210,9 @@ def pick_armature(
     armatures: list[bpy.types.Object], name: str | None = None, source: str = ""
 ) -> bpy.types.Object:
     """`name` if given; else the first (by name) with meshes parented to it (a character's
-    skeleton), else the first a shipped rig map fits, else the first. An "MPM skeleton" (an
-    armature holding lifted joints, as batch .blend outputs have) is taken only if alone."""
+    skeleton), else the first a rig map fits (a shipped one or the joint matcher's), else the
+    first. An "MPM skeleton" (an armature holding lifted joints, as batch .blend outputs have)
+    is taken only if alone."""
     if not armatures:
         raise PresetError(f"--rig {source}: the file holds no armature")
     if name is not None:
@@ -226,11 +227,12 @@ def pick_armature(
     skinned = [o for o in armatures if any(c.type == "MESH" for c in o.children)]
     if skinned:
         return skinned[0]
-    from .core import rigmaps
+    from .core import auto_rigmap, rigmaps
 
     for obj in armatures:
         try:
-            rigmaps.detect_rig_map([b.name for b in obj.data.bones])
+            skel = auto_rigmap.Skeleton.from_bones(obj.data.bones)
+            rigmaps.detect_rig_map([b.name for b in obj.data.bones], skeleton=skel)
             return obj
         except rigmaps.RigMapError:
             continue

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 
 from .anim import Channel, new_action, write_channels
-from .core import cleanup, coords, retarget, rigmaps
+from .core import auto_rigmap, cleanup, coords, retarget, rigmaps
 from .deps import skeleton
 
 SKELETON_NAME = "MPM skeleton"
@@ -68,8 +68,9 @@ def scene_frames(num_frames: int, fps: float, scene: bpy.types.Scene, offset: in
 def rig_map_for(armature: bpy.types.Object, options) -> rigmaps.RigMap:
     """The map the options name (or the detected one), checked against the armature's bones."""
     names = [b.name for b in armature.data.bones]
-    if options.rig == "AUTO":
-        return rigmaps.detect_rig_map(names)
+    if options.rig == "AUTO":  # the shipped/user YAML maps, else the joint matcher's map
+        skel = auto_rigmap.Skeleton.from_bones(armature.data.bones)
+        return rigmaps.detect_rig_map(names, skeleton=skel)
     source = options.rig_map_path if options.rig == "CUSTOM" else options.rig
     if not source:
         raise rigmaps.RigMapError("Rig map 'Custom' needs a map file (rigs/TEMPLATE.yaml.example)")

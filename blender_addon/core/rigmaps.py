@@ -5,7 +5,8 @@ follows, the joint its tail points at) and a twist reference fixing the roll abo
 (a limb's bend plane, a line across the body, ...); which bone is the root (it also receives the
 location); a ``detect`` list of bone names that identifies the family; optional name prefixes
 (Mixamo's ``mixamorig:``). Bones the map does not name keep their rest pose relative to their
-parent. `rigs/TEMPLATE.yaml.example` documents every key.
+parent. `rigs/TEMPLATE.yaml.example` documents every key. An armature no YAML map detects gets
+a map derived by the joint matcher (`auto_rigmap`), given its hierarchy and rest pose.
 
 Pure data and validation: no bpy. The solver is in `retarget.py`.
 """
@@ -16,10 +17,14 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .coords import JOINT_INDEX
+
+if TYPE_CHECKING:
+    from .auto_rigmap import Skeleton
 
 # The shipped maps: <repository>/rigs. The extension build copies them next to this package;
 # both places are searched.
@@ -101,6 +106,8 @@ class RigMap:
     properties: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     source: str = "<memory>"
     prefix: str = ""  # the prefix resolved against an armature ("" before `resolve`)
+    # what a derived map guessed (auto_rigmap: "left_wrist = end site of forearm.L ..."), to show
+    warnings: tuple[str, ...] = ()
 
     @property
     def bone_names(self) -> tuple[str, ...]:
@@ -379,19 +386,27 @@ def resolve(rig_map: RigMap, bone_names: Iterable[str]) -> RigMap:
 
 
 def detect_rig_map(
-    bone_names: Iterable[str], maps: Mapping[str, RigMap] | Iterable[RigMap] | None = None
+    bone_names: Iterable[str],
+    maps: Mapping[str, RigMap] | Iterable[RigMap] | None = None,
+    *,
+    skeleton: Skeleton | None = None,
 ) -> RigMap:
     """Pick the family whose detect bones the armature has (all of them), resolved and validated.
 
     Where several families match, the one with the most detect bones (the most specific) wins.
-    The error for an armature no family fits names the closest family and what it lacks.
+    Where none does and ``skeleton`` (the armature's hierarchy and rest heads/tails) is given,
+    the joint matcher derives a map (family ``auto:<naming>``, see `auto_rigmap`). The error for
+    an armature nothing fits names the closest family and what it lacks, and the joints the
+    matcher could not place.
     """
     names = list(bone_names)
     if maps is None:
         maps = builtin_rig_maps()
     candidates = list(maps.values()) if isinstance(maps, Mapping) else list(maps)
-    if not candidates:
+    if not candidates and skeleton is None:
         raise RigMapError("no rig maps to detect from (the rigs folder is missing)")
+    if not candidates:
+        return _auto_rig_map(skeleton, names, "no rig maps in the rigs folder")
     scored = []
     for rig_map in candidates:
         prefix, count = match_prefix(rig_map, names)
@@ -407,8 +422,24 @@ def detect_rig_map(
     lacking = [
         prefix + n for n in (closest.detect or closest.bone_names) if prefix + n not in names
     ]
+    closest_text = (
+        f"closest is {closest.family!r} ({closest.source}), which lacks {', '.join(lacking)}"
+    )
+    if skeleton is not None:
+        return _auto_rig_map(skeleton, names, closest_text)
     raise RigMapError(
-        "no rig map fits this armature; closest is "
-        f"{closest.family!r} ({closest.source}), which lacks {', '.join(lacking)}. "
+        f"no rig map fits this armature; {closest_text}. "
         "Pick a family by hand or write a map for this rig (rigs/TEMPLATE.yaml.example)"
     )
+
+
+def _auto_rig_map(skeleton: Skeleton, names: list[str], why_no_yaml: str) -> RigMap:
+    """The joint matcher's map (no YAML map fits), validated; its error says both why not."""
+    from .auto_rigmap import rig_map_for_skeleton  # imports this module
+
+    try:
+        rig_map = rig_map_for_skeleton(skeleton)
+    except RigMapError as exc:
+        raise RigMapError(f"no rig map fits this armature ({why_no_yaml}) and {exc}") from None
+    validate(rig_map, names)
+    return rig_map
