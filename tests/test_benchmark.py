@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from mpm_backend.bench import write_section
-from training.benchmark import equal_budget, markdown, markers, target_budgets, targets
+from training.benchmark import (
+    equal_budget,
+    markdown,
+    markers,
+    merge_conditions,
+    target_budgets,
+    targets,
+)
 
 
 def result(noisy: float, occluded: float, complete3d: float | None = None) -> dict:
@@ -22,6 +29,7 @@ def result(noisy: float, occluded: float, complete3d: float | None = None) -> di
         "conditions": conditions,
         "references": {"interpolation": {"conditions": {"complete3d": {"mpjpe": 100.0}}}},
         "throughput_fps": 9000.0,
+        "sources": {"cmu": conditions},
     }
 
 
@@ -87,3 +95,29 @@ def test_a_ratio_target_counts_only_at_an_equal_budget():
         dict(RESULTS, tcn=shared), "cmd", {"clips": 1, "frames": 9, "cameras": 1, "seed": 0}
     )
     assert "| noisy MPJPE / TCN | 0.85 | 0.85 | yes | NO |" in table
+
+
+def test_unseen_people_targets_read_hdm05_against_cmu_val_and_the_tcn():
+    mpm, tcn = result(50.0, 55.0), result(60.0, 70.0)
+    mpm["sources"]["hdm05"] = {
+        "noisy": {"mpjpe": 60.0, "p_mpjpe": 45.0},
+        "occluded": {"mpjpe": 66.0},
+    }
+    mpm["sources"]["hdm05_upright"] = {"noisy": {"mpjpe": 58.0}}
+    tcn["sources"]["hdm05"] = {"noisy": {"mpjpe": 80.0}, "occluded": {"mpjpe": 75.0}}
+    rows = {name: (value, met) for name, value, _, met in targets({"mpm": mpm, "tcn": tcn})}
+    assert rows["unseen-people ratio: HDM05 noisy / CMU val noisy"] == (1.2, True)
+    assert rows["HDM05 noisy MPJPE (mm)"] == (60.0, True)
+    assert rows["HDM05 without lying down, noisy MPJPE (mm)"] == (58.0, True)
+    assert rows["HDM05 noisy P-MPJPE (mm)"] == (45.0, True)
+    assert rows["HDM05 noisy MPJPE / TCN"] == (0.75, True)
+    assert rows["HDM05 occluded MPJPE / TCN"] == (0.88, False)
+    assert rows["CMU val noisy / the previous default's 55.6"] == (0.899, True)
+
+
+def test_merged_sources_weigh_each_part_by_its_joint_frames():
+    a = {"noisy": {"mpjpe": 40.0, "p_mpjpe": 30.0, "frames": 10, "scored": 170}}
+    b = {"noisy": {"mpjpe": 100.0, "p_mpjpe": 60.0, "frames": 30, "scored": 510}}
+    merged = merge_conditions([a, b])["noisy"]
+    assert merged["mpjpe"] == 85.0 and merged["p_mpjpe"] == 52.5
+    assert merged["frames"] == 40 and merged["scored"] == 680
