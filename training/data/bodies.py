@@ -79,11 +79,12 @@ class BodyConfig:
         sources' skeletons (CMU, Daz, twelve ReActIdle people: 4-13 %), where labs' joint
         definitions differ as much as people do.
     asymmetry: left/right difference of a limb, std of the log factor.
-    limb_swing_deg: an upper arm turned about the shoulder by up to this angle (random axis).
+    arm_swing_deg / leg_swing_deg: an upper arm (thigh) turned about the shoulder (hip) by up
+        to this angle about a random axis, the limb below going with it.
     elbow_flex_deg / knee_flex_deg: flexion changed by up to this, kept within flex_limits_deg.
     """
 
-    prob: float = 0.9
+    prob: float = 0.8
     male_stature: tuple[float, float] = (1.756, 0.069)
     female_stature: tuple[float, float] = (1.629, 0.064)
     child_prob: float = 0.1
@@ -100,9 +101,10 @@ class BodyConfig:
         ("forearm", 0.07),
     )
     asymmetry: float = 0.01
-    limb_swing_deg: float = 12.0
-    elbow_flex_deg: float = 10.0
-    knee_flex_deg: float = 5.0
+    arm_swing_deg: float = 20.0
+    leg_swing_deg: float = 10.0
+    elbow_flex_deg: float = 20.0
+    knee_flex_deg: float = 15.0
     flex_limits_deg: tuple[float, float] = (0.0, 150.0)
 
 
@@ -209,17 +211,22 @@ def _perturb_angles(bones: np.ndarray, rng: np.random.Generator, config: BodyCon
     """PoseAug-style bone-angle changes, constant over the window, inside joint limits."""
     bones = bones.copy()
     for side in ("left", "right"):
-        elbow, wrist = _J(f"{side}_elbow"), _J(f"{side}_wrist")
-        axis = rng.normal(size=3)
-        angle = np.radians(rng.uniform(0.0, config.limb_swing_deg))
-        swing = Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle).as_matrix()
-        bones[:, [elbow, wrist]] = bones[:, [elbow, wrist]] @ swing.T
-        delta = rng.uniform(-config.elbow_flex_deg, config.elbow_flex_deg)
-        bones[:, wrist] = _flex(bones[:, elbow], bones[:, wrist], delta, config.flex_limits_deg)
-        knee, ankle = _J(f"{side}_knee"), _J(f"{side}_ankle")
-        delta = rng.uniform(-config.knee_flex_deg, config.knee_flex_deg)
-        bones[:, ankle] = _flex(bones[:, knee], bones[:, ankle], delta, config.flex_limits_deg)
+        for (upper, lower), limit, flex in (
+            (("elbow", "wrist"), config.arm_swing_deg, config.elbow_flex_deg),
+            (("knee", "ankle"), config.leg_swing_deg, config.knee_flex_deg),
+        ):
+            upper, lower = _J(f"{side}_{upper}"), _J(f"{side}_{lower}")
+            bones[:, [upper, lower]] = bones[:, [upper, lower]] @ _swing(rng, limit).T
+            delta = rng.uniform(-flex, flex)
+            bones[:, lower] = _flex(bones[:, upper], bones[:, lower], delta, config.flex_limits_deg)
     return bones
+
+
+def _swing(rng: np.random.Generator, limit_deg: float) -> np.ndarray:
+    """A rotation by up to limit_deg about a random axis (3, 3)."""
+    axis = rng.normal(size=3)
+    angle = np.radians(rng.uniform(0.0, limit_deg))
+    return Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle).as_matrix()
 
 
 def _flex(upper: np.ndarray, lower: np.ndarray, delta_deg: float, limits: tuple[float, float]):
