@@ -3,8 +3,9 @@
     python -m training.render MOCAP [MOCAP ...] --out DIR [--frames N] [--seed S]
         [--size 640x480] [--engine workbench|cycles] [--distance 2.5 8] [--keep-frames]
 
-MOCAP: BVH files or folders of them. One file renders into DIR; several (or a folder) render
-each into DIR/<name>, seeded by (seed, index). A clip whose video.mp4, truth.npz and meta.json
+MOCAP: BVH or AMC files (an AMC's .asf beside it or in an asf/ folder above), or folders of
+them. One file renders into DIR; several (or a folder) render each into DIR/<name>, seeded by
+(seed, index). A clip whose video.mp4, truth.npz and meta.json
 exist is skipped; an interrupted one resumes at its first missing frame. See docs/render.md.
 """
 
@@ -33,7 +34,7 @@ def _inputs(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(path.rglob("*.bvh"))
+            files += sorted(f for f in path.rglob("*") if f.suffix.lower() in (".bvh", ".amc"))
         elif path.is_file():
             files.append(path)
         else:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("mocap", type=Path, nargs="+", help="BVH files or folders")
+    parser.add_argument("mocap", type=Path, nargs="+", help="BVH/AMC files or folders")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--frames", type=int, help="at most N frames per clip (at --fps)")
     parser.add_argument("--seed", type=int, default=0)
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not files:
-        print("error: no BVH file found", file=sys.stderr)
+        print("error: no BVH or AMC file found", file=sys.stderr)
         return 2
     single = len(files) == 1 and args.mocap[0].is_file()
     for index, path in enumerate(files):

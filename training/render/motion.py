@@ -22,21 +22,31 @@ from pathlib import Path
 import numpy as np
 
 from training.data.bvh import Bvh, forward_kinematics, read_bvh
-from training.data.mocap import bvh_to_clip, derive_h36m17
+from training.data.mocap import (
+    JointMotion,
+    bvh_motion,
+    bvh_to_clip,
+    derive_h36m17,
+    motion_to_clip,
+    read_motion,
+    rest_pose,
+)
 from training.data.skeleton_maps import bare_name, detect_skeleton
 from training.render.body import TO_BLENDER, RestBody
 
 # Rig bone (cmu_mb) → candidate (mocap joint, child giving its segment direction), first match
-# wins: CMU ASF names (cmu_actions), CMU MotionBuilder / Mixamo, Daz, Blender meta-rig. A None
-# child means the joint's rotation is copied without aligning a direction (the root).
+# wins: CMU ASF names (cmu_actions, HDM05), CMU MotionBuilder / Mixamo, Daz, Blender meta-rig, and
+# last the Rigify deform names of ReActIdle (two spine joints, `face`, no hands). A None child
+# means the joint's rotation is copied without aligning a direction (the root).
 RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
-    "Hips": (("root", None), ("Hips", None), ("hip", None), ("spine", None)),
+    "Hips": (("root", None), ("Hips", None), ("hip", None), ("pelvis", None), ("spine", None)),
     "LowerBack": (
         ("lowerback", "upperback"),
         ("LowerBack", "Spine"),
         ("Spine", "Spine1"),
         ("abdomen", "chest"),
         ("spine.001", "spine.002"),
+        ("spine", "spine.001"),
     ),
     "Spine": (
         ("upperback", "thorax"),
@@ -44,6 +54,7 @@ RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("Spine", "Spine1"),
         ("abdomen", "chest"),
         ("spine.002", "spine.003"),
+        ("spine.001", "neck"),
     ),
     "Spine1": (
         ("thorax", "lowerneck"),
@@ -51,6 +62,7 @@ RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("Spine1", "Neck"),
         ("chest", "neck"),
         ("spine.003", "spine.004"),
+        ("spine.001", "neck"),
     ),
     "Neck": (
         ("lowerneck", "upperneck"),
@@ -58,6 +70,7 @@ RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("Neck", "Head"),
         ("neck", "head"),
         ("spine.004", "spine.005"),
+        ("neck", "face"),
     ),
     "Neck1": (
         ("upperneck", "head"),
@@ -65,6 +78,7 @@ RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("Neck", "Head"),
         ("neck", "head"),
         ("spine.005", "spine.006"),
+        ("neck", "face"),
     ),
     "Head": (
         ("head", "head_end"),
@@ -72,6 +86,7 @@ RETARGET: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("Head", "HeadTop_End"),
         ("head", None),
         ("spine.006", "spine.006_end"),
+        ("face", "face_end"),
     ),
 }
 _SIDE = {
@@ -122,6 +137,7 @@ _SIDE = {
         ("{Left}ForeArm", "{Left}Hand"),
         ("{l}ForeArm", "{l}Hand"),
         ("forearm.{S}", "hand.{S}"),
+        ("forearm.{S}", "forearm.{S}_end"),
     ),
     "Hand": (
         ("{l}wrist", "{l}hand"),
@@ -184,23 +200,32 @@ class Mocap:
 def load_mocap(
     path: str | Path, fps: float = 30.0, skip_frames: int = 1, max_frames: int | None = None
 ) -> Mocap:
-    """Read a BVH, sampled at `fps` by taking the nearest source frame (exact for 120 → 30).
+    """Read a BVH or an ASF/AMC (its .asf found as `read_motion` finds it), sampled at `fps` by
+    taking the nearest source frame (exact for 120 → 30).
 
     skip_frames drops the reference T-pose that CMU conversions put in front.
     """
-    bvh = read_bvh(path)
-    skeleton_map = detect_skeleton(bvh.names, bvh.source)
-    clip = bvh_to_clip(bvh, skeleton_map)
-    times = np.arange(skip_frames, bvh.num_frames) / clip.fps
-    step = 1.0 / fps
-    wanted = np.arange(times[0], times[-1] + 1e-9, step)
-    rows = np.clip(np.rint(wanted * clip.fps).astype(np.int64), 0, bvh.num_frames - 1)
-    if max_frames is not None:
-        rows = rows[:max_frames]
-    positions, rotations = forward_kinematics(bvh, rows)
+    if Path(path).suffix.lower() == ".bvh":
+        bvh = read_bvh(path)
+        # The hierarchy and rest let the joint matcher map a skeleton no YAML map names.
+        rest = rest_pose(bvh_motion(bvh))
+        skeleton_map = detect_skeleton(bvh.names, bvh.source, parents=bvh.parents, rest=rest)
+        clip = bvh_to_clip(bvh, skeleton_map)
+        rows = _rows(bvh.num_frames, clip.fps, fps, skip_frames, max_frames)
+        positions, rotations = forward_kinematics(bvh, rows)
+        names, parents, offsets = bvh.names, bvh.parents.copy(), _rest_offsets(bvh)
+    else:  # ASF/AMC: the reader gives global positions and rotations, the offsets follow
+        motion = read_motion(path)
+        skeleton_map = detect_skeleton(
+            motion.names, motion.source, parents=motion.parents, rest=rest_pose(motion)
+        )
+        clip = motion_to_clip(motion, skeleton_map)
+        rows = _rows(motion.num_frames, clip.fps, fps, skip_frames, max_frames)
+        positions, rotations = motion.positions[rows], motion.rotations[rows]
+        names, parents, offsets = motion.names, motion.parents.copy(), _pose_offsets(motion)
     axes = skeleton_map.to_canonical
     scale = clip.metres_per_unit
-    names = [bare_name(n) for n in bvh.names]
+    names = [bare_name(n) for n in names]
     lookup = {n: i for i, n in enumerate(names)}
     direct = {}
     for joint, candidates in skeleton_map.joints.items():
@@ -209,8 +234,8 @@ def load_mocap(
         names=names,
         rotations=axes @ rotations @ axes.T,
         root=positions[:, 0] @ (axes.T * scale),
-        rest_offsets=_rest_offsets(bvh) @ (axes.T * scale),
-        parents=bvh.parents.copy(),
+        rest_offsets=offsets @ (axes.T * scale),
+        parents=parents,
         fps=float(fps),
         source=str(path),
         family=skeleton_map.family,
@@ -219,10 +244,33 @@ def load_mocap(
     )
 
 
+def _rows(
+    count: int, source_fps: float, fps: float, skip_frames: int, max_frames: int | None
+) -> np.ndarray:
+    """Source rows nearest to frame times at `fps`, from row `skip_frames` on."""
+    times = np.arange(skip_frames, count) / source_fps
+    wanted = np.arange(times[0], times[-1] + 1e-9, 1.0 / fps)
+    rows = np.clip(np.rint(wanted * source_fps).astype(np.int64), 0, count - 1)
+    return rows[:max_frames] if max_frames is not None else rows
+
+
 def _rest_offsets(bvh: Bvh) -> np.ndarray:
     """Each joint's rest translation from its parent (the OFFSET; the root's is zero)."""
     offsets = bvh.offsets.copy()
     offsets[bvh.parents < 0] = 0.0
+    return offsets
+
+
+def _pose_offsets(motion: JointMotion) -> np.ndarray:
+    """Each joint's translation in its parent's frame, read off frame 0 (the root's is zero).
+
+    Global rotations are identity at rest in both readers, so this is the rest offset.
+    """
+    positions, rotations, parents = motion.positions[0], motion.rotations[0], motion.parents
+    offsets = np.zeros_like(positions)
+    child = parents >= 0
+    delta = positions[child] - positions[parents[child]]
+    offsets[child] = np.einsum("jba,jb->ja", rotations[parents[child]], delta)
     return offsets
 
 
