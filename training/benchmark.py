@@ -346,6 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--flip", action="store_true", help="flip test-time augmentation on every model"
     )
+    parser.add_argument(
+        "--include",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="add the models of an earlier run's --json (same data, cameras and seed)",
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))
     parser.add_argument("--section", default="model-benchmark", help="marker name in --out")
@@ -387,6 +395,12 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "flip": args.flip,
     }
+    for path in args.include:
+        earlier = json.loads(path.read_text())
+        if earlier["data"] != data:
+            parser.error(f"{path} was measured on other data: {earlier['data']} vs {data}")
+        for name, result in earlier["results"].items():
+            results.setdefault(name, result)
     command = shlex.join(["python", "-m", "training.benchmark", *(argv or sys.argv[1:])])
     section = markdown(results, command, data, args.section, args.title)
     print(section)
