@@ -81,37 +81,3 @@ def test_clip_selection_is_seeded_and_spread_over_sources():
     ]
     assert sorted({r.source for r in rows}) == sorted(DEFAULT_SOURCES)
     assert len(rows) == 6 and all(r.split == "val" for r in rows)
-
-
-@pytest.mark.skipif(not MOCAP.is_dir(), reason="no shared mocap")
-@pytest.mark.parametrize(
-    "path",
-    [
-        "hdm05/amc/depositFloorR/HDM_mm_depositFloorR_019_120.amc",  # ASF/AMC
-        "reactidle/acted/013_acted.bvh",  # Rigify names, no hands: the joint matcher's map
-    ],
-)
-def test_the_renderer_drives_its_rig_from_amc_and_rigify_mocap(path):
-    bpy = pytest.importorskip("bpy")
-    from training.data.mocap import load_clip
-    from training.render.assets import assets_available
-    from training.render.body import build_in_blender, rest_body
-    from training.render.motion import h36m_from_rig, load_mocap, retarget
-    from training.render.shape import BodyParams, with_stature
-
-    if not assets_available():
-        pytest.skip("no body assets")
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    rest = rest_body(with_stature(BodyParams(age_years=30), 1.7))
-    body = build_in_blender(rest)
-    mocap = load_mocap(MOCAP / path, skip_frames=0, max_frames=20)
-    motion = retarget(rest, body.rest_rotations, mocap)
-    joints = h36m_from_rig(rest, body.rest_rotations, motion.heads, motion.global_rotations)
-    source = load_clip(MOCAP / path).joints[mocap.frames]
-    j = H36M17.index
-    for side in ("left", "right"):
-        for a, b in (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("elbow", "wrist")):
-            u = joints[:, j(f"{side}_{b}")] - joints[:, j(f"{side}_{a}")]
-            v = source[:, j(f"{side}_{b}")] - source[:, j(f"{side}_{a}")]
-            cos = (u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1)
-            assert cos.min() > np.cos(np.radians(0.1))

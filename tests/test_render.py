@@ -31,6 +31,7 @@ from training.render.shape import BodyParams, with_stature  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 WALK = REPO / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
 EXAMPLE = REPO / "examples" / "video"
+MOCAP = REPO.parent / "shared" / "mocap"
 LIMBS = ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")
 
 
@@ -53,14 +54,12 @@ def test_the_body_has_the_stature_asked_for_and_its_rig_fits_it(params, metres):
     assert rest.nose[2] > rest.eyes[:, 2].max()
 
 
-def test_the_rig_copies_the_mocaps_limb_directions_and_blender_agrees():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    rest = rest_body(with_stature(BodyParams(age_years=10), 1.35))  # a child on adult motion
-    body = build_in_blender(rest)
-    mocap = load_mocap(WALK, max_frames=20)
+def limbs_follow(rest, body, path: Path, skip_frames: int = 1) -> object:
+    """Drive the rig by 20 frames of `path`; assert every limb points where the mocap's does."""
+    mocap = load_mocap(path, skip_frames=skip_frames, max_frames=20)
     motion = retarget(rest, body.rest_rotations, mocap)
     joints = h36m_from_rig(rest, body.rest_rotations, motion.heads, motion.global_rotations)
-    source = load_clip(WALK).joints[mocap.frames]
+    source = load_clip(path).joints[mocap.frames]
     j = H36M17.index
     for side in ("left", "right"):
         for a, b in (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("elbow", "wrist")):
@@ -68,11 +67,33 @@ def test_the_rig_copies_the_mocaps_limb_directions_and_blender_agrees():
             v = source[:, j(f"{side}_{b}")] - source[:, j(f"{side}_{a}")]
             cos = (u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1)
             assert cos.min() > np.cos(np.radians(0.1))
+    return motion
+
+
+def test_the_rig_copies_the_mocaps_limb_directions_and_blender_agrees():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rest = rest_body(with_stature(BodyParams(age_years=10), 1.35))  # a child on adult motion
+    body = build_in_blender(rest)
+    motion = limbs_follow(rest, body, WALK)
     apply_pose(body, motion, 7)
     heads = np.array([body.armature.pose.bones[n].head for n in rest.bone_names])
     assert (
         np.abs(heads @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]) - motion.heads[7]).max() < 1e-5
     )
+
+
+@pytest.mark.skipif(not MOCAP.is_dir(), reason="no shared mocap")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "hdm05/amc/depositFloorR/HDM_mm_depositFloorR_019_120.amc",  # ASF/AMC
+        "reactidle/acted/013_acted.bvh",  # Rigify names, no hands: the joint matcher's map
+    ],
+)
+def test_the_rig_follows_amc_and_rigify_mocap(path):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    body_rest = rest_body(with_stature(BodyParams(age_years=30), 1.7))
+    limbs_follow(body_rest, build_in_blender(body_rest), MOCAP / path, skip_frames=0)
 
 
 @pytest.mark.parametrize("size", [(640, 480), (720, 1280)])
