@@ -262,16 +262,17 @@ class EvaluationRun:
     example: dict | None = None
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN → None, numpy scalars → Python, floats rounded to 0.001 (mm, %) for stable files."""
+def json_safe(value: Any, digits: int = 3) -> Any:
+    """NaN → None, numpy scalars → Python, floats rounded (to 0.001 mm or % by default) for
+    stable files."""
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v, digits) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v, digits) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 3)
+        return None if not math.isfinite(value) else round(value, digits)
     return value
 
 
@@ -397,7 +398,7 @@ def run_evaluation(
     }
     shown = next((c for c in ("occluded", "noisy", "clean") if c in preds), None)
     example = _example(views, preds, shown, 0) if shown else None
-    return EvaluationRun(_json_safe(summary), example)
+    return EvaluationRun(json_safe(summary), example)
 
 
 def evaluate(
@@ -659,7 +660,7 @@ def main(
     )  # fmt: skip
     parameters = count_parameters(lifter) or meta.get("parameters")
     kind = meta.get("kind") or getattr(lifter, "kind", None) or type(lifter).__name__
-    model = {"kind": kind, "parameters": parameters, "meta": _json_safe(_plain(meta))}
+    model = {"kind": kind, "parameters": parameters, "meta": json_safe(_plain(meta))}
     run.summary["data"]["sources"] = data.sources
     summary = {"checkpoint": spec, "flip": args.flip, **run.summary, "model": model}
     print(format_table(summary))

@@ -30,6 +30,7 @@ import numpy as np
 
 from mpm_backend.bench import write_section
 from training.data.cameras import root_relative
+from training.evaluate import json_safe
 from training.footage import (
     PELVIS,
     Lifted,
@@ -244,19 +245,6 @@ def targets(summary: dict) -> dict:
     }
 
 
-def json_safe(value):
-    """NaN → None, numpy → Python, floats rounded (mm to 0.001; fractions keep 6 digits)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if not np.isfinite(value) else round(value, 6)
-    return value
-
-
 # --------------------------------------------------------------------------- CLI
 
 
@@ -343,7 +331,7 @@ def run(args: argparse.Namespace) -> dict:
         "score_s": time.perf_counter() - started - rendered_s,
         "total_s": time.perf_counter() - started,
     }
-    return json_safe(summary)
+    return json_safe(summary, digits=6)  # fractions keep 6 digits
 
 
 def main(argv: list[str] | None = None) -> dict:
