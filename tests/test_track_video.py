@@ -1,12 +1,15 @@
-"""Video → 2D track with MediaPipe, on real footage from Debian's opencv-doc (scripts/fetch_footage.sh).
+"""Video → 2D track with MediaPipe, on real footage from Debian's opencv-doc (scripts/fetch_footage.sh)
+and on the shipped rendered clip with exact truth (examples/video).
 
-Skipped unless the video extra (scripts/install_video.sh) and the footage (build/footage) are there;
-CI installs both.
+Skipped unless the video extra (scripts/install_video.sh) is there; the footage tests also need the
+footage (build/footage). CI installs both.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +22,53 @@ from mpm_backend.skeleton import BLAZEPOSE33, H36M17  # noqa: E402
 from mpm_backend.track import VideoError, detect, main  # noqa: E402
 from mpm_backend.tracks import read_track  # noqa: E402
 
-FOOTAGE = Path(
-    os.environ.get("MPM_FOOTAGE_DIR", Path(__file__).resolve().parents[1] / "build" / "footage")
+REPO = Path(__file__).resolve().parents[1]
+FOOTAGE = Path(os.environ.get("MPM_FOOTAGE_DIR", REPO / "build" / "footage"))
+CLIP = REPO / "examples" / "video"  # rendered: video.mp4 and its exact truth.npz
+needs_footage = pytest.mark.skipif(
+    not (FOOTAGE / "vtest.avi").is_file(),
+    reason=f"no footage in {FOOTAGE}: run scripts/fetch_footage.sh",
 )
-if not (FOOTAGE / "vtest.avi").is_file():
-    pytest.skip(f"no footage in {FOOTAGE}: run scripts/fetch_footage.sh", allow_module_level=True)
 
 
+def test_the_track_command_on_the_shipped_clip_finds_the_walker_and_keeps_left_left(tmp_path):
+    out = tmp_path / "walk.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "mpm_backend.track", str(CLIP / "video.mp4"), "--out", str(out)],
+        cwd=tmp_path,  # as a user would, from anywhere
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with np.load(CLIP / "truth.npz") as npz:
+        truth = {k: npz[k] for k in ("joints_camera", "fps", "width", "height")}
+    frames = len(truth["joints_camera"])
+    track = read_track(out)
+    assert frames == 108 and len(track.keypoints) == frames
+    assert track.fps == pytest.approx(30.0) and float(truth["fps"]) == 30.0
+    assert track.image_size == (int(truth["width"]), int(truth["height"])) == (640, 480)
+    found = np.isfinite(track.keypoints).all(-1).any(-1)
+    assert found.mean() >= 0.95, found.mean()
+    assert f"a person in {found.sum()}" in done.stdout
+
+    lifted = (
+        Engine("default", device="cpu")
+        .lift(track.keypoints, track.layout, track.fps, track.image_size, track.confidence)
+        .joints3d.astype(np.float64)
+    )  # root-relative, camera frame (the truth's OpenCV axes)
+    pelvis = H36M17.index("pelvis")
+    true = truth["joints_camera"] - truth["joints_camera"][:, pelvis : pelvis + 1]
+    for joint in ("wrist", "ankle"):
+        for side, other in (("left", "right"), ("right", "left")):
+            mine = lifted[:, H36M17.index(f"{side}_{joint}")]
+            to_same = np.linalg.norm(mine - true[:, H36M17.index(f"{side}_{joint}")], axis=-1)
+            to_other = np.linalg.norm(mine - true[:, H36M17.index(f"{other}_{joint}")], axis=-1)
+            # Measured: every frame, for both wrists and ankles (the pairs are ~0.4 m apart).
+            assert (to_same < to_other).mean() >= 0.9, (side, joint, (to_same < to_other).mean())
+
+
+@needs_footage
 def test_a_full_body_person_is_found_lifted_and_looks_human(tmp_path):
     assert main([str(FOOTAGE / "basketball1.png"), "--out", str(tmp_path / "bb.json")]) == 0
     track = read_track(tmp_path / "bb.json")
@@ -46,6 +89,7 @@ def test_a_full_body_person_is_found_lifted_and_looks_human(tmp_path):
     assert np.sign(u["left"] - u["right"]) == np.sign(x["left"] - x["right"])
 
 
+@needs_footage
 def test_frames_without_a_person_are_masked_and_timing_comes_from_the_video():
     track = detect(FOOTAGE / "vtest.avi", max_frames=20, progress=False)
     assert track.fps == pytest.approx(10.0) and track.image_size == (768, 576)
@@ -62,6 +106,7 @@ def test_unreadable_video_says_so(tmp_path):
     assert main([str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "t.json")]) == 2
 
 
+@needs_footage
 def test_the_backend_lifts_a_video_it_may_read_and_refuses_others(tmp_path):
     from mpm_backend import protocol as wire
     from mpm_backend.client import BackendError, Client
@@ -84,6 +129,7 @@ def test_the_backend_lifts_a_video_it_may_read_and_refuses_others(tmp_path):
             assert client.ping()["pong"]
 
 
+@needs_footage
 def test_blender_lift_video_to_3d_through_the_backend():
     bpy = pytest.importorskip("bpy")
     import addon_utils
