@@ -59,6 +59,7 @@ from mpm_backend.timebase import (
     MODEL_FPS,
     frame_times,
     interpolate_masked,
+    min_at,
     resample_at,
 )
 from mpm_backend.windows import (
@@ -227,19 +228,6 @@ def model_times(num_frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
     return times, frame_times(count, MODEL_FPS)
 
 
-def _min_at(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
-    """values (T, …) at new_times: the lower of the two bracketing samples (the sample itself
-    where a new time falls on one), the same brackets as resample_at."""
-    if len(times) == 1:
-        return np.repeat(values, len(new_times), axis=0)
-    t = np.clip(new_times, times[0], times[-1])
-    hi = np.clip(np.searchsorted(times, t, side="right"), 1, len(times) - 1)
-    lo = hi - 1
-    w = ((t - times[lo]) / (times[hi] - times[lo])).reshape(-1, *[1] * (values.ndim - 1))
-    a, b = values[lo], values[hi]
-    return np.where(w == 0.0, a, np.where(w == 1.0, b, np.minimum(a, b)))
-
-
 # --------------------------------------------------------------------------- root
 
 
@@ -380,7 +368,7 @@ class Engine:
 
         times, times_m = model_times(len(points), fps)
         screen_m = resample_at(screen, times, times_m)
-        conf_m = _min_at(conf_out, times, times_m)
+        conf_m = min_at(conf_out, times, times_m)
         visible_m = np.isfinite(screen_m).all(-1) & (conf_m > 0)
         pose_in = np.where(visible_m[..., None], screen_m, 0.0).astype(np.float32)
         conf_in = np.where(visible_m, np.maximum(conf_m, self._visible_floor), 0.0)

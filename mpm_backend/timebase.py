@@ -68,6 +68,19 @@ def resample_at(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) ->
     return np.where(w == 1.0, b, out)
 
 
+def min_at(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
+    """values (T, …) at new_times: the lower of the two bracketing samples (the sample itself
+    where a new time falls on one), the same brackets as resample_at."""
+    if len(times) == 1:
+        return np.repeat(values, len(new_times), axis=0)
+    t = np.clip(new_times, times[0], times[-1])
+    hi = np.clip(np.searchsorted(times, t, side="right"), 1, len(times) - 1)
+    lo = hi - 1
+    w = ((t - times[lo]) / (times[hi] - times[lo])).reshape(-1, *[1] * (values.ndim - 1))
+    a, b = values[lo], values[hi]
+    return np.where(w == 0.0, a, np.where(w == 1.0, b, np.minimum(a, b)))
+
+
 def resample(values: np.ndarray, fps: float, new_fps: float) -> np.ndarray:
     """Resample a clip (T, ...) at fps to new_fps over the same time span [0, (T-1)/fps]."""
     n = np.asarray(values).shape[0]

@@ -37,6 +37,7 @@ from training.data.bodies import BodyConfig, DetectorConfig
 from training.data.corruption import NoiseConfig
 from training.data.dataset import ClipWindows, WindowConfig
 from training.data.masks import limb_tube_mask, random_joint_mask
+from training.detected import from_config as detected_windows
 
 STAGES = ("pretrain", "finetune")
 
@@ -107,26 +108,36 @@ class StepBatches(Dataset):
         seed: int,
         rank: int = 0,
         source_shares: dict[str, float] | None = None,
+        detected: tuple[Dataset | None, float] = (None, 0.0),
     ):
         self.windows, self.batch_size, self.seed, self.rank = windows, batch_size, seed, rank
         self.weights = windows.item_weights(source_shares) if source_shares else None
+        # Real-detector windows (training.detected): a fixed count of every batch, drawn from
+        # their own stream so that the synthetic draws are unchanged when they are off.
+        self.detected, share = detected
+        self.detected_count = round(share * batch_size) if self.detected is not None else 0
 
     def __len__(self) -> int:
         return 1 << 40  # unbounded: the sampler (a range of steps) says which batches are made
 
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, step, self.rank, 1])
+        count = self.batch_size - self.detected_count
         if self.weights is None:
-            picks = rng.integers(0, len(self.windows), self.batch_size)
+            picks = rng.integers(0, len(self.windows), count)
         else:
-            picks = rng.choice(len(self.windows), self.batch_size, p=self.weights)
+            picks = rng.choice(len(self.windows), count, p=self.weights)
         self.windows.set_epoch(step * 64 + self.rank)  # a fresh camera and noise per step
         items = [self.windows[int(i)] for i in picks]
+        if self.detected_count:
+            own = np.random.default_rng([self.seed, step, self.rank, 2])
+            drawn = own.integers(0, len(self.detected), self.detected_count)
+            items += [self.detected[int(i)] for i in drawn]
         batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
         # Occlusion masks drawn here too, so they are part of the step's deterministic batch.
         t, j = batch["pose2d"].shape[1:3]
-        batch["occlude2d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in picks]))
-        batch["occlude3d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in picks]))
+        batch["occlude2d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in items]))
+        batch["occlude3d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in items]))
         return batch
 
 
@@ -389,6 +400,7 @@ def train(
             seed,
             runtime.rank,
             config["data"].get("source_shares"),
+            detected_windows(config, seed),
         ),
         batch_size=None,
         sampler=range(start, end),
