@@ -27,7 +27,7 @@ ROOT = ADDON.parent
 # mpm_backend modules, no torch (joint_matcher: rigs no YAML map knows, core/auto_rigmap.py)
 VENDORED = ("__init__", "protocol", "client", "skeleton", "tracks", "joint_matcher")
 REQUIREMENTS = ("pyzmq", "msgpack", "pyyaml")
-LEFT_OUT = ("build.py", "batch.py", "batch_bench.py", "bench.py", "export.py", "presets.py")
+LEFT_OUT = ("build.py", "batch.py", "export.py", "presets.py")
 PYTHON = "3.11"  # Blender 4.2 to 5.0
 PLATFORM_TAGS = {  # Blender platform → pip --platform tags, newest first
     "linux-x64": ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"],

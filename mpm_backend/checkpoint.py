@@ -46,7 +46,7 @@ def build_model(kind: str, config: dict) -> nn.Module:
     """Rebuild a model from its kind and config dict."""
     if kind == "mpm":
         return MPM(MPMConfig(**config))
-    from training.baselines import build_baseline  # baselines live with the training code
+    from mpm_backend.baselines import build_baseline
 
     return build_baseline(kind, **config)
 

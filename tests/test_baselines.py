@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from mpm_backend.skeleton import H36M17
-from training.baselines import (
+from mpm_backend.baselines import (
     MartinezMLP,
     TemporalConvLifter,
     build_baseline,
     fill_missing,
 )
+from mpm_backend.skeleton import H36M17
 
 
 def _track(b: int = 1, t: int = 8, j: int = 17) -> torch.Tensor:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mpm_backend.bench import write_section
-from training.benchmark import (
+from devtools.model_benchmark import (
     equal_budget,
     markdown,
     markers,
@@ -11,6 +10,7 @@ from training.benchmark import (
     target_budgets,
     targets,
 )
+from devtools.sections import write_section
 
 
 def result(noisy: float, occluded: float, complete3d: float | None = None) -> dict:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools import demo_video
 from mpm_backend.checkpoint import DEFAULT_CHECKPOINT
-from training import demo_video
 
 REPO = Path(__file__).resolve().parents[1]
 RIGS = {"metarig": "spine", "mixamo": "mixamorig:Hips"}  # rig: its root bone
@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo_out")
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "training.demo", "--out", str(out)],
+        [sys.executable, "-m", "devtools.demo", "--out", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from mpm_backend.baselines import TemporalConvLifter, fill_missing
 from mpm_backend.model import flip_averaged
-from training.baselines import TemporalConvLifter, fill_missing
 from training.evaluate import (
     CONDITIONS,
     blend_weights,

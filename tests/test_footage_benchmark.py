@@ -15,13 +15,13 @@ import pytest
 pytest.importorskip("cv2")
 pytest.importorskip("mediapipe")
 
+from devtools.footage_benchmark import DEFAULT_SOURCES, Settings, main, select_clips  # noqa: E402
 from mpm_backend.inference import Engine  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
 from training.data.bodies import BODY_LENGTH_PER_STATURE, body_length  # noqa: E402
 from training.data.cameras import sample_camera  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 from training.footage import OFFSET_JOINTS, Rendered, lift_ideal, load_rendered  # noqa: E402
-from training.footage_benchmark import DEFAULT_SOURCES, Settings, main, select_clips  # noqa: E402
 from training.metrics import summarise  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -165,7 +165,7 @@ def test_only_the_training_entry_points_ask_for_sleeping_threads() -> None:
     assert is_training_command([python, "-m", "training.train", "--config", "x.yaml"])
     assert is_training_command([python, "-u", "-m", "training.retrain"])  # as torchrun starts it
     assert not is_training_command([python, "-m", "training.evaluate", "--checkpoint", "default"])
-    assert not is_training_command([python, "-m", "training.benchmark"])
+    assert not is_training_command([python, "-m", "devtools.model_benchmark"])
     assert not is_training_command([python, "-m", "pytest", "training.train"])
     assert not is_training_command([python, "-m"])
 

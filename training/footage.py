@@ -1,6 +1,6 @@
 """One rendered clip through the video path and through ideal 2D, scored against its truth.
 
-The footage benchmark (`training.footage_benchmark`) calls these per clip. The video path is the
+The footage benchmark (`devtools.footage_benchmark`) calls these per clip. The video path is the
 project's own: `mpm_backend.track.detect` (MediaPipe) → `Engine.lift` (BlazePose-33 track, the
 video's frame rate and image size) → the root solve, once with the engine's default field of
 view and once with the focal length of the truth's K (what a user who knows the lens gives). The

@@ -40,7 +40,7 @@ def markdown(summary: dict, section: str = "footage-benchmark") -> str:
         f"<!-- {section}:start -->",
         "## Footage benchmark",
         "",
-        f"Command: `{summary.get('command', 'python -m training.footage_benchmark')}` "
+        f"Command: `{summary.get('command', 'python -m devtools.footage_benchmark')}` "
         f"({summary['timing']['total_s'] / 60:.1f} min, rendering "
         f"{summary['timing']['render_s'] / 60:.1f}). {summary['clips']} rendered clips × "
         f"{s['frames_per_clip']} frames, {s['size'][0]}×{s['size'][1]}, camera "

@@ -30,9 +30,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from mpm_backend.baselines import fill_missing
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
 from mpm_backend.model import token_count
-from training.baselines import fill_missing
 from training.data.bodies import BodyConfig, DetectorConfig
 from training.data.corruption import NoiseConfig
 from training.data.dataset import ClipWindows, WindowConfig

@@ -1,6 +1,6 @@
-"""What the wire costs: `python -m mpm_backend.bench` prints a table and records it.
+"""What the wire costs: `python -m devtools.backend_bench` prints a table and records it.
 
-    python -m mpm_backend.bench [--checkpoint default] [--repeats 3] [--out docs/benchmarks.md]
+    python -m devtools.backend_bench [--checkpoint default] [--repeats 3] [--out docs/benchmarks.md]
 
 In-process lifting vs the same lift through a server process on loopback, for a 10-minute
 30 fps track (throughput) and a 10-second track (latency, median and p95 of many round trips),
@@ -21,22 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.sections import write_section
 from mpm_backend.client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
 START, END = "<!-- backend-benchmark:start -->", "<!-- backend-benchmark:end -->"
-
-
-def write_section(path: Path, section: str, start: str = START, end: str = END) -> None:
-    """Replace the text between two markers of a markdown file (or append it with them)."""
-    text = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def example_track(frames: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -80,7 +70,7 @@ def best_seconds(run, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mpm_backend.bench",
+        prog="python -m devtools.backend_bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -163,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     )
     section = (
-        f"{START}\n## Backend benchmark\n\nCommand: `python -m mpm_backend.bench` "
+        f"{START}\n## Backend benchmark\n\nCommand: `python -m devtools.backend_bench` "
         f"(checkpoint `{args.checkpoint}`, CPU, {os.cpu_count()} cores, best of {args.repeats} for "
         f"the long track, {args.round_trips} round trips for the short one; server and client on "
         f"one machine, loopback TCP).\n\n{table}\n{END}"
     )
     print(table)
-    write_section(args.out, section)
+    write_section(args.out, section, START, END)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,6 +1,6 @@
-"""Benchmark MPM against the baselines: `python -m training.benchmark`.
+"""Benchmark MPM against the baselines: `python -m devtools.model_benchmark`.
 
-    python -m training.benchmark [--mocap ../shared/mocap] [--cameras 4] [--seed 0]
+    python -m devtools.model_benchmark [--mocap ../shared/mocap] [--cameras 4] [--seed 0]
         [--model NAME=SPEC ...] [--out docs/benchmarks.md] [--json docs/benchmarks_model.json]
         [--section model-benchmark] [--title "Model benchmark"] [--flip]
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mpm_backend.bench import write_section
+from devtools.sections import write_section
 from mpm_backend.checkpoint import load_lifter, resolve
 from mpm_backend.model import flip_averaged
 from mpm_backend.timebase import MODEL_FPS
@@ -329,7 +329,7 @@ def markdown(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.benchmark",
+        prog="python -m devtools.model_benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} was measured on other data: {earlier['data']} vs {data}")
         for name, result in earlier["results"].items():
             results.setdefault(name, result)
-    command = shlex.join(["python", "-m", "training.benchmark", *(argv or sys.argv[1:])])
+    command = shlex.join(["python", "-m", "devtools.model_benchmark", *(argv or sys.argv[1:])])
     section = markdown(results, command, data, args.section, args.title)
     print(section)
     write_section(args.out, section, *markers(args.section))

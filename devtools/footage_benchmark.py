@@ -1,6 +1,6 @@
 """The footage benchmark: rendered people, the real detector, exact ground truth.
 
-    python -m training.footage_benchmark [--mocap ../shared/mocap] [--frames 90] [--per-source 4]
+    python -m devtools.footage_benchmark [--mocap ../shared/mocap] [--frames 90] [--per-source 4]
         [--sources cmu_actions,reactidle,hdm05] [--size 640x480] [--distance 2.5 4.5] [--seed 0]
         [--work build/footage_benchmark] [--renders DIR] [--checkpoint default]
         [--json OUT] [--out docs/benchmarks.md] [--section footage-benchmark]
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpm_backend.bench import write_section
+from devtools.sections import write_section
 from training.data.cameras import root_relative
 from training.evaluate import json_safe
 from training.footage import (
@@ -258,7 +258,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m training.footage_benchmark",
+        prog="python -m devtools.footage_benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    command = "python -m training.footage_benchmark " + shlex.join(
+    command = "python -m devtools.footage_benchmark " + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
     summary = run(args)

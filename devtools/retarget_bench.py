@@ -1,6 +1,6 @@
-"""Retarget and bake a minute of motion onto the meta-rig: `python -m blender_addon.bench`.
+"""Retarget and bake a minute of motion onto the meta-rig: `python -m devtools.retarget_bench`.
 
-    python -m blender_addon.bench [--frames 1800] [--out docs/benchmarks.md]
+    python -m devtools.retarget_bench [--frames 1800] [--out docs/benchmarks.md]
 
 Times the add-on's way (solve in numpy, F-curves filled with foreach_set) against the naive way
 (set each pose bone, keyframe_insert, frame after frame) for the same solved rotations, in the
@@ -49,7 +49,7 @@ def naive_bake(armature, solved, frames: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m blender_addon.bench",
+        prog="python -m devtools.retarget_bench",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from blender_addon import result
     from blender_addon.core import retarget
     from blender_addon.jobs import LiftOptions
-    from mpm_backend.bench import write_section
+    from devtools.sections import write_section
 
     bpy.ops.wm.read_homefile(use_empty=True)
     addon_utils.enable("rigify", default_set=True)
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         + [f"| {name} | {a:.2f} | {b:.2f} |" for name, a, b in rows]
     )
     section = (
-        f"{START}\n## Retarget benchmark\n\nCommand: `python -m blender_addon.bench`: "
+        f"{START}\n## Retarget benchmark\n\nCommand: `python -m devtools.retarget_bench`: "
         f"{args.frames} frames (a CMU walk at 30 fps, looped) onto Blender's Human meta-rig "
         f"({len(solved.rotations)} bones keyed), bpy {bpy.app.version_string}, this machine's CPU. "
         f"Same solved rotations both ways; poses agree to {worst:.1e}. Goal: total ≤ 2 s.\n\n"

@@ -1,6 +1,6 @@
-"""Batch throughput: `python -m blender_addon.batch_bench` prints a table and records it.
+"""Batch throughput: `python -m devtools.batch_bench` prints a table and records it.
 
-    python -m blender_addon.batch_bench [--tracks 20] [--frames 1800] [--rig metarig]
+    python -m devtools.batch_bench [--tracks 20] [--frames 1800] [--rig metarig]
         [--formats "blend;blend,bvh,fbx"] [--lookahead 2] [--out docs/benchmarks.md] [--no-write]
 
 Makes --tracks one-minute tracks (examples/tracks/walking.npz played forwards and backwards to
@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mpm_backend.bench import write_section
+from blender_addon import batch
+from devtools.sections import write_section
 from mpm_backend.tracks import read_track, write_track
-
-from . import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "tracks" / "walking.npz"
@@ -96,7 +95,7 @@ def timed_run(tracks: list[Path], out: Path, address: str, rig: str, formats, lo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m blender_addon.batch_bench",
+        prog="python -m devtools.batch_bench",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     threads = f", {args.server_threads} torch thread(s)" if args.server_threads else ""
     section = (
-        f"{START}\n## Batch retargeting benchmark\n\nCommand: `python -m blender_addon.batch_bench` "
+        f"{START}\n## Batch retargeting benchmark\n\nCommand: `python -m devtools.batch_bench` "
         f"({args.tracks} tracks × {args.frames} frames at 30 fps = {minutes:.0f} min of motion, "
         f"rig `{args.rig}`, through `python -m mpm_backend.serve` on loopback (CPU{threads}), "
         f"{os.cpu_count()} cores shared with other work, Blender {_blender_version()} as the `bpy` "

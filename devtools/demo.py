@@ -1,6 +1,6 @@
 """The README's demo: a shipped 2D track → the shipped model → keyframed Blender rigs → files.
 
-    python -m training.demo [--track examples/tracks/walking.json] [--out demo_out]
+    python -m devtools.demo [--track examples/tracks/walking.json] [--out demo_out]
                             [--rig metarig,mixamo] [--no-check] [--no-video]
 
 Lifts `examples/tracks/walking.json` (a CMU walk filmed by a virtual camera, 86 frames at 30 fps)
@@ -10,7 +10,7 @@ no window). Writes `demo_out/walking.<rig>.blend`, `.bvh` and `.fbx` for each ri
 `demo_out/walking.png` (the 2D input beside the 3D result, a few frames) and, as a check on the
 model, `demo_out/lift.png` with its errors on a val clip it never trained on; prints where they
 are. With the video extra installed it then runs the whole video path on the shipped rendered
-clip `examples/video/video.mp4` (`training.demo_video`: MediaPipe → the same model → the
+clip `examples/video/video.mp4` (`devtools.demo_video`: MediaPipe → the same model → the
 meta-rig, `demo_out/video.metarig.blend|.bvh`) and prints its detection rate and errors against
 the clip's exact truth; without the extra it says how to install it.
 """
@@ -97,7 +97,7 @@ def render_lift(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.demo",
+        prog="python -m devtools.demo",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--track", type=Path, default=TRACK)
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_check:
         model_check(args.out, args.seed)
     if not args.no_video:
-        from training.demo_video import video_part
+        from devtools.demo_video import video_part
 
         try:
             video = video_part(args.out, engine)
