@@ -15,6 +15,10 @@ names and are renamed when all of a track's outputs are written; a track whose o
 is skipped unless --force. While one track is retargeted and exported, the next ones are being
 read and lifted (--lookahead). Exit code 0: every track ok or skipped; 1: some failed; 2: bad
 arguments. docs/batch.md has the details.
+
+This module is the command line and the run; `discovery.py` finds the tracks and names the
+outputs, `lifters.py` lifts (in-process or through a backend), `batch_config.py` holds the
+settings all three share.
 """
 
 from __future__ import annotations
@@ -47,62 +51,35 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 from collections import deque  # noqa: E402
 from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from concurrent.futures import Future, ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import bpy  # noqa: E402
 
 from . import export, presets  # noqa: E402
 from . import result as scene_result  # noqa: E402
-from .core import rigmaps  # noqa: E402
+from .batch_config import (  # noqa: E402
+    DEFAULT_LOOKAHEAD,
+    PARTIAL,
+    BatchConfig,
+    Job,
+    UsageError,
+)
+from .core import rigmaps, vocabulary  # noqa: E402
 from .deps import tracks  # noqa: E402
+from .discovery import (  # noqa: E402
+    find_tracks,
+    make_jobs,
+    partial_path,
+    remove_stale_partials,
+    rig_labels,
+)
 from .jobs import LiftOptions  # noqa: E402
+from .lifters import BackendLifter, InProcessLifter  # noqa: E402
 
-TRACK_SUFFIXES = (".json", ".npz", ".csv")
-SMOOTHING = {"none": "NONE", "one_euro": "ONE_EURO", "butterworth": "BUTTERWORTH"}
-ROOT_MOTION = {"move": "MOVE", "in_place": "IN_PLACE", "off": "OFF"}
-PARTIAL = ".partial-"  # temporary outputs: DIR/.<final name>.partial-<pid>.<suffix>
+# The batch flags' words → the panel's enum values (core/vocabulary.py owns both).
+SMOOTHING = {word: value for value, word in vocabulary.SMOOTHING.items()}
+ROOT_MOTION = {word: value for value, word in vocabulary.ROOT_MOTION.items()}
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
-DEFAULT_LOOKAHEAD = 2
-
-
-class UsageError(ValueError):
-    """Bad arguments (exit code 2): a missing input, an unknown format, a rig that cannot be built."""
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-@dataclass
-class BatchConfig:
-    tracks: list[Path]
-    rigs: list[str]
-    out: Path
-    formats: tuple[str, ...] = export.FORMATS
-    backend: str | None = None  # a backend address; None lifts in-process
-    checkpoint: str = "default"  # in-process only
-    device: str = "auto"  # in-process only
-    options: LiftOptions = field(default_factory=LiftOptions)
-    fps: float | None = None  # for tracks whose file gives none
-    image_size: tuple[int, int] | None = None  # overrides the files'
-    layout: str | None = None
-    person: int | None = None
-    threshold: float | None = None  # None: the model's own
-    force: bool = False
-    lookahead: int = DEFAULT_LOOKAHEAD  # tracks lifted ahead of the one being retargeted
-    timeout: float = 120.0  # backend: longest silence for one request, seconds
-    rig_object: str | None = None  # which armature of a rig file
-    bvh_up: str = "Y"  # BVH files: Y up (the BVH habit) or Z up (Blender's own axes)
-    keep_arrays: bool = False  # keep each track and its lift on its TrackResult (the demo)
-    progress: bool | None = None  # the progress bar: None = on a terminal only
-    verbose: bool = False  # Blender's own output and tracebacks
-
-
-@dataclass
-class Job:
-    source: Path
-    name: str
-    outputs: dict[str, Path]  # "<rig>.<format>" → final path
 
 
 @dataclass
@@ -198,137 +175,6 @@ def _relative(path: str | Path, base: Path) -> str:
         return str(path)
 
 
-# --------------------------------------------------------------------------- inputs and outputs
-
-
-def is_openpose_folder(path: Path) -> bool:
-    return path.is_dir() and any(path.glob("*_keypoints.json"))
-
-
-def find_tracks(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand the TRACKS arguments: files as given, folders as described in the module doc."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file() or is_openpose_folder(path):
-            found.append(path)
-        elif path.is_dir():
-            inside = sorted(
-                p
-                for p in path.iterdir()
-                if not p.name.startswith(".")
-                and ((p.is_file() and p.suffix.lower() in TRACK_SUFFIXES) or is_openpose_folder(p))
-            )
-            if not inside:
-                raise UsageError(
-                    f"{path}: no tracks in this folder (track files {', '.join(TRACK_SUFFIXES)} "
-                    "or folders of OpenPose *_keypoints.json files)"
-                )
-            found.extend(inside)
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
-
-
-def track_names(paths: Sequence[Path]) -> list[str]:
-    """Output names: the file's stem (a folder's name); clashes get the suffix, then a number."""
-    stems = [p.stem if p.is_file() else p.name for p in paths]
-    names = [
-        f"{stem}_{path.suffix.lstrip('.').lower()}"
-        if stems.count(stem) > 1 and path.is_file() and path.suffix
-        else stem
-        for stem, path in zip(stems, paths, strict=True)
-    ]
-    clashing = {name for name in names if names.count(name) > 1}
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name in clashing:
-            seen[name] = seen.get(name, 0) + 1
-            names[i] = f"{name}_{seen[name]}"
-    return names
-
-
-def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
-    labels = rig_labels(config.rigs)
-    return [
-        Job(
-            path,
-            name,
-            {
-                f"{label}.{fmt}": config.out / f"{name}.{label}.{fmt}"
-                for label in labels
-                for fmt in config.formats
-            },
-        )
-        for path, name in zip(paths, track_names(paths), strict=True)
-    ]
-
-
-def rig_labels(specs: Sequence[str]) -> list[str]:
-    """What output names call each rig: the preset's name or the rig file's stem; rig files
-    with the same stem get their suffix appended (hero_fbx, hero_blend)."""
-    stems = [presets.label_for(s) for s in specs]
-    labels = [
-        f"{stem}_{Path(spec).suffix.lstrip('.').lower()}"
-        if stems.count(stem) > 1 and spec not in presets.PRESETS
-        else stem
-        for stem, spec in zip(stems, specs, strict=True)
-    ]
-    clashes = sorted({label for label in labels if labels.count(label) > 1})
-    if clashes:
-        raise UsageError(
-            f"--rig: two rigs would both write *.{clashes[0]}.* files; give each rig once "
-            "(rig files from different folders need different names)"
-        )
-    return labels
-
-
-def partial_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}{PARTIAL}{os.getpid()}{final.suffix}")
-
-
-def remove_stale_partials(folder: Path) -> None:
-    """Temporary outputs left by runs that were killed (their process is gone)."""
-    for path in folder.glob(f".*{PARTIAL}*"):
-        match = re.search(re.escape(PARTIAL) + r"(\d+)", path.name)
-        if match is None or _alive(int(match.group(1))):
-            continue
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def load_track(path: Path, config: BatchConfig) -> tracks.Track:
-    """Read a track with the run's overrides; a track without a frame rate takes --fps."""
-    try:
-        track = tracks.read_track(
-            path, layout=config.layout, person=config.person, image_size=config.image_size
-        )
-    except tracks.TrackError as exc:
-        if "image size" in str(exc) and config.image_size is None:
-            raise tracks.TrackError(f"{exc} (here: pass --image-size WxH)") from None
-        raise
-    if not track.fps:
-        if not config.fps:
-            raise tracks.TrackError(f"{path}: the file gives no frame rate; pass --fps")
-        track.fps = float(config.fps)
-    return track
-
-
 # --------------------------------------------------------------------------- quiet Blender
 
 
@@ -415,101 +261,6 @@ def append_rig(entry: RigEntry, scene: bpy.types.Scene) -> tuple[bpy.types.Objec
     for obj in dst.objects:
         scene.collection.objects.link(obj)
     return dst.objects[0], list(dst.objects)
-
-
-# --------------------------------------------------------------------------- lifting
-
-
-class InProcessLifter:
-    """The model in this process; lifts run on a worker thread, ahead of the retargeting."""
-
-    def __init__(self, config: BatchConfig, engine=None):
-        self.config, self.engine = config, engine
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="mpm-lift")
-
-    @property
-    def name(self) -> str:
-        return "in-process"
-
-    def start(self) -> None:
-        if self.engine is None:
-            from mpm_backend.inference import Engine
-
-            self.engine = Engine(self.config.checkpoint, device=self.config.device)
-
-    def submit(self, job: Job) -> Future:
-        return self.pool.submit(self._lift, job)
-
-    def _lift(self, job: Job):
-        track = load_track(job.source, self.config)
-        start = time.perf_counter()
-        lifted = self.engine.lift(*lift_arguments(track, self.config))
-        seconds = time.perf_counter() - start
-        arrays = {
-            "joints3d": lifted.joints3d,
-            "completed2d": lifted.completed2d,
-            "confidence": lifted.confidence,
-        }
-        if lifted.root is not None:
-            arrays["root"] = lifted.root
-        return track, arrays, seconds
-
-    def result(self, handle: Future):
-        return handle.result()
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def lift_arguments(track: tracks.Track, config: BatchConfig) -> tuple:
-    """What both lifters pass on: keypoints, layout, fps, image size, confidence, threshold
-    (the in-process Engine.lift and the client's submit_lift take the same positional order)."""
-    return (
-        track.keypoints,
-        track.layout,
-        track.fps,
-        track.image_size,
-        track.confidence,
-        config.threshold,
-    )
-
-
-class BackendLifter:
-    """A `python -m mpm_backend.serve` backend: the next tracks are submitted (queued on the
-    server) before the current one is retargeted, so the backend never waits for Blender."""
-
-    def __init__(self, config: BatchConfig, client=None):
-        from .deps import client as backend
-
-        self.config, self.own_client = config, client is None
-        self.client = client or backend.Client(config.backend, timeout=config.timeout)
-
-    @property
-    def name(self) -> str:
-        return self.config.backend
-
-    def start(self) -> None:
-        self.client.ping(timeout=min(10.0, self.config.timeout))
-
-    def submit(self, job: Job):
-        try:
-            track = load_track(job.source, self.config)
-            request = self.client.submit_lift(*lift_arguments(track, self.config))
-        except Exception as exc:  # reported when this track's turn comes
-            return exc
-        return track, request
-
-    def result(self, handle):
-        if isinstance(handle, Exception):
-            raise handle
-        track, request = handle
-        self.client.wait(request)
-        seconds = request.result.get("seconds")
-        return track, dict(request.arrays), None if seconds is None else float(seconds)
-
-    def close(self) -> None:
-        if self.own_client:
-            self.client.close()
 
 
 # --------------------------------------------------------------------------- the run
@@ -713,8 +464,8 @@ def _positive(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = LiftOptions()
-    smoothing = {v: k for k, v in SMOOTHING.items()}[defaults.smoothing]
-    root = {v: k for k, v in ROOT_MOTION.items()}[defaults.root_motion]
+    smoothing = vocabulary.SMOOTHING[defaults.smoothing]
+    root = vocabulary.ROOT_MOTION[defaults.root_motion]
     p = argparse.ArgumentParser(
         prog="python -m blender_addon.batch",
         description=__doc__.split("\n\n")[0],

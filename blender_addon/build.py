@@ -3,12 +3,13 @@
     python -m blender_addon.build [--platforms linux-x64,windows-x64,macos-arm64,macos-x64]
                                   [--out dist] [--wheels-cache build/wheels]
 
-Stages the add-on (without build.py and batch.py), vendors the torch-free backend modules it
-imports into `_vendor/mpm_backend` (their imports made relative), copies `rigs/`, downloads the
-pyzmq, msgpack and PyYAML wheels for Blender's Python 3.11 on each platform (Blender bundles
-numpy, not these), lists them in `blender_manifest.toml`, and zips the lot. Install the zip in
-Blender with Edit › Preferences › Get Extensions › Install from Disk; nothing is pip-installed at
-register time.
+Stages the add-on (without the headless modules in LEFT_OUT: build.py, the batch CLI and its
+parts), vendors the torch-free backend modules it imports into `_vendor/mpm_backend` (their
+imports made relative; a package such as `tracks/` whole), copies `rigs/`, downloads the pyzmq,
+msgpack and PyYAML wheels for Blender's Python 3.11 on each platform (Blender bundles numpy, not
+these), lists them in `blender_manifest.toml`, and zips the lot. Install the zip in Blender with
+Edit › Preferences › Get Extensions › Install from Disk; nothing is pip-installed at register
+time.
 """
 
 from __future__ import annotations
@@ -24,10 +25,28 @@ from pathlib import Path
 
 ADDON = Path(__file__).resolve().parent
 ROOT = ADDON.parent
-# mpm_backend modules, no torch (joint_matcher: rigs no YAML map knows, core/auto_rigmap.py)
-VENDORED = ("__init__", "protocol", "client", "skeleton", "tracks", "joint_matcher")
+# mpm_backend modules and packages (tracks/), no torch (joint_matcher: rigs no YAML map knows,
+# core/auto_rigmap.py)
+VENDORED = (
+    "__init__",
+    "protocol",
+    "client",
+    "lift_request",
+    "skeleton",
+    "tracks",
+    "joint_matcher",
+)
 REQUIREMENTS = ("pyzmq", "msgpack", "pyyaml")
-LEFT_OUT = ("build.py", "batch.py", "export.py", "presets.py")
+# headless modules (the batch CLI and its parts), not shipped in the extension
+LEFT_OUT = (
+    "build.py",
+    "batch.py",
+    "batch_config.py",
+    "discovery.py",
+    "lifters.py",
+    "export.py",
+    "presets.py",
+)
 PYTHON = "3.11"  # Blender 4.2 to 5.0
 PLATFORM_TAGS = {  # Blender platform → pip --platform tags, newest first
     "linux-x64": ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"],
@@ -37,13 +56,27 @@ PLATFORM_TAGS = {  # Blender platform → pip --platform tags, newest first
 }
 
 
-def relative_imports(source: str) -> str:
-    """`from mpm_backend.x import y` → `from .x import y`; `from mpm_backend import x` → `from . import x`."""
-    source = re.sub(r"^(\s*)from mpm_backend\.", r"\1from .", source, flags=re.M)
-    source = re.sub(r"^(\s*)from mpm_backend import", r"\1from . import", source, flags=re.M)
+def relative_imports(source: str, depth: int = 1) -> str:
+    """`from mpm_backend.x import y` → `from .x import y`; `from mpm_backend import x` → `from . import x`.
+
+    depth: how many packages deep the module sits in mpm_backend (2 inside `tracks/`), so the
+    dots still reach mpm_backend.
+    """
+    dots = "." * depth
+    source = re.sub(r"^(\s*)from mpm_backend\.", rf"\1from {dots}", source, flags=re.M)
+    source = re.sub(r"^(\s*)from mpm_backend import", rf"\1from {dots} import", source, flags=re.M)
     if re.search(r"^\s*import mpm_backend", source, flags=re.M):
         raise ValueError("a vendored module uses `import mpm_backend`; use `from . import ...`")
     return source
+
+
+def vendored_files() -> list[Path]:
+    """The mpm_backend files VENDORED names: a module's .py, or every .py of a package."""
+    files = []
+    for name in VENDORED:
+        package = ROOT / "mpm_backend" / name
+        files += sorted(package.glob("*.py")) if package.is_dir() else [package.with_suffix(".py")]
+    return files
 
 
 def stage(target: Path) -> None:
@@ -52,11 +85,13 @@ def stage(target: Path) -> None:
     vendor = target / "_vendor" / "mpm_backend"
     vendor.mkdir(parents=True)
     (target / "_vendor" / "__init__.py").write_text('"""Vendored by blender_addon.build."""\n')
-    for name in VENDORED:
-        source = (ROOT / "mpm_backend" / f"{name}.py").read_text()
+    for path in vendored_files():
+        relative = path.relative_to(ROOT / "mpm_backend")
+        source = path.read_text()
         if re.search(r"^\s*(import|from) torch", source, flags=re.M):
-            raise ValueError(f"mpm_backend/{name}.py imports torch; Blender cannot vendor it")
-        (vendor / f"{name}.py").write_text(relative_imports(source))
+            raise ValueError(f"mpm_backend/{relative} imports torch; Blender cannot vendor it")
+        (vendor / relative).parent.mkdir(parents=True, exist_ok=True)
+        (vendor / relative).write_text(relative_imports(source, depth=len(relative.parts)))
     shutil.copytree(ROOT / "rigs", target / "rigs")
 
 

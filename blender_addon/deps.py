@@ -13,16 +13,16 @@ from pathlib import Path
 from types import ModuleType
 
 try:  # the built extension
-    from ._vendor.mpm_backend import joint_matcher, skeleton, tracks
+    from ._vendor.mpm_backend import joint_matcher, lift_request, skeleton, tracks
 
     _BACKEND = f"{__package__}._vendor.mpm_backend"
 except ImportError:  # a checkout: tests, batch runs, the bpy wheel
-    from mpm_backend import joint_matcher, skeleton, tracks
+    from mpm_backend import joint_matcher, lift_request, skeleton, tracks
 
     _BACKEND = "mpm_backend"
 
 _LAZY = ("client", "protocol")  # loaded by __getattr__ below
-__all__ = ["joint_matcher", "skeleton", "tracks", "RIGS_DIR", *_LAZY]
+__all__ = ["joint_matcher", "lift_request", "skeleton", "tracks", "RIGS_DIR", *_LAZY]
 
 _HERE = Path(__file__).resolve().parent
 RIGS_DIR = _HERE / "rigs" if (_HERE / "rigs").is_dir() else _HERE.parent / "rigs"

@@ -14,7 +14,7 @@ import bpy
 
 from . import result as scene_result
 from .deps import client as backend
-from .deps import tracks
+from .deps import lift_request, tracks
 
 POLL_INTERVAL_S = 0.1
 
@@ -93,14 +93,8 @@ class LiftJob:
             self.request = client.submit_lift_video(video, options.threshold)
             self._status(f"Detecting and lifting {video}…", 0.0, running=True)
             return
-        self.request = client.submit_lift(
-            track.keypoints,
-            track.layout,
-            track.fps,
-            track.image_size,
-            track.confidence,
-            options.threshold,
-        )
+        request = lift_request.LiftRequest.from_track(track, threshold=options.threshold)
+        self.request = client.submit_request(request)
         self._status(f"Lifting {len(track.keypoints)} frames…", 0.0, running=True)
 
     @property

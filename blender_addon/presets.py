@@ -20,15 +20,12 @@ from pathlib import Path
 
 import bpy
 
+from .core.vocabulary import RIG_PRESETS
+
 REPO = Path(__file__).resolve().parents[1]
 CMU_BVH = REPO / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
 
-PRESETS = {  # name: rig map family (rigs/*.yaml)
-    "metarig": "blender_metarig",
-    "rigify": "rigify",
-    "mixamo": "mixamo",
-    "cmu": "cmu_bvh",
-}
+PRESETS = RIG_PRESETS  # name: rig map family (rigs/*.yaml)
 RIG_FILE_SUFFIXES = (".blend", ".fbx", ".bvh")
 MIXAMO_PREFIX = "mixamorig:"
 

@@ -12,6 +12,8 @@ from bpy.props import (
     StringProperty,
 )
 
+from .core.vocabulary import RIG_PRESET_ROWS, ROOT_MOTION_ROWS, SMOOTHING_ROWS, enum_items
+
 LAYOUT_ITEMS = [
     ("AUTO", "Auto", "From the file, or from its joint count"),
     ("coco17", "COCO-17", "COCO / MMPose / YOLO-pose 17 keypoints"),
@@ -21,10 +23,7 @@ LAYOUT_ITEMS = [
 ]
 RIG_ITEMS = [
     ("AUTO", "Auto", "Detect the rig family from its bone names"),
-    ("metarig", "Human meta-rig", "Blender's Human meta-rig (Rigify)"),
-    ("rigify", "Rigify rig", "A generated Rigify rig (its FK controls)"),
-    ("mixamo", "Mixamo", "mixamorig: bone names"),
-    ("cmu", "CMU BVH", "The CMU skeleton as Blender's BVH importer makes it"),
+    *enum_items(RIG_PRESET_ROWS),
     ("CUSTOM", "Custom map", "A rig map YAML file (rigs/TEMPLATE.yaml.example)"),
 ]
 
@@ -73,11 +72,7 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     rig_map_path: StringProperty(name="Map file", subtype="FILE_PATH")
     smoothing: EnumProperty(
         name="Smoothing",
-        items=[
-            ("NONE", "None", "Keep the model's output"),
-            ("ONE_EURO", "One-Euro", "Adaptive: smooths slow motion, follows fast motion"),
-            ("BUTTERWORTH", "Butterworth", "Zero-phase low-pass with a cutoff in Hz"),
-        ],
+        items=enum_items(SMOOTHING_ROWS),
         default="BUTTERWORTH",
     )
     cutoff_hz: FloatProperty(name="Cutoff (Hz)", default=6.0, min=0.1, max=30.0)
@@ -90,11 +85,7 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     )
     root_motion: EnumProperty(
         name="Root motion",
-        items=[
-            ("MOVE", "Move", "The root travels as the person does"),
-            ("IN_PLACE", "In place", "Keep the vertical motion, remove horizontal travel"),
-            ("OFF", "Off", "The root stays where it is"),
-        ],
+        items=enum_items(ROOT_MOTION_ROWS),
         default="MOVE",
     )
     frame_offset: IntProperty(

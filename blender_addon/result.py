@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 
 from .anim import Channel, new_action, write_channels
-from .core import auto_rigmap, cleanup, coords, retarget, rigmaps
+from .core import auto_rigmap, cleanup, coords, retarget, rigmaps, vocabulary
 from .deps import skeleton
 
 SKELETON_NAME = "MPM skeleton"
@@ -44,9 +44,8 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> np.nda
     """Backend arrays → cleaned Blender-world joints (T, 17, 3): Z up, feet on the floor."""
     root = arrays.get("root") if options.root_motion != "OFF" else None
     joints = coords.camera_clip_to_blender(arrays["joints3d"], root)
-    smoothing = {"NONE": "none", "ONE_EURO": "one_euro", "BUTTERWORTH": "butterworth"}
     clean = cleanup.CleanupOptions(
-        smoothing=smoothing[options.smoothing],
+        smoothing=vocabulary.SMOOTHING[options.smoothing],
         cutoff_hz=options.cutoff_hz,
         min_cutoff=options.one_euro_min_cutoff,
         beta=options.one_euro_beta,
@@ -71,7 +70,10 @@ def rig_map_for(armature: bpy.types.Object, options) -> rigmaps.RigMap:
     if options.rig == "AUTO":  # the shipped/user YAML maps, else the joint matcher's map
         skel = auto_rigmap.Skeleton.from_bones(armature.data.bones)
         return rigmaps.detect_rig_map(names, skeleton=skel)
-    source = options.rig_map_path if options.rig == "CUSTOM" else options.rig
+    if options.rig == "CUSTOM":
+        source = options.rig_map_path
+    else:  # a preset names its map's family; a family's own name is taken as it is
+        source = vocabulary.RIG_PRESETS.get(options.rig, options.rig)
     if not source:
         raise rigmaps.RigMapError("Rig map 'Custom' needs a map file (rigs/TEMPLATE.yaml.example)")
     return rigmaps.resolve(rigmaps.rig_map_by_name(source), names)

@@ -30,11 +30,9 @@ from mpm_backend.model import flip_averaged
 from mpm_backend.timebase import MODEL_FPS
 from training.evaluate import film_view, lift_sequence, load_mocap_clips, run_evaluation
 
-# The shipped default and the shipped TCN baseline, each trained 100 minutes alone on this 2-core
-# CPU (`python -m training.retrain`; the TCN command is in docs/model.md): the noisy and occluded
-# targets' pair. The pre-training pair comes from one equal-budget run that exists only where it
-# was made (`scripts/train_equal_budget.sh 100 runs/cpu100 --parallel --models mpm,scratch,tcn`:
-# three at once). The MLP baseline is GPU-trained (6 min), for reference.
+# The shipped default and TCN baseline are the noisy and occluded targets' pair; the pre-training
+# pair is a local equal-budget run (scripts/train_equal_budget.sh; how each was trained:
+# docs/model.md). The MLP baseline is there for reference.
 DEFAULT_MODELS = {
     "mpm": "default",
     "tcn": "baseline:tcn",
@@ -52,8 +50,8 @@ SOURCES = {
     "hdm05": ("HDM05 (unseen people and lab)", {"hdm05"}),
 }
 LYING = "lieDownFloor"
-# The default shipped before bodies were varied (session 9), on CMU val: the "CMU val may not get
-# worse by more than 5 %" target's reference (docs/model.md).
+# The reference of the "CMU val may not get worse by more than 5 %" target: the default shipped
+# before bodies were varied, on CMU val (docs/model.md).
 PREVIOUS_CMU_VAL_NOISY = 55.6
 
 
@@ -77,8 +75,8 @@ def throughput(lifter, pose2d: np.ndarray, confidence: np.ndarray, repeats: int 
 
 def training_minutes(meta: dict, clock: str = "elapsed") -> float | None:
     """Minutes of all training stages that made the checkpoint (pre-training included):
-    wall-clock (`clock="elapsed"`) or the training process's CPU time (`"cpu"`, recorded since
-    session 6; it shows whether a run had the machine to itself)."""
+    wall-clock (`clock="elapsed"`) or the training process's CPU time (`"cpu"`, which shows
+    whether a run had the machine to itself; older checkpoints lack it)."""
     training = meta.get("training") or {}
     total = training.get(f"total_{clock}_s", training.get(f"{clock}_s"))
     return round(total / 60, 1) if total is not None else None
@@ -99,7 +97,7 @@ BUDGET_KEYS = ("training_device", "training_minutes", "training_cpu_minutes")
 def equal_budget(a: dict, b: dict, tolerance: float = 0.1) -> bool | None:
     """Whether two benchmarked models were trained on the same budget: the same device, and
     wall-clock and CPU minutes within `tolerance` of each other. None where a record is missing
-    (CPU time is recorded since session 6): equal wall-clock alone cannot tell a run that had the
+    (older checkpoints have no CPU time): equal wall-clock alone cannot tell a run that had the
     machine to itself from one of three sharing it."""
     if any(a.get(key) is None or b.get(key) is None for key in BUDGET_KEYS):
         return None

@@ -5,6 +5,7 @@
     result.arrays["joints3d"]                           # (T, 17, 3) metres
 
     request = client.submit_lift(...)                   # returns at once
+    request = client.submit_request(LiftRequest.from_track(track))  # the same, from a track
     client.poll()                                       # from a bpy.app.timers function
     request.state, request.progress                     # "pending"/"done"/"failed"/"cancelled"
 
@@ -28,6 +29,7 @@ import numpy as np
 import zmq
 
 from . import protocol as wire  # relative: Blender vendors this package
+from .lift_request import LiftRequest
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 
@@ -150,6 +152,15 @@ class Client:
     def info(self, timeout: float | None = None) -> dict:
         return self.call("info", timeout=timeout).result
 
+    def submit_request(
+        self, request: LiftRequest, timeout: float | None = None, op: str = "lift"
+    ) -> Request:
+        """Send a checked `LiftRequest` (op "lift" or "complete_2d"); returns at once."""
+        arrays = {"keypoints": (np.asarray(request.keypoints), request.layout)}
+        if request.confidence is not None:
+            arrays["confidence"] = (np.asarray(request.confidence), request.layout)
+        return self.submit(op, request.params(), arrays, timeout)
+
     def submit_lift(
         self,
         keypoints: np.ndarray,
@@ -161,16 +172,19 @@ class Client:
         timeout: float | None = None,
         op: str = "lift",
     ) -> Request:
-        """keypoints (T, J, 2) pixels in `layout` (NaN = not detected), confidence (T, J)."""
-        arrays = {"keypoints": (np.asarray(keypoints), layout)}
-        if confidence is not None:
-            arrays["confidence"] = (np.asarray(confidence), layout)
-        params: dict[str, Any] = {"fps": float(fps)}
-        if image_size is not None:
-            params["image_size"] = [int(image_size[0]), int(image_size[1])]
-        if threshold is not None:
-            params["threshold"] = float(threshold)
-        return self.submit(op, params, arrays, timeout)
+        """keypoints (T, J, 2) pixels in `layout` (NaN = not detected), confidence (T, J).
+
+        fps and image_size are checked here (`LiftRequest`), before anything is sent.
+        """
+        request = LiftRequest(
+            keypoints=keypoints,
+            layout=layout,
+            fps=fps,
+            image_size=image_size,
+            confidence=confidence,
+            threshold=threshold,
+        )
+        return self.submit_request(request, timeout, op)
 
     def lift(
         self,
@@ -185,7 +199,13 @@ class Client:
     ) -> Request:
         """Blocking lift; the finished request's arrays: joints3d, completed2d, confidence, root."""
         request = self.submit_lift(
-            keypoints, layout, fps, image_size, confidence, threshold, timeout
+            keypoints=keypoints,
+            layout=layout,
+            fps=fps,
+            image_size=image_size,
+            confidence=confidence,
+            threshold=threshold,
+            timeout=timeout,
         )
         return self.wait(request, on_progress)
 
@@ -201,7 +221,14 @@ class Client:
         on_progress=None,
     ) -> Request:
         request = self.submit_lift(
-            keypoints, layout, fps, image_size, confidence, threshold, timeout, op="complete_2d"
+            keypoints=keypoints,
+            layout=layout,
+            fps=fps,
+            image_size=image_size,
+            confidence=confidence,
+            threshold=threshold,
+            timeout=timeout,
+            op="complete_2d",
         )
         return self.wait(request, on_progress)
 

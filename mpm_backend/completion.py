@@ -1,9 +1,8 @@
 """Fitting a model's 3D fill of hidden joints to what is seen. Torch-free.
 
-A model completes a hidden limb's motion well but does not place it exactly: its fill missed the
-frames that show the joint (next to them it was 93 mm off where interpolation was 39 mm), so a limb
-popped where it disappeared and came back, and its bones stretched. Two corrections, both from the
-visible joints alone:
+A model completes a hidden limb's motion well but does not place it exactly: its fill misses the
+frames that show the joint, so a limb pops where it disappears and comes back, and its bones
+stretch. Two corrections, both from the visible joints alone:
 
 - `blend_offsets`: the model predicts visible joints too, so at every frame that shows a joint its
   error there is known; interpolated across the gap and added, the fill meets the seen frames
@@ -11,10 +10,8 @@ visible joints alone:
 - `keep_bone_lengths`: bones do not stretch. Each hidden joint goes at its bone's length (the median
   over frames that show both ends) from its parent, towards where the fill put it, parents first.
 
-Measured on the val split's `complete3d` (hidden-joint MPJPE, shipped default): raw fill 61.0 mm,
-offsets blended 52.7, then bone lengths kept 50.8 (linear interpolation 107.9; the crossfade into
-interpolation this replaced, 59.4). `blend_offsets` serves the completed 2D of a lift too (val
-`occluded`, hidden joints: 18.2 → 16.0 px per 1,000 px of image width; interpolation 37.3).
+`blend_offsets` serves the completed 2D of a lift too. What each correction gains is measured in
+docs/model.md ("3D completion fitted to the seen joints").
 """
 
 from __future__ import annotations

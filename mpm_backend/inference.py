@@ -52,6 +52,7 @@ import torch
 from mpm_backend import __version__
 from mpm_backend.checkpoint import load_lifter
 from mpm_backend.completion import blend_offsets, fit_to_seen
+from mpm_backend.lift_request import check_fps, check_image_size
 from mpm_backend.model import flip_averaged
 from mpm_backend.screen import default_focal, denormalise_screen, normalise_screen
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout, to_h36m17
@@ -137,13 +138,11 @@ def _resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _check_fps(fps: float) -> float:
+    """`lift_request.check_fps` (the one fps rule of every layer), refused as an InputError."""
     try:
-        value = float(fps)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"fps must be a number of frames per second, got {fps!r}") from error
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"fps must be a positive finite number (e.g. 30 or 29.97), got {fps!r}")
-    return value
+        return check_fps(fps)
+    except ValueError as error:
+        raise InputError(str(error)) from None
 
 
 def _as_float_array(values: object, name: str) -> np.ndarray:
@@ -191,18 +190,14 @@ def _check_confidence(confidence: object, shape: tuple[int, ...]) -> np.ndarray 
 
 
 def _check_image_size(image_size: object) -> tuple[float, float] | None:
+    """`lift_request.check_image_size` (whole pixels), refused as an InputError."""
     if image_size is None:
         return None
-    message = f"image_size must be (width, height) in pixels, got {image_size!r}"
     try:
-        width, height = (float(v) for v in image_size)  # type: ignore[union-attr]
-    except (TypeError, ValueError) as error:
-        raise InputError(message) from error
-    if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
-        raise InputError(
-            f"image_size must be two positive numbers (width, height), got {image_size!r}"
-        )
-    return width, height
+        width, height = check_image_size(image_size)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return float(width), float(height)
 
 
 def _check_threshold(threshold: float | None, default: float) -> float:
@@ -420,7 +415,14 @@ class Engine:
         """The same pass as lift; callers read completed2d (hidden joints filled by the model,
         or, with a baseline checkpoint, interpolated linearly in time)."""
         return self.lift(
-            keypoints, layout, fps, image_size, confidence, threshold, progress, cancelled
+            keypoints=keypoints,
+            layout=layout,
+            fps=fps,
+            image_size=image_size,
+            confidence=confidence,
+            threshold=threshold,
+            progress=progress,
+            cancelled=cancelled,
         )
 
     def _lift_window(

@@ -13,6 +13,7 @@ it cleanly. Loopback only unless --allow-remote, which requires CURVE keys (docs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import logging
 import queue
@@ -28,6 +29,7 @@ import numpy as np
 import zmq
 
 from mpm_backend import protocol as wire
+from mpm_backend.lift_request import LiftRequest, check_fps, check_image_size
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout
 
 log = logging.getLogger("mpm_backend.serve")
@@ -243,31 +245,9 @@ class Server:
 
 def _prepare(engine, message: wire.Message):
     """Check a long request completely; return the call the inference thread will make."""
-    fps = wire.number_param(message, "fps")
+    fps = _fps(message)
     if message.op == "complete_3d":
-        joints = wire.require_array(message, "joints3d", (H36M17.num_joints, 3))
-        layout = message.layouts.get("joints3d", H36M17.name)
-        if layout != H36M17.name:
-            raise wire.ProtocolError(
-                wire.BAD_ARRAY, f"joints3d must be in layout {H36M17.name!r}, got {layout!r}"
-            )
-        _check_frames(message.op, joints)
-        wire.require_finite("joints3d", joints, allow_nan=True)
-        visible = wire.require_array(message, "visible", (H36M17.num_joints,), "bu", optional=True)
-        _same_frames("visible", visible, joints)
-
-        def run(progress, cancelled):
-            out = engine.complete_3d(
-                np.array(joints),
-                fps,
-                None if visible is None else np.array(visible, bool),
-                progress=progress,
-                cancelled=cancelled,
-            )
-            return _summary(out, fps), {"joints3d": (out, H36M17.name)}
-
-        return run
-
+        return _prepare_complete_3d(engine, message, fps)
     keypoints = wire.require_array(message, "keypoints", (None, 2))
     name = message.layouts.get("keypoints")
     if not name:
@@ -297,18 +277,23 @@ def _prepare(engine, message: wire.Message):
     if threshold is not None and not 0 <= threshold <= 1:
         raise wire.ProtocolError(wire.BAD_PARAMS, f"threshold must lie in [0, 1], got {threshold}")
     call = engine.lift if message.op == "lift" else engine.complete_2d
+    request = LiftRequest(
+        keypoints=keypoints,
+        layout=layout.name,
+        fps=fps,
+        image_size=image_size,
+        confidence=confidence,
+        threshold=threshold,
+    )
 
     def run(progress, cancelled):
-        result = call(
-            np.array(keypoints),
-            layout.name,
-            fps,
-            image_size,
-            None if confidence is None else np.array(confidence),
-            threshold,
-            progress=progress,
-            cancelled=cancelled,
+        # the engine gets its own copies: the message's arrays are read-only views of its frames
+        own = dataclasses.replace(
+            request,
+            keypoints=np.array(keypoints),
+            confidence=None if confidence is None else np.array(confidence),
         )
+        result = call(**own.arguments(), progress=progress, cancelled=cancelled)
         arrays = {
             "joints3d": (result.joints3d, H36M17.name),
             "completed2d": (result.completed2d, H36M17.name),
@@ -319,6 +304,32 @@ def _prepare(engine, message: wire.Message):
         if result.root is not None and message.op == "lift":
             arrays["root"] = (result.root, None)
         return _summary(result.completed2d, fps), arrays
+
+    return run
+
+
+def _prepare_complete_3d(engine, message: wire.Message, fps: float):
+    """complete_3d: check the 3D track and its visibility; return the inference thread's call."""
+    joints = wire.require_array(message, "joints3d", (H36M17.num_joints, 3))
+    layout = message.layouts.get("joints3d", H36M17.name)
+    if layout != H36M17.name:
+        raise wire.ProtocolError(
+            wire.BAD_ARRAY, f"joints3d must be in layout {H36M17.name!r}, got {layout!r}"
+        )
+    _check_frames(message.op, joints)
+    wire.require_finite("joints3d", joints, allow_nan=True)
+    visible = wire.require_array(message, "visible", (H36M17.num_joints,), "bu", optional=True)
+    _same_frames("visible", visible, joints)
+
+    def run(progress, cancelled):
+        out = engine.complete_3d(
+            np.array(joints),
+            fps,
+            None if visible is None else np.array(visible, bool),
+            progress=progress,
+            cancelled=cancelled,
+        )
+        return _summary(out, fps), {"joints3d": (out, H36M17.name)}
 
     return run
 
@@ -345,8 +356,15 @@ def _prepare_video(engine, message: wire.Message, allow_dirs: list[Path]):
         track = detect(video, max_frames=None if max_frames is None else int(max_frames),
                        progress=False, cancelled=cancelled)  # fmt: skip
         fps = track.fps or 30.0
-        result = engine.lift(track.keypoints, track.layout, fps, track.image_size,
-                             track.confidence, threshold, progress=progress, cancelled=cancelled)  # fmt: skip
+        request = LiftRequest(
+            keypoints=track.keypoints,
+            layout=track.layout,
+            fps=fps,
+            image_size=track.image_size,
+            confidence=track.confidence,
+            threshold=threshold,
+        )
+        result = engine.lift(**request.arguments(), progress=progress, cancelled=cancelled)
         arrays = {
             "keypoints": (track.keypoints, track.layout),
             "keypoint_confidence": (track.confidence, track.layout),
@@ -375,20 +393,26 @@ def _same_frames(name: str, array: np.ndarray | None, reference: np.ndarray) -> 
         )
 
 
+def _fps(message: wire.Message) -> float:
+    """params.fps by `lift_request.check_fps`, the rule every layer shares."""
+    value = message.params.get("fps")
+    if value is None:
+        raise wire.ProtocolError(wire.BAD_PARAMS, f"op {message.op!r} needs the parameter 'fps'")
+    try:
+        return check_fps(value)
+    except ValueError as error:
+        raise wire.ProtocolError(wire.BAD_PARAMS, str(error)) from None
+
+
 def _image_size(message: wire.Message) -> tuple[int, int] | None:
+    """params.image_size by `lift_request.check_image_size` (whole pixels), or None."""
     size = message.params.get("image_size")
     if size is None:
         return None
-    if (
-        not isinstance(size, list | tuple)
-        or len(size) != 2
-        or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in size)
-        or not all(0 < n < 1e6 for n in size)
-    ):
-        raise wire.ProtocolError(
-            wire.BAD_PARAMS, f"image_size must be [width, height] in pixels, got {size!r}"
-        )
-    return int(size[0]), int(size[1])
+    try:
+        return check_image_size(size)
+    except ValueError as error:
+        raise wire.ProtocolError(wire.BAD_PARAMS, str(error)) from None
 
 
 def _summary(array: np.ndarray, fps: float) -> dict:

@@ -1,6 +1,6 @@
 """Joint layouts: the one place that knows joint orders, parents and left/right pairs.
 
-The internal layout is H36M-17 in the VideoPose3D / MotionBERT order (see DESIGN.md). Every
+The internal layout is H36M-17 in the VideoPose3D / MotionBERT order (docs/architecture.md). Every
 other module imports joint indices from here instead of writing numbers of its own.
 Torch-free: Blender imports this module.
 """
@@ -69,6 +69,15 @@ H36M17 = Layout(
     left=(4, 5, 6, 11, 12, 13),
     right=(1, 2, 3, 14, 15, 16),
 )
+
+# Face points for a skeleton or rig with no eye or nose joints, fixed in the frame of a head joint
+# at the top of the neck (metres; left, up, forward): the eyes as the cmu_dance figure's eye joints
+# sit, the nose tip in front of them. Where eye joints exist, the nose is given from the head joint
+# with HEAD_NOSE_OFFSET_WITH_EYES. The YAML maps (training/data/skeleton_maps, rigs/) state
+# the same numbers for their families; tests keep them equal.
+HEAD_EYES_OFFSET = (0.0, 0.07, 0.08)
+HEAD_NOSE_OFFSET = (0.0, 0.03, 0.11)
+HEAD_NOSE_OFFSET_WITH_EYES = (0.0, 0.04, 0.11)
 
 
 # COCO-17 (the COCO keypoint challenge order). It has no pelvis or neck joint, so the nose,

@@ -20,7 +20,7 @@ bpy = pytest.importorskip("bpy")
 
 from blender_addon import build, presets  # noqa: E402
 from blender_addon import result as scene_result  # noqa: E402
-from blender_addon.core import auto_rigmap, coords, retarget, rigmaps  # noqa: E402
+from blender_addon.core import auto_rigmap, coords, rest_pose, retarget, rigmaps, rotations  # noqa: E402
 from blender_addon.core.coords import JOINT_INDEX as J  # noqa: E402
 from blender_addon.core.retarget import RestPose, pose_world_matrices  # noqa: E402
 from blender_addon.jobs import LiftOptions  # noqa: E402
@@ -214,7 +214,8 @@ def make_armature(name: str, bones: list[Bone], fbx: bool = False):
         obj.scale = (0.01, 0.01, 0.01)
     to_armature = np.linalg.inv(FBX_MATRIX[:3, :3]) if fbx else np.eye(3)
     for other in bpy.context.view_layer.objects:
-        other.select_set(False)
+        if other is not None:  # an earlier test's removed object can linger as None
+            other.select_set(False)
     bpy.context.view_layer.objects.active = obj
     obj.select_set(True)
     bpy.ops.object.mode_set(mode="EDIT")
@@ -279,10 +280,10 @@ def limb_angles_deg(rest: RestPose, rig_map: rigmaps.RigMap, result, target: np.
     pose = pose_world_matrices(rest, result.rotations, result.locations)
     out = {}
     for b in rig_map.bones:
-        if b.direction in retarget._LIMB_SEGMENTS:
+        if b.direction in rest_pose.LIMB_SEGMENTS:
             a, c = (J[n] for n in b.direction)
-            want = retarget._unit(target[:, c] - target[:, a])
-            y = retarget._unit(pose[b.bone][:, :3, 1])
+            want = rotations.unit(target[:, c] - target[:, a])
+            y = rotations.unit(pose[b.bone][:, :3, 1])
             out[b.bone] = np.degrees(np.arccos(np.clip(np.sum(y * want, -1), -1.0, 1.0)))
     return out, pose
 
@@ -436,7 +437,7 @@ def test_rest_joints_come_from_the_matched_joints_not_bone_tails(armature):
         ("left_wrist", "wrist_l"),
     ):
         assert np.linalg.norm(joints[J[joint]] - p[key]) * 1000 < 0.01, joint  # mm
-    assert retarget._leg_length(joints[None])[0] == pytest.approx(0.41 + 0.42, abs=0.005)
+    assert rest_pose.leg_length(joints[None])[0] == pytest.approx(0.41 + 0.42, abs=0.005)
 
     cc = armature("auto_cc_rest", character_creator_bones())
     rest = RestPose.from_bpy_bones(cc.data.bones)

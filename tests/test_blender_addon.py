@@ -180,3 +180,12 @@ def test_cancel_leaves_the_scene_unchanged(addon, server, tmp_path):
     assert jobs.ACTIVE.state == "cancelled"
     assert scene_state() == before
     assert "Cancelled" in bpy.context.scene.mpm_lift.status
+
+
+def test_every_rig_preset_of_the_panel_finds_its_map(addon):
+    """The panel's rig choices are preset names; each selects its family's shipped map."""
+    rig = metarig()
+    settings = bpy.context.scene.mpm_lift
+    settings.target, settings.rig = rig, "metarig"
+    rig_map = result.rig_map_for(rig, jobs.LiftOptions.from_scene(bpy.context.scene))
+    assert rig_map.family == "blender_metarig"

@@ -22,6 +22,7 @@ if not assets_available():
 
 from mpm_backend.screen import denormalise_screen  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
+from training.config import DetectedConfig  # noqa: E402
 from training.data.dataset import ClipWindows, WindowConfig  # noqa: E402
 from training.detected import DetectedWindows, load_clip, main, plan_files, training_rows  # noqa: E402
 from training.train import StepBatches, load_config, train  # noqa: E402
@@ -106,8 +107,8 @@ def test_a_slower_render_is_resampled_to_the_model_rate(cache, tmp_path):
 
 def test_training_mixes_in_a_share_of_detected_windows(cache, mini_cache, tmp_path):
     config = load_config(TINY, [f"data.cache={mini_cache}", "finetune.steps=3"])
-    config["data"]["detected"] = {"cache": str(cache), "share": 0.5}
-    windows = DetectedWindows(cache, WindowConfig(window=config["model"]["max_frames"]))
+    config.data.detected = DetectedConfig(cache=str(cache), share=0.5)
+    windows = DetectedWindows(cache, WindowConfig(window=config.window))
     batches = StepBatches(
         ClipWindows(mini_cache, "train", WindowConfig(window=27)), 4, 0, detected=(windows, 0.5)
     )

@@ -38,6 +38,8 @@ def test_vendored_modules_import_relatively():
         build.relative_imports(source)
         == "from .skeleton import H36M17\nfrom . import protocol as wire\n"
     )
+    inside_a_package = "from mpm_backend.tracks.common import Raw\n"
+    assert build.relative_imports(inside_a_package, depth=2) == "from ..tracks.common import Raw\n"
     with pytest.raises(ValueError, match="import mpm_backend"):
         build.relative_imports("import mpm_backend.skeleton\n")
 

@@ -87,7 +87,7 @@ def test_cmu_actions_clip_in_metres_y_up_left_on_plus_x():
         > tpose[J("left_knee"), 1]
     )
     assert tpose[J("nose"), 2] > tpose[J("head"), 2]  # the nose is in front of the eyes
-    # DESIGN.md's medians for this source (metres).
+    # This source's median bones (metres; docs/architecture.md, "Training sources' skeletons").
     assert np.median(bone(clip.joints, "left_hip", "left_knee")) == pytest.approx(0.43, abs=0.01)
     assert np.median(bone(clip.joints, "left_knee", "left_ankle")) == pytest.approx(0.41, abs=0.01)
     assert np.median(bone(clip.joints, "left_shoulder", "left_elbow")) == pytest.approx(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_addon.core import coords, retarget, rigmaps
+from blender_addon.core import coords, rest_pose, retarget, rigmaps, rotations
 from blender_addon.core.coords import JOINT_INDEX as J
 from blender_addon.core.retarget import RestPose, pose_world_matrices, quaternion_to_matrix
 
@@ -216,7 +216,7 @@ def test_a_pose_rig_reproduces_t_pose_source(scene):
             assert np.max(np.linalg.norm(seg - want, axis=-1)) < 1e-3
     for bone, (a, b) in LIMBS.items():
         y = pose[PREFIX + bone][:, :3, 1]
-        want = retarget._unit(joints[:, J[b]] - joints[:, J[a]])
+        want = rotations.unit(joints[:, J[b]] - joints[:, J[a]])
         angle = np.degrees(np.arccos(np.clip(np.sum(y * want, -1), -1, 1)))
         assert angle.max() < 1.0, bone
 
@@ -309,7 +309,7 @@ def test_twist_follows_the_hinge(scene):
         assert twist.max() < 1.0, (upper, twist.max())
         # the elbow's bend plane stays fixed in the upper arm's own frame: the rig's elbow
         # crease keeps facing the way the limb bends
-        normal = retarget._unit(
+        normal = rotations.unit(
             np.cross(joints[:, J[b]] - joints[:, J[a]], joints[:, J[c]] - joints[:, J[b]])
         )
         local = np.einsum("tji,tj->ti", pose[u][:, :3, :3], normal)
@@ -394,7 +394,7 @@ def test_degenerate_frames_stay_finite_and_continuous(scene):
     # frames 60-99: the left arm straight (no bend plane); 120-129: the forearm collapsed
     sh, el, wr = J["left_shoulder"], J["left_elbow"], J["left_wrist"]
     straight = slice(60, 100)
-    direction = retarget._unit(joints[straight, el] - joints[straight, sh])
+    direction = rotations.unit(joints[straight, el] - joints[straight, sh])
     joints[straight, wr] = joints[straight, el] + 0.24 * direction
     joints[120:130, wr] = joints[120:130, el]
     joints[140, :] = joints[140, J["pelvis"]]  # one frame with every joint at one point
@@ -765,7 +765,7 @@ def test_every_shipped_map_keeps_left_left():
         for b in rig_map.bones:
             sides = {n.split("_")[0] for n in b.direction + b.twist.joint_names}
             sides &= {"left", "right"}
-            if b.direction in retarget._LIMB_SEGMENTS:
+            if b.direction in rest_pose.LIMB_SEGMENTS:
                 limbs += 1
                 assert sides == {_side_of(b.bone)}, (rig_map.family, b.bone)
         assert limbs == 8, rig_map.family
@@ -805,9 +805,9 @@ def test_metarig_walk_matches_blender(metarig):
     # bone directions against the source's joint directions
     errors = []
     for b in rig_map.bones:
-        if b.direction in retarget._LIMB_SEGMENTS:
+        if b.direction in rest_pose.LIMB_SEGMENTS:
             a, c = (J[n] for n in b.direction)
-            want = retarget._unit(joints[:, c] - joints[:, a])
+            want = rotations.unit(joints[:, c] - joints[:, a])
             errors.append(
                 np.degrees(np.arccos(np.clip(np.sum(pose[b.bone][:, :3, 1] * want, -1), -1, 1)))
             )
@@ -878,7 +878,7 @@ def test_generated_rigify_fk_controls_drive_the_deform_chain(metarig):
                 "ORG-forearm.R": ("right_elbow", "right_wrist"),
             }.items():
                 y = np.array(rig.pose.bones[org].matrix)[:3, 1]
-                want = retarget._unit(joints[frame, J[b]] - joints[frame, J[a]])
+                want = rotations.unit(joints[frame, J[b]] - joints[frame, J[a]])
                 assert np.degrees(np.arccos(np.clip(y @ want, -1, 1))) < 0.5, org
     finally:
         for obj in set(bpy.data.objects) - before:

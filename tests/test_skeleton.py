@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -87,7 +89,7 @@ def mid(*names: str) -> np.ndarray:
 
 
 def expected_h36m(layout: Layout) -> dict[str, np.ndarray]:
-    """What DESIGN.md says each H36M-17 joint should be, computed here independently."""
+    """What docs/architecture.md says each H36M-17 joint should be, computed here independently."""
     if layout is H36M17:
         return {name: np.array(ASYMMETRIC[name]) for name in H36M17.joints}
     expected = {name: np.array(ASYMMETRIC[name]) for name in H36M17.joints if "_" in name}
@@ -434,3 +436,26 @@ def test_flip_is_an_involution_for_any_points(layout: Layout, frames: int, data)
     finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
     points = data.draw(arrays(np.float64, (frames, layout.num_joints, 2), elements=finite))
     np.testing.assert_array_equal(flip(flip(points, layout), layout), points)
+
+
+def test_the_yaml_maps_use_the_face_offsets_of_mpm_backend_skeleton():
+    """The skeleton and rig maps state face offsets per family; they must be the shared ones."""
+    import yaml
+
+    from mpm_backend.skeleton import HEAD_EYES_OFFSET, HEAD_NOSE_OFFSET, HEAD_NOSE_OFFSET_WITH_EYES
+
+    root = Path(__file__).resolve().parents[1]
+    shared = {HEAD_EYES_OFFSET, HEAD_NOSE_OFFSET, HEAD_NOSE_OFFSET_WITH_EYES}
+    files = [
+        *(root / "training" / "data" / "skeleton_maps").glob("*.yaml"),
+        *root.glob("rigs/*.yaml"),
+    ]
+    found = 0
+    for path in files:
+        raw = yaml.safe_load(path.read_text())
+        points = [raw.get("eyes"), raw.get("nose"), *(raw.get("rest_joints") or {}).values()]
+        for point in points:
+            if isinstance(point, dict) and "offset" in point:
+                assert tuple(point["offset"]) in shared, (path.name, point)
+                found += 1
+    assert found >= 10

@@ -6,21 +6,23 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from training import is_training_command, retrain
+from training import retrain
+from training.config import TrainConfig
 from training.train import dropped, hidden_mpjpe_loss, load_config, train
 
 TINY = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny.yaml"
 
 
-def tiny_config(cache: Path, **stage_overrides) -> dict:
+def tiny_config(cache: Path, **stage_overrides) -> TrainConfig:
     config = load_config(TINY, [f"data.cache={cache}"])
     for stage in ("pretrain", "finetune"):
-        config[stage].update(stage_overrides)
+        setattr(config, stage, replace(config.stage(stage), **stage_overrides))
     return config
 
 
@@ -50,8 +52,8 @@ def test_dropped_frames_are_those_not_kept():
 )
 def test_loss_falls(mini_cache, tmp_path, stage, per_token):
     config = tiny_config(mini_cache, steps=40)
-    config["model"]["frames_per_token"] = per_token
-    config["checkpoint_every"] = config["validate_every"] = 40
+    config.model["frames_per_token"] = per_token
+    config.checkpoint_every = config.validate_every = 40
     train(config, stage, tmp_path, workers=0, show_progress=False)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     first = sum(r["lift_mm"] for r in log[:5]) / 5
@@ -77,8 +79,8 @@ def test_resume_continues_exactly(mini_cache, tmp_path):
 def test_finetune_starts_from_pretrained_weights(mini_cache, tmp_path):
     config = tiny_config(mini_cache, steps=3)
     train(config, "pretrain", tmp_path / "pre", workers=0, show_progress=False)
-    config["finetune"]["lr"] = 0.0  # no update: the fine-tuned model must equal its start
-    config["finetune"]["warmup"] = 1
+    config.finetune.lr = 0.0  # no update: the fine-tuned model must equal its start
+    config.finetune.warmup = 1
     train(
         config,
         "finetune",
@@ -149,10 +151,53 @@ def test_overrides_read_numbers_as_users_write_them():
     config = load_config(
         TINY, ["finetune.lr=1e-3", "finetune.minutes=20", "data.cache=cache/x", "model.dropout=0"]
     )
-    assert config["finetune"]["lr"] == pytest.approx(1e-3)
-    assert config["finetune"]["minutes"] == 20
-    assert config["data"]["cache"] == "cache/x"
-    assert config["model"]["dropout"] == 0
+    assert config.finetune.lr == pytest.approx(1e-3)
+    assert config.finetune.minutes == 20
+    assert config.data.cache == "cache/x"
+    assert config.model["dropout"] == 0
+
+
+CONFIGS = sorted((TINY.parent).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_shipped_config_loads_and_round_trips(path):
+    config = load_config(path)
+    assert TrainConfig.from_dict(config.to_dict()) == config  # what checkpoints store reloads
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("finetune.setps=3", "finetune"),
+        ("data.bodies.pro=0.5", "data.bodies"),
+        ("finetune.loss_weights.lfit=2", "finetune.loss_weights"),
+        ("model.widht=64", "model"),
+        ("validate_evry=3", "top level"),
+    ],
+)
+def test_an_unknown_key_is_an_error_naming_the_valid_keys(override, named):
+    with pytest.raises(ValueError, match=named) as error:
+        load_config(TINY, [override])
+    assert override.partition("=")[0].rpartition(".")[2] in str(error.value)
+    assert "valid keys:" in str(error.value)
+
+
+def test_an_unknown_key_in_a_yaml_file_is_an_error(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text(TINY.read_text() + "chekpoint_every: 5\n")
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        load_config(path)
+
+
+def test_defaults_fill_what_a_config_leaves_out(tmp_path):
+    path = tmp_path / "short.yaml"
+    path.write_text("model: {kind: tcn}\ndata: {bodies: {}}\n")
+    config = load_config(path, ["data.noise=null", "data.detector.prob=0.5"])
+    assert config.model["channels"] == 512 and config.window == 243  # the baseline's own
+    assert config.finetune.warmup == 100 and config.data.stride == 20
+    assert config.data.noise is None and config.data.bodies.prob == 0.8
+    assert config.data.detector.prob == 0.5 and config.data.detected is None
 
 
 def test_dropped_tokens_drop_all_their_frames():
@@ -160,14 +205,50 @@ def test_dropped_tokens_drop_all_their_frames():
     assert dropped(keep, 5, per_token=2).tolist() == [[True, True, False, False, True]]
 
 
-def test_only_the_training_entry_points_ask_for_sleeping_threads() -> None:
-    python = sys.executable
-    assert is_training_command([python, "-m", "training.train", "--config", "x.yaml"])
-    assert is_training_command([python, "-u", "-m", "training.retrain"])  # as torchrun starts it
-    assert not is_training_command([python, "-m", "training.evaluate", "--checkpoint", "default"])
-    assert not is_training_command([python, "-m", "devtools.model_benchmark"])
-    assert not is_training_command([python, "-m", "pytest", "training.train"])
-    assert not is_training_command([python, "-m"])
+# Records OMP_WAIT_POLICY as torch is first imported, then runs a module as `python -m` would
+# (or imports it, as a library user would).
+SPY = """
+import importlib, os, runpy, sys
+seen = []
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("OMP_WAIT_POLICY"))
+sys.meta_path.insert(0, Spy())
+module, run_name = sys.argv[1:3]
+sys.argv = [module, "--help"]
+try:
+    if run_name == "import":
+        importlib.import_module(module)
+    else:
+        runpy.run_module(module, run_name=run_name)
+except SystemExit:
+    pass
+print(seen[0] if seen else "no torch")
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "run_name", "expected"),
+    [
+        ("training.train", "__main__", "PASSIVE"),
+        ("training.retrain", "__main__", "PASSIVE"),
+        ("training.train", "import", "None"),  # imported as a library: left alone
+        ("training.evaluate", "__main__", "None"),
+    ],
+)
+def test_only_the_training_entry_points_ask_for_sleeping_threads(module, run_name, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    args = [sys.executable, "-c", SPY, module, run_name]
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == expected
+
+
+def test_a_users_own_wait_policy_wins():
+    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
+    args = [sys.executable, "-c", SPY, "training.train", "__main__"]
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "ACTIVE"
 
 
 def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
@@ -193,7 +274,7 @@ def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
         payload = torch.load(tmp_path / name / "model.pt", weights_only=True)
         training = payload["meta"]["training"]
         made[name] = (payload["config"]["dropout"], training["step"])
-        # `python -m training.train` asks for sleeping OpenMP threads (training/__init__.py)
+        # `python -m training.train` asks for sleeping OpenMP threads (training.sleep_idle_threads)
         assert training["omp_wait_policy"] == "PASSIVE"
     assert made == {"plain": (pytest.approx(0.1), 3), "nodrop": (0, 2)}
     mtime = (tmp_path / "plain" / "model.pt").stat().st_mtime_ns

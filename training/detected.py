@@ -28,6 +28,7 @@ import time
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -36,6 +37,9 @@ from mpm_backend.screen import normalise_screen
 from mpm_backend.skeleton import H36M17, to_h36m17
 from mpm_backend.timebase import MODEL_FPS, frame_times, min_at, resample_at
 from training.data.dataset import WindowConfig, window_starts
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 INDEX = "index.json"
 PELVIS = H36M17.index("pelvis")
@@ -364,16 +368,14 @@ class DetectedWindows(Dataset):
         return item
 
 
-def from_config(config: dict, seed: int) -> tuple[DetectedWindows | None, float]:
+def from_config(config: TrainConfig, seed: int) -> tuple[DetectedWindows | None, float]:
     """The training config's `data.detected` windows and their share of each batch (off when
     the section is absent or null)."""
-    section = config["data"].get("detected")
-    if not section:
+    section = config.data.detected
+    if section is None:
         return None, 0.0
-    window = WindowConfig(
-        window=config["model"]["max_frames"], stride=config["data"].get("stride", 20)
-    )
-    return DetectedWindows(Path(section["cache"]), window, seed), float(section.get("share", 0.2))
+    window = WindowConfig(window=config.window, stride=config.data.stride)
+    return DetectedWindows(Path(section.cache), window, seed), float(section.share)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -15,9 +15,15 @@ stage is skipped and an unfinished one resumes from its last checkpoint (every
 
 from __future__ import annotations
 
+from training import sleep_idle_threads
+
+if __name__ == "__main__":
+    sleep_idle_threads()  # before torch loads, which reads it once
+
 import argparse
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from mpm_backend.checkpoint import DEFAULT_CHECKPOINT
@@ -60,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.minutes:
         shares = {"pretrain": args.pretrain_share, "finetune": 1.0 - args.pretrain_share}
         for stage in stages:
-            config[stage].update(steps=1_000_000, minutes=args.minutes * shares[stage])
-    cache = Path(config["data"]["cache"])
+            budget = replace(
+                config.stage(stage), steps=1_000_000, minutes=args.minutes * shares[stage]
+            )
+            setattr(config, stage, budget)
+    cache = Path(config.data.cache)
     if not (cache / "index.json").is_file():
         build_cache(args.mocap, cache)
     init = None

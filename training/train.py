@@ -13,10 +13,16 @@ CUDA runs in bfloat16 autocast.
 
 from __future__ import annotations
 
+import os
+
+from training import sleep_idle_threads
+
+if __name__ == "__main__":
+    sleep_idle_threads()  # before torch loads, which reads it once
+
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -25,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-import yaml
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -33,8 +38,13 @@ from tqdm import tqdm
 from mpm_backend.baselines import fill_missing
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
 from mpm_backend.model import token_count
-from training.data.bodies import BodyConfig, DetectorConfig
-from training.data.corruption import NoiseConfig
+from training.config import (
+    FinetuneConfig,
+    PretrainConfig,
+    Stage,
+    TrainConfig,
+    load_config,
+)
 from training.data.dataset import ClipWindows, WindowConfig
 from training.data.masks import limb_tube_mask, random_joint_mask
 from training.detected import from_config as detected_windows
@@ -42,31 +52,7 @@ from training.detected import from_config as detected_windows
 STAGES = ("pretrain", "finetune")
 
 
-# ----------------------------------------------------------------------------- configuration
-
-
-def load_config(path: str | Path, overrides: list[str] = ()) -> dict:
-    """YAML config plus `key.sub=value` overrides from the command line."""
-    config = yaml.safe_load(Path(path).read_text())
-    for item in overrides:
-        key, _, value = item.partition("=")
-        node = config
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _scalar(value)
-    return config
-
-
-def _scalar(text: str):
-    """A YAML value, with `1e-3` read as a number (YAML 1.1 wants `1.0e-3`, users do not)."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
+# ----------------------------------------------------------------------------- runtime
 
 
 @dataclass
@@ -151,29 +137,19 @@ def _occlusion(rng: np.random.Generator, frames: int, joints: int) -> np.ndarray
     return mask
 
 
-def make_windows(config: dict, split: str, seed: int) -> ClipWindows:
+def make_windows(config: TrainConfig, split: str, seed: int) -> ClipWindows:
     """Training windows with the config's augmentation; val keeps the mocap's own bodies."""
-    data = config["data"]
+    data = config.data
     train = split == "train"
     window = WindowConfig(
-        window=config["model"]["max_frames"],
-        stride=data.get("stride", 20),
-        mirror_prob=data.get("mirror_prob", 0.5),
-        noise=NoiseConfig(**data.get("noise", {})) if data.get("noise", True) is not None else None,
-        bodies=_section(BodyConfig, data.get("bodies")) if train else None,
-        detector=_section(DetectorConfig, data.get("detector")) if train else None,
+        window=config.window,
+        stride=data.stride,
+        mirror_prob=data.mirror_prob,
+        noise=data.noise,
+        bodies=data.bodies if train else None,
+        detector=data.detector if train else None,
     )
-    return ClipWindows(Path(data["cache"]), split, window, seed=seed)
-
-
-def _section(kind, values: dict | None):
-    """A config dataclass from a YAML section (None or absent: that augmentation is off)."""
-    if values is None:
-        return None
-    unknown = set(values) - set(kind.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown {kind.__name__} keys {sorted(unknown)}")
-    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    return ClipWindows(Path(data.cache), split, window, seed=seed)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -236,27 +212,29 @@ def _core(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
-def pretrain_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torch.Tensor, dict]:
+def pretrain_loss(
+    model, batch, stage: PretrainConfig, rng: torch.Generator
+) -> tuple[torch.Tensor, dict]:
     """Masked 2D → 2D and 2D → 3D from one pass, masked 3D → 3D from another (paper's pretext)."""
     pose2d, conf, valid = batch["pose2d"], batch["confidence"], batch["valid"]
     b, t, j = conf.shape
     dev = pose2d.device
     threshold = _core(model).config.visibility_threshold
     per_token, tokens = _core(model).config.frames_per_token, _core(model).tokens(t)
-    keep = masked_frames(rng, b, tokens, stage["frame_mask_ratio"], dev)
-    hide = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
+    keep = masked_frames(rng, b, tokens, stage.frame_mask_ratio, dev)
+    hide = masked_joints(rng, b, t, j, stage.joints_per_frame, dev)
     visible = (conf > threshold) & ~hide
     out = model(torch.cat([pose2d, conf[..., None]], -1), "2d", visible, keep, ("2d", "3d"))
     loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
     lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
-    keep3 = masked_frames(rng, b, tokens, stage["frame_mask_ratio"], dev)
-    hide3 = masked_joints(rng, b, t, j, stage["joints_per_frame"], dev)
+    keep3 = masked_frames(rng, b, tokens, stage.frame_mask_ratio, dev)
+    hide3 = masked_joints(rng, b, t, j, stage.joints_per_frame, dev)
     out3 = model(batch["pose3d"], "3d", ~hide3, keep3, ("3d",))
     loss3d = hidden_mpjpe_loss(
         out3["3d"], batch["pose3d"], valid, hide3 | dropped(keep3, t, per_token)[..., None]
     )
-    w = stage["loss_weights"]
-    total = w["mask2d"] * loss2d + w["lift"] * lift + w["mask3d"] * loss3d
+    w = stage.loss_weights
+    total = w.mask2d * loss2d + w.lift * lift + w.mask3d * loss3d
     return total, {
         "mask2d": loss2d.item(),
         "lift_mm": lift.item() * 1000,
@@ -264,10 +242,12 @@ def pretrain_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     }
 
 
-def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torch.Tensor, dict]:
+def finetune_loss(
+    model, batch, stage: FinetuneConfig, rng: torch.Generator
+) -> tuple[torch.Tensor, dict]:
     """Full-supervision lifting from detector-like, sometimes occluded 2D (+ 2D and 3D completion)."""
     pose2d, conf, valid = batch["pose2d"], batch["confidence"], batch["valid"]
-    chosen = torch.rand(conf.shape[0], 1, 1, generator=rng) < stage["occlusion_prob"]
+    chosen = torch.rand(conf.shape[0], 1, 1, generator=rng) < stage.occlusion_prob
     occlude = batch["occlude2d"] & chosen.to(conf.device)
     conf = torch.where(occlude, torch.zeros_like(conf), conf)
     pose2d = torch.where(occlude[..., None], torch.zeros_like(pose2d), pose2d)
@@ -282,12 +262,12 @@ def finetune_loss(model, batch, stage: dict, rng: torch.Generator) -> tuple[torc
     lift = mpjpe_loss(out["3d"], batch["pose3d"], valid)
     loss2d = mpjpe_loss(out["2d"], batch["pose2d_clean"], valid)
     # 3D completion on the first part of the batch only, if asked: it costs a second pass.
-    n3 = max(1, round(stage.get("complete3d_fraction", 1.0) * conf.shape[0]))
+    n3 = max(1, round(stage.complete3d_fraction * conf.shape[0]))
     hidden3 = batch["occlude3d"][:n3]
     out3 = model(batch["pose3d"][:n3], "3d", ~hidden3, None, ("3d",))
     loss3d = hidden_mpjpe_loss(out3["3d"], batch["pose3d"][:n3], valid[:n3], hidden3)
-    w = stage["loss_weights"]
-    total = w["lift"] * lift + w["complete2d"] * loss2d + w["complete3d"] * loss3d
+    w = stage.loss_weights
+    total = w.lift * lift + w.complete2d * loss2d + w.complete3d * loss3d
     return total, {
         "lift_mm": lift.item() * 1000,
         "complete2d": loss2d.item(),
@@ -320,34 +300,34 @@ def validate(model: nn.Module, windows: ClipWindows, device, count: int = 64) ->
 # ----------------------------------------------------------------------------- the loop
 
 
-def learning_rate(step: int, stage: dict, elapsed: float = 0.0) -> float:
+def learning_rate(step: int, stage: Stage, elapsed: float = 0.0) -> float:
     """Linear warm-up, then cosine decay to 5 % of the peak at the end of the run.
 
     The end is the last step or, for a wall-clock budget (`minutes` in the stage), the end of
     the budget: baselines get the same time as MPM, whatever their speed per step.
     """
-    peak, warmup, total = stage["lr"], stage.get("warmup", 100), stage["steps"]
+    peak, warmup, total = stage.lr, stage.warmup, stage.steps
     if step < warmup:
         return peak * (step + 1) / warmup
-    if stage.get("minutes"):
-        progress = min(1.0, elapsed / (60.0 * stage["minutes"]))
+    if stage.minutes:
+        progress = min(1.0, elapsed / (60.0 * stage.minutes))
     else:
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def out_of_time(stage: dict, elapsed: float, runtime: Runtime) -> bool:
+def out_of_time(stage: Stage, elapsed: float, runtime: Runtime) -> bool:
     """Whether a wall-clock budget is spent; rank 0 decides for all ranks."""
-    if not stage.get("minutes"):
+    if not stage.minutes:
         return False
-    flag = torch.tensor([float(elapsed >= 60.0 * stage["minutes"])], device=runtime.device)
+    flag = torch.tensor([float(elapsed >= 60.0 * stage.minutes)], device=runtime.device)
     if runtime.world > 1:
         dist.broadcast(flag, src=0)
     return bool(flag.item())
 
 
 def train(
-    config: dict,
+    config: TrainConfig,
     stage_name: str,
     out: Path,
     init: str | None = None,
@@ -363,11 +343,11 @@ def train(
     schedule, as an interrupted session would; --resume then finishes the run.
     """
     runtime = setup_runtime(device)
-    stage = config[stage_name]
-    seed = int(config.get("seed", 0))
+    stage = config.stage(stage_name)
+    seed = int(config.seed)
     torch.manual_seed(seed)
-    model_cfg = {k: v for k, v in config["model"].items() if k != "kind"}
-    model = build_model(config["model"].get("kind", "mpm"), model_cfg).to(runtime.device)
+    model_cfg = {k: v for k, v in config.model.items() if k != "kind"}
+    model = build_model(config.model["kind"], model_cfg).to(runtime.device)
     init_elapsed = init_cpu = 0.0  # training already in the starting weights (pre-training)
     if init:
         payload = torch.load(init, map_location="cpu", weights_only=True)
@@ -375,12 +355,10 @@ def train(
         before = payload.get("meta", {}).get("training", {})
         init_elapsed = float(before.get("total_elapsed_s", before.get("elapsed_s", 0.0)))
         init_cpu = float(before.get("total_cpu_s", 0.0))
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=stage["lr"], weight_decay=stage.get("weight_decay", 0.01)
-    )
+    optimizer = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
     start, elapsed, cpu, history = 0, 0.0, 0.0, []
     last = out / "last.pt"
-    end = stage["steps"] if stop_after is None else min(stage["steps"], stop_after)
+    end = stage.steps if stop_after is None else min(stage.steps, stop_after)
     if resume and last.is_file():
         state = torch.load(last, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
@@ -396,10 +374,10 @@ def train(
     loader = DataLoader(
         StepBatches(
             train_windows,
-            stage["batch_size"],
+            stage.batch_size,
             seed,
             runtime.rank,
-            config["data"].get("source_shares"),
+            config.data.source_shares,
             detected_windows(config, seed),
         ),
         batch_size=None,
@@ -408,17 +386,17 @@ def train(
         prefetch_factor=4 if workers else None,
     )
     loss_fn = LOSSES[stage_name]
-    checkpoint_every = int(config.get("checkpoint_every", 200))
-    validate_every = int(config.get("validate_every", 500))
+    checkpoint_every = int(config.checkpoint_every)
+    validate_every = int(config.validate_every)
     use_amp = runtime.device.type == "cuda"
     model.train()
     bar = tqdm(
-        total=None if stage.get("minutes") else stage["steps"],  # a clock budget: no step count
+        total=None if stage.minutes else stage.steps,  # a clock budget: no step count
         initial=start,
         desc=stage_name,
         disable=not (show_progress and runtime.main),
     )
-    frames_per_step = stage["batch_size"] * config["model"]["max_frames"] * runtime.world
+    frames_per_step = stage.batch_size * config.window * runtime.world
     tick, cpu_tick = time.perf_counter(), time.process_time()
     elapsed_at_start, done = elapsed, start
     for step, batch in zip(range(start, end), loader, strict=False):
@@ -431,7 +409,7 @@ def train(
             loss, parts = loss_fn(model, batch, stage, rng)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), stage.get("grad_clip", 1.0))
+        nn.utils.clip_grad_norm_(model.parameters(), stage.grad_clip)
         optimizer.step()
         now, cpu_now = time.perf_counter(), time.process_time()
         elapsed, cpu = elapsed + now - tick, cpu + cpu_now - cpu_tick
@@ -449,7 +427,7 @@ def train(
                 **{k: round(v, 4) for k, v in parts.items()},
                 "elapsed_s": round(elapsed, 1),
             }
-            if done % validate_every == 0 or done == stage["steps"] or stop:
+            if done % validate_every == 0 or done == stage.steps or stop:
                 record["val_noisy_mpjpe_mm"] = round(
                     validate(model, val_windows, runtime.device), 2
                 )
@@ -472,10 +450,10 @@ def train(
 
 @dataclass
 class Clock:
-    """What a run cost: wall-clock and CPU seconds of this stage and of the stages before it
-    (`init_*`, from the starting weights). CPU time is the training process's own, over all its
-    threads (loader workers not included), so a run that shared the machine shows it: alone on
-    this 2-core CPU the TCN used 1.6 CPU seconds per second (two runs at once: about 1 each)."""
+    """What a run cost, so that models trained at an equal budget can be compared: wall-clock
+    and CPU seconds of this stage and of the stages before it (`init_*`, from the starting
+    weights). CPU time is the training process's own, over all its threads (loader workers not
+    included), so a run that shared the machine shows it."""
 
     elapsed: float
     cpu: float
@@ -491,7 +469,7 @@ def _save(
     step: int,
     clock: Clock,
     history: list,
-    config: dict,
+    config: TrainConfig,
     stage: str,
     init: str | None = None,
 ) -> None:
@@ -522,10 +500,10 @@ def _save(
                 "total_cpu_s": round(clock.init_cpu + clock.cpu, 1),
                 "device": clock.device,
                 "threads": torch.get_num_threads(),
-                # sleeping threads (training/__init__.py) use less CPU a second for the same run
+                # sleeping threads (training.sleep_idle_threads) use less CPU for the same run
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
                 "init": init or "",
-                "config": json.dumps(config),
+                "config": json.dumps(config.to_dict()),
                 "last": json.dumps(last),
                 "model_config": json.dumps(model_config(core)),
             }

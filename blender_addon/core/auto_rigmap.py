@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..deps import joint_matcher
+from ..deps import joint_matcher, skeleton
 from .rigmaps import RigMap, RigMapError, parse_rig_map
 
 END_SUFFIX = "_end"  # the matcher's end-site naming: "<bone>_end" at a leaf bone's tail
@@ -33,9 +33,6 @@ RIGS_HINT = (
     "bones there (Custom map file, or the rigs folder)"
 )
 
-# Nose tip from the top of the neck (left, up, forward) metres where eye bones give the head
-# joint: training.data.skeleton_maps.HEAD_NOSE_OFFSET_WITH_EYES, as in rigs/daz.yaml.
-NOSE_OFFSET_WITH_EYES = (0.0, 0.04, 0.11)
 _LIMBS = (("hip", "knee", "ankle"), ("shoulder", "elbow", "wrist"))
 _HIP_LINE = ["right_hip", "left_hip"]
 _SHOULDER_LINE = ["right_shoulder", "left_shoulder"]
@@ -253,7 +250,10 @@ def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails)
         # as the data pipeline (and daz.yaml) has it: mid-eyes, the nose 4 cm below their height
         rest_joints["head"] = {"mean": [{"bone": names[bone_at(e)]} for e in match.eyes]}
         if head_bone is not None:
-            rest_joints["nose"] = {"bone": names[head_bone], "offset": list(NOSE_OFFSET_WITH_EYES)}
+            rest_joints["nose"] = {
+                "bone": names[head_bone],
+                "offset": list(skeleton.HEAD_NOSE_OFFSET_WITH_EYES),
+            }
 
     family = f"auto:{match.convention}"
     data = {

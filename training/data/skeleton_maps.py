@@ -23,7 +23,12 @@ import numpy as np
 import yaml
 
 from mpm_backend.joint_matcher import SkeletonMatch, SkeletonMatchError, match_skeleton
-from mpm_backend.skeleton import H36M17
+from mpm_backend.skeleton import (
+    H36M17,
+    HEAD_EYES_OFFSET,
+    HEAD_NOSE_OFFSET,
+    HEAD_NOSE_OFFSET_WITH_EYES,
+)
 
 MAPS_DIR = Path(__file__).with_name("skeleton_maps")
 
@@ -40,14 +45,6 @@ UNITS_TO_METRES = {
     "inches": 0.0254,
     "cmu": 0.0254 / 0.45,  # CMU ASF length unit (the CMU FAQ value)
 }
-
-
-# Points fixed in the head joint's frame (metres, canonical rest axes) for a head joint at the top
-# of the neck, as cmu_actions.yaml and daz.yaml give them: eyes 7 cm above and 8 cm forward, the
-# nose tip 3 cm above and 11 cm forward (4 cm below the eyes' height when eye joints exist).
-HEAD_EYES_OFFSET = (0.0, 0.07, 0.08)
-HEAD_NOSE_OFFSET = (0.0, 0.03, 0.11)
-HEAD_NOSE_OFFSET_WITH_EYES = (0.0, 0.04, 0.11)
 
 
 class UnknownSkeletonError(ValueError):

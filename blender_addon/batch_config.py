@@ -1,0 +1,49 @@
+"""The batch run's settings and units of work, shared by the CLI (batch.py), the track discovery
+(discovery.py) and the lifters (lifters.py) so none of them imports the script module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import export
+from .jobs import LiftOptions
+
+PARTIAL = ".partial-"  # temporary outputs: DIR/.<final name>.partial-<pid>.<suffix>
+DEFAULT_LOOKAHEAD = 2
+
+
+class UsageError(ValueError):
+    """Bad arguments (exit code 2): a missing input, an unknown format, a rig that cannot be built."""
+
+
+@dataclass
+class BatchConfig:
+    tracks: list[Path]
+    rigs: list[str]
+    out: Path
+    formats: tuple[str, ...] = export.FORMATS
+    backend: str | None = None  # a backend address; None lifts in-process
+    checkpoint: str = "default"  # in-process only
+    device: str = "auto"  # in-process only
+    options: LiftOptions = field(default_factory=LiftOptions)
+    fps: float | None = None  # for tracks whose file gives none
+    image_size: tuple[int, int] | None = None  # overrides the files'
+    layout: str | None = None
+    person: int | None = None
+    threshold: float | None = None  # None: the model's own
+    force: bool = False
+    lookahead: int = DEFAULT_LOOKAHEAD  # tracks lifted ahead of the one being retargeted
+    timeout: float = 120.0  # backend: longest silence for one request, seconds
+    rig_object: str | None = None  # which armature of a rig file
+    bvh_up: str = "Y"  # BVH files: Y up (the BVH habit) or Z up (Blender's own axes)
+    keep_arrays: bool = False  # keep each track and its lift on its TrackResult (the demo)
+    progress: bool | None = None  # the progress bar: None = on a terminal only
+    verbose: bool = False  # Blender's own output and tracebacks
+
+
+@dataclass
+class Job:
+    source: Path
+    name: str
+    outputs: dict[str, Path]  # "<rig>.<format>" → final path

@@ -1,0 +1,37 @@
+"""The add-on's option words, one table each: the panel, the scene code and the batch command
+read them from here, so an option added or renamed in one cannot be missing from another.
+
+Each row is (enum value, word, label, description): the enum value is what the panel's property
+and `LiftOptions` hold, the word what the batch command's flag takes (for a rig preset: the rig
+map family it selects, rigs/*.yaml). Pure Python: no bpy.
+"""
+
+from __future__ import annotations
+
+Row = tuple[str, str, str, str]
+
+RIG_PRESET_ROWS: tuple[Row, ...] = (
+    ("metarig", "blender_metarig", "Human meta-rig", "Blender's Human meta-rig (Rigify)"),
+    ("rigify", "rigify", "Rigify rig", "A generated Rigify rig (its FK controls)"),
+    ("mixamo", "mixamo", "Mixamo", "mixamorig: bone names"),
+    ("cmu", "cmu_bvh", "CMU BVH", "The CMU skeleton as Blender's BVH importer makes it"),
+)
+SMOOTHING_ROWS: tuple[Row, ...] = (
+    ("NONE", "none", "None", "Keep the model's output"),
+    ("ONE_EURO", "one_euro", "One-Euro", "Adaptive: smooths slow motion, follows fast motion"),
+    ("BUTTERWORTH", "butterworth", "Butterworth", "Zero-phase low-pass with a cutoff in Hz"),
+)
+ROOT_MOTION_ROWS: tuple[Row, ...] = (
+    ("MOVE", "move", "Move", "The root travels as the person does"),
+    ("IN_PLACE", "in_place", "In place", "Keep the vertical motion, remove horizontal travel"),
+    ("OFF", "off", "Off", "The root stays where it is"),
+)
+
+RIG_PRESETS = {value: word for value, word, *_ in RIG_PRESET_ROWS}  # preset → rig map family
+SMOOTHING = {value: word for value, word, *_ in SMOOTHING_ROWS}  # also cleanup's mode names
+ROOT_MOTION = {value: word for value, word, *_ in ROOT_MOTION_ROWS}
+
+
+def enum_items(rows: tuple[Row, ...]) -> list[tuple[str, str, str]]:
+    """A Blender EnumProperty's items: (identifier, label, description)."""
+    return [(value, label, description) for value, _word, label, description in rows]

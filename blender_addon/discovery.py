@@ -1,0 +1,144 @@
+"""Batch inputs and outputs: which tracks the TRACKS arguments name, what each writes, and
+reading one with the run's overrides (docs/batch.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import presets
+from .batch_config import PARTIAL, BatchConfig, Job, UsageError
+from .deps import tracks
+
+TRACK_SUFFIXES = (".json", ".npz", ".csv")
+
+
+def is_openpose_folder(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("*_keypoints.json"))
+
+
+def find_tracks(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand the TRACKS arguments: files as given, folders as described in the module doc."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() or is_openpose_folder(path):
+            found.append(path)
+        elif path.is_dir():
+            inside = sorted(
+                p
+                for p in path.iterdir()
+                if not p.name.startswith(".")
+                and ((p.is_file() and p.suffix.lower() in TRACK_SUFFIXES) or is_openpose_folder(p))
+            )
+            if not inside:
+                raise UsageError(
+                    f"{path}: no tracks in this folder (track files {', '.join(TRACK_SUFFIXES)} "
+                    "or folders of OpenPose *_keypoints.json files)"
+                )
+            found.extend(inside)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def track_names(paths: Sequence[Path]) -> list[str]:
+    """Output names: the file's stem (a folder's name); clashes get the suffix, then a number."""
+    stems = [p.stem if p.is_file() else p.name for p in paths]
+    names = [
+        f"{stem}_{path.suffix.lstrip('.').lower()}"
+        if stems.count(stem) > 1 and path.is_file() and path.suffix
+        else stem
+        for stem, path in zip(stems, paths, strict=True)
+    ]
+    clashing = {name for name in names if names.count(name) > 1}
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in clashing:
+            seen[name] = seen.get(name, 0) + 1
+            names[i] = f"{name}_{seen[name]}"
+    return names
+
+
+def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
+    labels = rig_labels(config.rigs)
+    return [
+        Job(
+            path,
+            name,
+            {
+                f"{label}.{fmt}": config.out / f"{name}.{label}.{fmt}"
+                for label in labels
+                for fmt in config.formats
+            },
+        )
+        for path, name in zip(paths, track_names(paths), strict=True)
+    ]
+
+
+def rig_labels(specs: Sequence[str]) -> list[str]:
+    """What output names call each rig: the preset's name or the rig file's stem; rig files
+    with the same stem get their suffix appended (hero_fbx, hero_blend)."""
+    stems = [presets.label_for(s) for s in specs]
+    labels = [
+        f"{stem}_{Path(spec).suffix.lstrip('.').lower()}"
+        if stems.count(stem) > 1 and spec not in presets.PRESETS
+        else stem
+        for stem, spec in zip(stems, specs, strict=True)
+    ]
+    clashes = sorted({label for label in labels if labels.count(label) > 1})
+    if clashes:
+        raise UsageError(
+            f"--rig: two rigs would both write *.{clashes[0]}.* files; give each rig once "
+            "(rig files from different folders need different names)"
+        )
+    return labels
+
+
+def partial_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}{PARTIAL}{os.getpid()}{final.suffix}")
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Temporary outputs left by runs that were killed (their process is gone)."""
+    for path in folder.glob(f".*{PARTIAL}*"):
+        match = re.search(re.escape(PARTIAL) + r"(\d+)", path.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def load_track(path: Path, config: BatchConfig) -> tracks.Track:
+    """Read a track with the run's overrides; a track without a frame rate takes --fps."""
+    try:
+        track = tracks.read_track(
+            path, layout=config.layout, person=config.person, image_size=config.image_size
+        )
+    except tracks.TrackError as exc:
+        if "image size" in str(exc) and config.image_size is None:
+            raise tracks.TrackError(f"{exc} (here: pass --image-size WxH)") from None
+        raise
+    if not track.fps:
+        if not config.fps:
+            raise tracks.TrackError(f"{path}: the file gives no frame rate; pass --fps")
+        track.fps = float(config.fps)
+    return track

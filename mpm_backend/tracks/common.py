@@ -1,0 +1,141 @@
+"""Helpers every reader shares: the options read_track checked, the raw form detector readers
+return, and the checks of frame numbers, numbers, fps and JSON text (one message style)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mpm_backend.lift_request import check_fps
+from mpm_backend.skeleton import Layout
+from mpm_backend.tracks.track import TrackError
+
+FORMAT_NAME = "mpm-lift-track"
+FORMAT_VERSION = 1
+
+# What read_track understands, for error messages.
+SUPPORTED_FORMATS = (
+    "COCO / MMPose JSON (per-frame records with 'instances' or 'people' holding 'keypoints' and "
+    "'keypoint_scores', or COCO results: one record per person with 'image_id' and flat "
+    "[x, y, v, ...] 'keypoints'); an OpenPose folder of per-frame *_keypoints.json files "
+    "(BODY_25 or COCO-18); MediaPipe pose landmarks as JSON (frames of 33 landmarks with x, y, "
+    "visibility) or CSV (columns frame, landmark, x, y, z, visibility, or wide x0, y0, z0, v0, ...); "
+    f"and the project's own '{FORMAT_NAME}' .json / .npz (docs/tracks.md)"
+)
+
+FRAME_KEYS = ("frame_id", "frame", "frame_index", "frame_idx", "frame_number", "image_id")
+LANDMARK_KEYS = ("pose_landmarks", "landmarks", "landmark")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """read_track's arguments, checked once; they override what the file says."""
+
+    layout: Layout | None = None
+    fps: float | None = None
+    person: int | None = None
+    image_size: tuple[int, int] | None = None
+
+
+def checked_fps(value: Any, path: Path, where: str) -> float:
+    """`lift_request.check_fps`, its refusal as a TrackError naming the file and the field."""
+    try:
+        return check_fps(value)
+    except ValueError as error:
+        raise TrackError(f"{path}: {where}: {error}") from None
+
+
+Person = tuple[np.ndarray, np.ndarray]  # (J, 2) float64 keypoints, (J,) float64 scores
+
+
+@dataclass
+class Raw:
+    """What a detector-format reader found, before a person is picked."""
+
+    format: str
+    family: str  # "coco", "openpose" or "mediapipe": decides the layout a joint count means
+    frames: dict[int, list[Person]]
+    fps: float | None = None
+    image_size: tuple[int, int] | None = None
+    normalised: bool = False
+    layout: Layout | None = None  # a "layout" the file names; the caller's layout overrides it
+
+
+def load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TrackError(f"{path}: not a text file ({error}); is it really JSON?") from None
+    except OSError as error:
+        raise TrackError(f"{path}: cannot read the file: {error}") from None
+    if not text.strip():
+        raise TrackError(f"{path}: the file is empty; re-export the track")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TrackError(
+            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            "the file may be truncated or not JSON, re-export it"
+        ) from None
+
+
+def unknown_structure(path: Path, found: str) -> TrackError:
+    return TrackError(f"{path}: unknown track structure ({found}). Supported: {SUPPORTED_FORMATS}")
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:8])
+        return f"an object with keys {keys}" if keys else "an empty object"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number" if isinstance(value, int | float) else "a string"
+
+
+def frame_number(path: Path, record: Any, position: int, keyed: bool) -> int:
+    if not keyed:
+        return position
+    if not isinstance(record, dict):
+        raise TrackError(
+            f"{path}: record {position} has no frame number while the others do; "
+            f"give every record one of {', '.join(FRAME_KEYS)}"
+        )
+    for key in FRAME_KEYS:
+        if key in record:
+            return whole_number(path, record[key], f"record {position}, field {key!r}")
+    raise TrackError(
+        f"{path}: record {position} has no frame number while the others do; "
+        f"give every record one of {', '.join(FRAME_KEYS)}"
+    )
+
+
+def whole_number(path: Path, value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TrackError(f"{path}: {where} must be a whole frame number, got {value!r}")
+
+
+def has_frame_key(record: Any) -> bool:
+    return isinstance(record, dict) and any(k in record for k in FRAME_KEYS)
+
+
+def as_float_array(path: Path, value: Any, where: str) -> np.ndarray:
+    """Numbers (null → NaN) as a float64 array."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TrackError(f"{path}: {where} must hold numbers, got {str(value)[:80]}") from None
