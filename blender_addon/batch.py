@@ -55,6 +55,8 @@ from dataclasses import dataclass, field  # noqa: E402
 
 import bpy  # noqa: E402
 
+from mpm_backend import cli  # noqa: E402
+
 from . import export, presets  # noqa: E402
 from . import result as scene_result  # noqa: E402
 from .batch_config import (  # noqa: E402
@@ -467,11 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
     smoothing = vocabulary.SMOOTHING[defaults.smoothing]
     root = vocabulary.ROOT_MOTION[defaults.root_motion]
     p = argparse.ArgumentParser(
-        prog="python -m blender_addon.batch",
+        prog=cli.prog("blender_addon.batch", "mpm-lift-batch"),
         description=__doc__.split("\n\n")[0],
-        epilog="Presets: metarig, rigify, mixamo, cmu; or PATH.blend, PATH.fbx, PATH.bvh. "
-        "See docs/batch.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Presets: metarig, rigify, mixamo, cmu; or PATH.blend, PATH.fbx, PATH.bvh.\n"
+        "See docs/batch.md.\n\n"
+        + cli.exit_codes(
+            "0  every track lifted and written, or skipped (outputs already there)",
+            "1  at least one track failed (the others are still written)",
+            "2  bad arguments: unknown rig, no tracks, no backend or checkpoint",
+        ),
     )
+    cli.add_version(p)
     p.add_argument("tracks", nargs="+", metavar="TRACKS", help="track files or folders")
     p.add_argument(
         "--rig",

@@ -5,7 +5,8 @@
 
 Stages the add-on (without the headless modules in LEFT_OUT: build.py, the batch CLI and its
 parts), vendors the torch-free backend modules it imports into `_vendor/mpm_backend` (their
-imports made relative; a package such as `tracks/` whole), copies `rigs/`, downloads the pyzmq,
+imports made relative; a package such as `tracks/` whole) and the LICENSE (`rigs/` is part of
+the add-on package), downloads the pyzmq,
 msgpack and PyYAML wheels for Blender's Python 3.11 on each platform (Blender bundles numpy, not
 these), lists them in `blender_manifest.toml`, and zips the lot. Install the zip in Blender with
 Edit › Preferences › Get Extensions › Install from Disk; nothing is pip-installed at register
@@ -23,8 +24,12 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from mpm_backend import cli
+
 ADDON = Path(__file__).resolve().parent
-ROOT = ADDON.parent
+ROOT = ADDON.parent  # a checkout's root, or site-packages when installed from the wheel
+# Working folders: the checkout's, or the current folder for an installed package.
+WORK = ROOT if (ROOT / "pyproject.toml").is_file() else Path.cwd()
 # mpm_backend modules and packages (tracks/), no torch (joint_matcher: rigs no YAML map knows,
 # core/auto_rigmap.py)
 VENDORED = (
@@ -80,8 +85,9 @@ def vendored_files() -> list[Path]:
 
 
 def stage(target: Path) -> None:
-    """Copy the add-on, the vendored backend modules and the rig maps into target."""
-    shutil.copytree(ADDON, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *LEFT_OUT))
+    """Copy the add-on (rig maps included), the vendored backend modules and LICENSE into target."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *LEFT_OUT, "cmu_skeleton.bvh")
+    shutil.copytree(ADDON, target, ignore=ignore)
     vendor = target / "_vendor" / "mpm_backend"
     vendor.mkdir(parents=True)
     (target / "_vendor" / "__init__.py").write_text('"""Vendored by blender_addon.build."""\n')
@@ -92,7 +98,21 @@ def stage(target: Path) -> None:
             raise ValueError(f"mpm_backend/{relative} imports torch; Blender cannot vendor it")
         (vendor / relative).parent.mkdir(parents=True, exist_ok=True)
         (vendor / relative).write_text(relative_imports(source, depth=len(relative.parts)))
-    shutil.copytree(ROOT / "rigs", target / "rigs")
+    (target / "LICENSE").write_text(license_text())  # rigs/ came with the add-on
+
+
+def license_text() -> str:
+    """The project's LICENSE: the checkout's, or the one the installed wheel carries."""
+    if (ROOT / "LICENSE").is_file():
+        return (ROOT / "LICENSE").read_text()
+    from importlib import metadata
+
+    dist = metadata.distribution("mpm-lift")
+    for name in ("licenses/LICENSE", "LICENSE"):
+        text = dist.read_text(name)
+        if text:
+            return text
+    raise FileNotFoundError("no LICENSE in the checkout or the installed mpm-lift")
 
 
 def download_wheels(platforms: list[str], cache: Path) -> dict[str, list[Path]]:
@@ -128,7 +148,7 @@ def write_manifest(target: Path, wheels: list[str], platforms: list[str]) -> str
 
 
 def build(platforms: list[str], out: Path, cache: Path) -> Path:
-    staging = ROOT / "build" / "extension"
+    staging = WORK / "build" / "extension"
     shutil.rmtree(staging, ignore_errors=True)
     stage(staging)
     wheels_dir = staging / "wheels"
@@ -153,13 +173,19 @@ def build(platforms: list[str], out: Path, cache: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m blender_addon.build",
+        prog=cli.prog("blender_addon.build", "mpm-lift-build-extension"),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=cli.exit_codes(
+            "0  the zip was built (its path is printed)",
+            "1  a step failed: downloading a wheel, a vendored module that imports torch",
+            "2  bad arguments (an unknown platform)",
+        ),
     )
+    cli.add_version(parser)
     parser.add_argument("--platforms", default=",".join(PLATFORM_TAGS))
-    parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--wheels-cache", type=Path, default=ROOT / "build" / "wheels")
+    parser.add_argument("--out", type=Path, default=WORK / "dist")
+    parser.add_argument("--wheels-cache", type=Path, default=WORK / "build" / "wheels")
     args = parser.parse_args(argv)
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     unknown = [p for p in platforms if p not in PLATFORM_TAGS]

@@ -25,7 +25,7 @@ _LAZY = ("client", "protocol")  # loaded by __getattr__ below
 __all__ = ["joint_matcher", "lift_request", "skeleton", "tracks", "RIGS_DIR", *_LAZY]
 
 _HERE = Path(__file__).resolve().parent
-RIGS_DIR = _HERE / "rigs" if (_HERE / "rigs").is_dir() else _HERE.parent / "rigs"
+RIGS_DIR = _HERE / "rigs"  # package data: the same place in a checkout, the wheel and the zip
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -22,10 +22,11 @@ import bpy
 
 from .core.vocabulary import RIG_PRESETS
 
-REPO = Path(__file__).resolve().parents[1]
-CMU_BVH = REPO / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
+# The CMU preset's skeleton: a CMU BVH (examples/mocap/cmu_actions_train_walking_1.bvh) shipped
+# as package data, so the installed batch builds it outside a checkout too.
+CMU_BVH = Path(__file__).resolve().parent / "rigs" / "cmu_skeleton.bvh"
 
-PRESETS = RIG_PRESETS  # name: rig map family (rigs/*.yaml)
+PRESETS = RIG_PRESETS  # name: rig map family (blender_addon/rigs/*.yaml)
 RIG_FILE_SUFFIXES = (".blend", ".fbx", ".bvh")
 MIXAMO_PREFIX = "mixamorig:"
 
@@ -78,7 +79,7 @@ def build(spec: str, armature_name: str | None = None) -> Rig:
         return Rig(mixamo(), "mixamo", PRESETS["mixamo"])
     if spec == "cmu":
         if not CMU_BVH.is_file():
-            raise PresetError(f"--rig cmu needs {CMU_BVH} (run from a checkout)")
+            raise PresetError(f"--rig cmu needs {CMU_BVH}, which the package ships; reinstall it")
         return Rig(import_rig_file(CMU_BVH)[0], "cmu", PRESETS["cmu"])
     armature, extra = import_rig_file(Path(spec), armature_name)
     return Rig(armature, label_for(spec), "AUTO", extra)

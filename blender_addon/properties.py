@@ -24,7 +24,7 @@ LAYOUT_ITEMS = [
 RIG_ITEMS = [
     ("AUTO", "Auto", "Detect the rig family from its bone names"),
     *enum_items(RIG_PRESET_ROWS),
-    ("CUSTOM", "Custom map", "A rig map YAML file (rigs/TEMPLATE.yaml.example)"),
+    ("CUSTOM", "Custom map", "A rig map YAML file (blender_addon/rigs/TEMPLATE.yaml.example)"),
 ]
 
 

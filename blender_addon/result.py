@@ -75,7 +75,9 @@ def rig_map_for(armature: bpy.types.Object, options) -> rigmaps.RigMap:
     else:  # a preset names its map's family; a family's own name is taken as it is
         source = vocabulary.RIG_PRESETS.get(options.rig, options.rig)
     if not source:
-        raise rigmaps.RigMapError("Rig map 'Custom' needs a map file (rigs/TEMPLATE.yaml.example)")
+        raise rigmaps.RigMapError(
+            "Rig map 'Custom' needs a map file (blender_addon/rigs/TEMPLATE.yaml.example)"
+        )
     return rigmaps.resolve(rigmaps.rig_map_by_name(source), names)
 
 

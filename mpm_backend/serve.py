@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import zmq
 
+from mpm_backend import __version__, cli
 from mpm_backend import protocol as wire
 from mpm_backend.lift_request import LiftRequest, check_fps, check_image_size
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout
@@ -136,6 +137,7 @@ class Server:
     def info(self) -> dict:
         return {
             **self.engine.info(),
+            "version": __version__,  # the project's; equals the package's and the extension's
             "protocol": wire.VERSION,
             "ops": list(wire.OPS),
             "queued": self.queue.qsize(),
@@ -466,10 +468,15 @@ def _enable_curve(context: zmq.Context, socket: zmq.Socket, curve_dir: Path):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mpm_backend.serve",
+        prog=cli.prog("mpm_backend.serve", "mpm-lift-serve"),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=cli.exit_codes(
+            "0  stopped cleanly (Ctrl-C, SIGTERM)",
+            "2  bad arguments, a checkpoint that does not load, an address it cannot bind",
+        ),
     )
+    cli.add_version(parser)
     parser.add_argument("--bind", default=wire.DEFAULT_ADDRESS)
     parser.add_argument("--checkpoint", default="default", help="default, baseline:NAME or a path")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

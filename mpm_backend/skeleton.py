@@ -73,7 +73,7 @@ H36M17 = Layout(
 # Face points for a skeleton or rig with no eye or nose joints, fixed in the frame of a head joint
 # at the top of the neck (metres; left, up, forward): the eyes as the cmu_dance figure's eye joints
 # sit, the nose tip in front of them. Where eye joints exist, the nose is given from the head joint
-# with HEAD_NOSE_OFFSET_WITH_EYES. The YAML maps (training/data/skeleton_maps, rigs/) state
+# with HEAD_NOSE_OFFSET_WITH_EYES. The YAML maps (training/data/skeleton_maps, blender_addon/rigs/) state
 # the same numbers for their families; tests keep them equal.
 HEAD_EYES_OFFSET = (0.0, 0.07, 0.08)
 HEAD_NOSE_OFFSET = (0.0, 0.03, 0.11)

@@ -6,7 +6,8 @@ Runs MediaPipe's BlazePose (the legacy `solutions.pose` of mediapipe 0.10.21, wh
 inside the wheel: no network) on every frame and writes the project's track format
 (docs/tracks.md): BlazePose-33 in pixels, per-joint visibility as confidence, the video's frame
 rate and image size, frames with no person masked. One person: BlazePose follows the most
-prominent person it found and re-detects when it loses them. Install: `bash scripts/install_video.sh`.
+prominent person it found and re-detects when it loses them; a person it misses or sees small is
+looked for again on an upscaled crop (mpm_backend.crops). Install: `bash scripts/install_video.sh`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mpm_backend import cli
+from mpm_backend.crops import SmallPersonFinder, landmarks
 from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
 from mpm_backend.tracks import Track, write_track
@@ -63,6 +66,7 @@ def detect(
         total = min(total or max_frames, max_frames)
     points, confidence, size = [], [], None
     pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity)
+    finder = SmallPersonFinder(mp, complexity)
     try:
         with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
             while max_frames is None or len(points) < max_frames:
@@ -73,16 +77,18 @@ def detect(
                     break
                 height, width = frame.shape[:2]
                 size = size or (width, height)
-                found = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).pose_landmarks
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                found = landmarks(pose.process(rgb), (0.0, 0.0), (width, height))
+                found = finder.refine(rgb, found)
                 if found is None:
                     points.append(np.full((BLAZEPOSE33.num_joints, 2), np.nan))
                     confidence.append(np.zeros(BLAZEPOSE33.num_joints))
                 else:
-                    marks = found.landmark
-                    points.append([(m.x * width, m.y * height) for m in marks])
-                    confidence.append([m.visibility for m in marks])
+                    points.append(found[0])
+                    confidence.append(found[1])
                 bar.update(1)
     finally:
+        finder.close()
         pose.close()
         capture.release()
     if not points:
@@ -107,10 +113,15 @@ def detect(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mpm_backend.track",
+        prog=cli.prog("mpm_backend.track", "mpm-lift-track"),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=cli.exit_codes(
+            "0  the track was written",
+            "2  bad arguments, a video it cannot read, MediaPipe missing (scripts/install_video.sh)",
+        ),
     )
+    cli.add_version(parser)
     parser.add_argument("video", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="TRACK.json or TRACK.npz")
     parser.add_argument(

@@ -50,7 +50,7 @@ OPTIONS = dataclasses.replace(
     jobs.LiftOptions(), smoothing="NONE", foot_lock=False, reduce_keys=False, frame_offset=FIRST
 )
 
-# Each rig's limb bones (written here, not read from rigs/*.yaml, so a map that swapped sides or
+# Each rig's limb bones (written here, not read from blender_addon/rigs/*.yaml, so a map that swapped sides or
 # segments would fail): bone -> the source joints its head and tail follow.
 _LIMBS = [
     ("left_hip", "left_knee"),

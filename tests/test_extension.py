@@ -51,6 +51,7 @@ def test_built_zip_installs_and_registers_in_blender(tmp_path):
     names = zipfile.ZipFile(archive).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names
     assert "_vendor/mpm_backend/client.py" in names and "rigs/blender_metarig.yaml" in names
+    assert "LICENSE" in names and "rigs/cmu_skeleton.bvh" not in names  # the batch's, not Blender's
     assert not any(n.endswith(build.LEFT_OUT) for n in names)
     wheels = [n for n in names if n.startswith("wheels/")]
     assert {w.split("/")[1].split("-")[0].lower() for w in wheels} == {"pyzmq", "msgpack", "pyyaml"}

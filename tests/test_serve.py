@@ -18,6 +18,7 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mpm_backend
 from mpm_backend import protocol as wire
 from mpm_backend.client import CANCELLED, DONE, BackendError, Client
 from mpm_backend.inference import Engine
@@ -61,6 +62,7 @@ def test_ping_and_info(client, engine):
     assert client.ping()["pong"] is True
     info = client.info()
     assert info["protocol"] == wire.VERSION
+    assert info["version"] == mpm_backend.__version__  # the one project version
     assert info["kind"] == "mpm" and info["fps"] == 30
     assert {"h36m17", "coco17", "blazepose33", "body25"} <= set(info["layouts"])
 

@@ -448,7 +448,7 @@ def test_the_yaml_maps_use_the_face_offsets_of_mpm_backend_skeleton():
     shared = {HEAD_EYES_OFFSET, HEAD_NOSE_OFFSET, HEAD_NOSE_OFFSET_WITH_EYES}
     files = [
         *(root / "training" / "data" / "skeleton_maps").glob("*.yaml"),
-        *root.glob("rigs/*.yaml"),
+        *root.glob("blender_addon/rigs/*.yaml"),
     ]
     found = 0
     for path in files:

@@ -1,4 +1,4 @@
-"""Rig maps derived by the joint matcher, for armatures that no YAML map in rigs/ knows.
+"""Rig maps derived by the joint matcher, for armatures that no YAML map in blender_addon/rigs/ knows.
 
 `mpm_backend.joint_matcher` finds a skeleton's hips, knees, ankles, shoulders, elbows, wrists and
 head from names, hierarchy and rest positions for many namings (Mixamo, Unreal, Character
@@ -29,7 +29,7 @@ from .rigmaps import RigMap, RigMapError, parse_rig_map
 
 END_SUFFIX = "_end"  # the matcher's end-site naming: "<bone>_end" at a leaf bone's tail
 RIGS_HINT = (
-    "write a map for this rig: copy rigs/TEMPLATE.yaml.example to <family>.yaml and name its "
+    "write a map for this rig: copy blender_addon/rigs/TEMPLATE.yaml.example to <family>.yaml and name its "
     "bones there (Custom map file, or the rigs folder)"
 )
 
@@ -127,7 +127,7 @@ def _path_down(parents: list[int], top: int, bottom: int) -> list[int] | None:
 
 
 def _match_error(exc: Exception) -> RigMapError:
-    """The matcher's message (which joints it could not place and why) with the rigs/ hint."""
+    """The matcher's message (which joints it could not place and why) with the blender_addon/rigs/ hint."""
     text = str(exc).replace(f"; {joint_matcher.TEMPLATE_HINT}", "")
     return RigMapError(f"the joint matcher failed: {text}; {RIGS_HINT}")
 

@@ -5,7 +5,7 @@ follows, the joint its tail points at) and a twist reference fixing the roll abo
 (a limb's bend plane, a line across the body, ...); which bone is the root (it also receives the
 location); a ``detect`` list of bone names that identifies the family; optional name prefixes
 (Mixamo's ``mixamorig:``). Bones the map does not name keep their rest pose relative to their
-parent. `rigs/TEMPLATE.yaml.example` documents every key. An armature no YAML map detects gets
+parent. `blender_addon/rigs/TEMPLATE.yaml.example` documents every key. An armature no YAML map detects gets
 a map derived by the joint matcher (`auto_rigmap`), given its hierarchy and rest pose.
 
 Pure data and validation: no bpy. The solver is in `retarget.py`.
@@ -26,10 +26,9 @@ from .coords import JOINT_INDEX
 if TYPE_CHECKING:
     from .auto_rigmap import Skeleton
 
-# The shipped maps: <repository>/rigs. The extension build copies them next to this package;
-# both places are searched.
-_HERE = Path(__file__).resolve().parent
-BUILTIN_DIRS = (_HERE / "rigs", _HERE.parent / "rigs", _HERE.parent.parent / "rigs")
+# The shipped maps: package data of blender_addon (blender_addon/rigs), so a checkout, the
+# installed wheel and the built extension (whose root is this package) find them in one place.
+BUILTIN_DIRS = (Path(__file__).resolve().parent.parent / "rigs",)
 
 TWIST_KINDS = ("bend", "line")
 BODY_FRAMES = ("pelvis", "thorax", "world")
@@ -287,7 +286,7 @@ def parse_rig_map(data: Mapping, source: str = "<memory>") -> RigMap:
 
 
 def load_rig_map(path: str | Path) -> RigMap:
-    """Read one rig map YAML file (a custom rig: copy rigs/TEMPLATE.yaml.example)."""
+    """Read one rig map YAML file (a custom rig: copy blender_addon/rigs/TEMPLATE.yaml.example)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -429,7 +428,7 @@ def detect_rig_map(
         return _auto_rig_map(skeleton, names, closest_text)
     raise RigMapError(
         f"no rig map fits this armature; {closest_text}. "
-        "Pick a family by hand or write a map for this rig (rigs/TEMPLATE.yaml.example)"
+        "Pick a family by hand or write a map for this rig (blender_addon/rigs/TEMPLATE.yaml.example)"
     )
 
 

@@ -3,7 +3,7 @@ read them from here, so an option added or renamed in one cannot be missing from
 
 Each row is (enum value, word, label, description): the enum value is what the panel's property
 and `LiftOptions` hold, the word what the batch command's flag takes (for a rig preset: the rig
-map family it selects, rigs/*.yaml). Pure Python: no bpy.
+map family it selects, blender_addon/rigs/*.yaml). Pure Python: no bpy.
 """
 
 from __future__ import annotations
