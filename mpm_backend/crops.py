@@ -1,10 +1,12 @@
 """Finding small people: BlazePose again on an upscaled crop when the full frame misses them.
 
 BlazePose's person detector sees the whole frame letterboxed to 224×224, so a person ~130 px tall
-in 640×480 is ~45 px to it and often missed. When the full frame finds no one (or finds a small
-person), `SmallPersonFinder` runs a static BlazePose on a square crop around where the person was
-last seen, upscaled so they fill about half of it, or with no history on overlapping tiles; the
-landmarks map back to full-image pixels exactly (the crop is a pure scale + shift).
+in 640×480 is ~45 px to it and often missed. When the full frame finds no one, `SmallPersonFinder`
+runs a static BlazePose on a square crop around where the person was last seen, upscaled so they
+fill about half of it, or with no history (or no luck there) on overlapping tiles; the landmarks
+map back to full-image pixels exactly (the crop is a pure scale + shift). Frames where the full
+frame finds the person are left as they are: refining small-but-found people on a crop too was
+measured to double the time for no gain in 2D error (docs/video.md).
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 VERSION = "crops1"  # part of detection caches' keys (training.footage): bump when results change
-SMALL = 0.4  # a person under this fraction of the frame's height is refined on a crop
 CROP_PIXELS = 256  # side of the upscaled crop given to BlazePose (its landmark model's input)
 CROP_MARGIN = 2.0  # crop side / person's box side: room for motion and the detector's context
-TILE = 0.6  # tile side / the frame's shorter side, tiles overlapping by half
+TILE = 0.75  # tile side / the frame's shorter side, tiles overlapping by half
 
 Found = tuple[np.ndarray, np.ndarray]  # (33, 2) full-image pixels, (33,) visibility
 
@@ -62,32 +63,24 @@ def tiles(width: int, height: int, fraction: float = TILE) -> list[tuple[float, 
     return [(float(x), float(y), side) for y in starts(height) for x in starts(width)]
 
 
-def height_fraction(found: Found, image_height: int) -> float:
-    span = np.ptp(found[0][:, 1])
-    return float(span) / image_height
-
-
 class SmallPersonFinder:
     """The fallback beside the tracking BlazePose: a static one run on crops."""
 
     def __init__(self, mp, complexity: int):
-        self.pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=complexity)
+        self.mp, self.complexity = mp, complexity
+        self.pose = None  # made on the first miss: a video found at full frame never pays for it
         self.last: np.ndarray | None = None  # landmarks where the person was last seen
 
     def refine(self, rgb: np.ndarray, found: Found | None) -> Found | None:
-        """The full frame's detection, or a crop's when the full frame missed or saw small."""
-        height, width = rgb.shape[:2]
-        if found is not None and height_fraction(found, height) >= SMALL:
+        """The full frame's detection when there is one (nothing more is run), else a crop's."""
+        if found is None:
+            found = self._search(rgb)
+        if found is not None:
             self.last = found[0]
-            return found  # the normal path: nothing more is run
-        better = self._on_crop(rgb, person_box(found[0])) if found is not None else None
-        if better is None and found is None:
-            better = self._search(rgb, width, height)
-        result = better or found
-        self.last = result[0] if result is not None else self.last
-        return result
+        return found
 
-    def _search(self, rgb: np.ndarray, width: int, height: int) -> Found | None:
+    def _search(self, rgb: np.ndarray) -> Found | None:
+        height, width = rgb.shape[:2]
         if self.last is not None:
             seen = self._on_crop(rgb, person_box(self.last))
             if seen is not None:
@@ -97,8 +90,12 @@ class SmallPersonFinder:
         return max(candidates, key=lambda c: float(c[1].sum()), default=None)
 
     def _on_crop(self, rgb: np.ndarray, box: tuple[float, float, float]) -> Found | None:
+        if self.pose is None:
+            solution = self.mp.solutions.pose
+            self.pose = solution.Pose(static_image_mode=True, model_complexity=self.complexity)
         image, origin, span = crop(rgb, box)
         return landmarks(self.pose.process(image), origin, span)
 
     def close(self) -> None:
-        self.pose.close()
+        if self.pose is not None:
+            self.pose.close()

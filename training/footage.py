@@ -84,16 +84,22 @@ def load_rendered(folder: Path, frames: int | None = None, source: str = "") -> 
 def detect_cached(clip: Rendered, cache: Path, complexity: int = 1) -> Track:
     """MediaPipe's track of the clip's video (the project's detector), cached at `cache`.
 
-    A cached track is reused when it covers the clip's frames at its image size.
+    A cached track is reused when it covers the clip's frames at its image size and was made by
+    this detector: its version (`mpm_backend.crops.VERSION`) and model complexity are kept beside
+    it in `<cache>.detector`, so a changed detector re-detects instead of scoring an old track.
     """
+    from mpm_backend.crops import VERSION
     from mpm_backend.track import detect
 
-    if cache.is_file():
+    stamp, key = cache.with_name(cache.name + ".detector"), f"{VERSION} complexity {complexity}"
+    current = stamp.is_file() and stamp.read_text().strip() == key
+    if cache.is_file() and current:
         track = read_track(cache)
         if len(track.keypoints) >= clip.frames and tuple(track.image_size) == clip.size:
             return _cut(track, clip.frames)
     track = detect(clip.folder / "video.mp4", complexity, max_frames=clip.frames, progress=False)
     write_track(track, cache)
+    stamp.write_text(key + "\n")
     return _cut(track, clip.frames)
 
 
