@@ -48,6 +48,7 @@ from training.footage import (
 )
 from training.footage_report import markdown
 from training.metrics import summarise
+from training.render import size_argument
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = ("cmu_actions", "reactidle", "hdm05")
@@ -248,14 +249,6 @@ def targets(summary: dict) -> dict:
 # --------------------------------------------------------------------------- CLI
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.footage_benchmark",
@@ -268,7 +261,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sources", default=",".join(DEFAULT_SOURCES), help="comma-separated")
     parser.add_argument("--per-source", type=int, default=defaults.per_source)
     parser.add_argument("--frames", type=int, default=defaults.frames, help="frames per clip")
-    parser.add_argument("--size", type=_size, default=defaults.size, help="WIDTHxHEIGHT")
+    parser.add_argument("--size", type=size_argument, default=defaults.size, help="WIDTHxHEIGHT")
     parser.add_argument(
         "--distance", type=float, nargs=2, default=defaults.distance, metavar=("MIN", "MAX")
     )

@@ -116,7 +116,7 @@ def test_detector_points_sit_where_detectors_mark_them(walk):
     assert max(np.abs(shoulder_up).max(), np.abs(hip_down).max()) < 0.08 * stature
 
 
-def test_validation_windows_keep_the_mocap_bodies(mini_cache):
+def test_a_new_body_moves_the_3d_by_centimetres_and_keeps_the_camera(mini_cache):
     from training.data.dataset import ClipWindows, WindowConfig
 
     plain = ClipWindows(mini_cache, "train", WindowConfig(), seed=3)

@@ -37,6 +37,7 @@ from mpm_backend.screen import normalise_screen
 from mpm_backend.skeleton import H36M17, to_h36m17
 from mpm_backend.timebase import MODEL_FPS, frame_times, min_at, resample_at
 from training.data.dataset import WindowConfig, window_starts
+from training.render import size_argument
 
 if TYPE_CHECKING:
     from training.config import TrainConfig
@@ -381,14 +382,6 @@ def from_config(config: TrainConfig, seed: int) -> tuple[DetectedWindows | None,
 # --------------------------------------------------------------------------- CLI
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=f"python -m {__name__}",
@@ -403,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--clips", type=int, default=40, help="fill the cache up to this many")
     cmd.add_argument("--frames", type=int, default=defaults.frames, help="frames per clip")
     cmd.add_argument("--seed", type=int, default=defaults.seed)
-    cmd.add_argument("--size", type=_size, default=defaults.size, help="WIDTHxHEIGHT")
+    cmd.add_argument("--size", type=size_argument, default=defaults.size, help="WIDTHxHEIGHT")
     cmd.add_argument(
         "--distance", type=float, nargs=2, default=defaults.distance, metavar=("MIN", "MAX"),
         help="camera distance range in metres (default 2.5 4.5; the training cameras': 2.5 8)",

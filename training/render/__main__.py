@@ -17,17 +17,8 @@ from pathlib import Path
 
 from numpy.random import SeedSequence
 
+from training.render import size_argument
 from training.render.clip import ClipJob, is_done, render_clip
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"a size must be positive, got {text!r}")
-    return width, height
 
 
 def _inputs(paths: list[Path]) -> list[Path]:
@@ -52,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--frames", type=int, help="at most N frames per clip (at --fps)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=_size, help="WIDTHxHEIGHT (default: drawn like training)")
+    parser.add_argument(
+        "--size", type=size_argument, help="WIDTHxHEIGHT (default: drawn like training)"
+    )
     parser.add_argument("--engine", choices=("workbench", "cycles"), default="workbench")
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument(
