@@ -82,6 +82,14 @@ class BodyConfig:
     arm_swing_deg / leg_swing_deg: an upper arm (thigh) turned about the shoulder (hip) by up
         to this angle about a random axis, the limb below going with it.
     elbow_flex_deg / knee_flex_deg: flexion changed by up to this, kept within flex_limits_deg.
+    bend_prob / bend_deg: share of windows whose upper body bends forward at the pelvis, by up to
+        this (reaching to the floor); lean_deg sideways. The mocap corpus barely bends or crouches.
+    crouch_prob / crouch_deg: share of windows with hips flexed by up to crouch_deg and knees
+        bent by 1.2 times that (squatting, kneeling, sneaking); the floor rule lowers the pelvis.
+    tilt_prob / tilt_deg: share of windows whose whole body is turned off vertical by up to
+        tilt_deg about a horizontal axis (lying, falling, floor work).
+    Bends, crouches and tilts either hold for the window or rise and fall once within it
+    (`_envelope`), so the model sees the motion of getting down and up, not only the pose.
     """
 
     prob: float = 0.8
@@ -106,6 +114,13 @@ class BodyConfig:
     elbow_flex_deg: float = 20.0
     knee_flex_deg: float = 15.0
     flex_limits_deg: tuple[float, float] = (0.0, 150.0)
+    bend_prob: float = 0.25
+    bend_deg: float = 90.0
+    lean_deg: float = 15.0
+    crouch_prob: float = 0.15
+    crouch_deg: float = 90.0
+    tilt_prob: float = 0.05
+    tilt_deg: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -189,10 +204,17 @@ def repose(
     bones = joints - joints[:, PARENTS.clip(min=0)]
     bones[:, PELVIS] = 0.0
     bones = _perturb_angles(bones, rng, config)
+    bones = _posture(bones, joints, rng, config)
     bones *= body.factors[None, :, None]
     posed = np.zeros_like(joints)
     for j in range(1, H36M17.num_joints):  # parents come first in H36M-17
         posed[:, j] = posed[:, PARENTS[j]] + bones[:, j]
+    if rng.random() < config.tilt_prob:
+        heading = rng.uniform(0.0, 2 * np.pi)
+        axis = np.array([np.cos(heading), 0.0, np.sin(heading)])  # horizontal in Y-up
+        angle = np.radians(config.tilt_deg) * _envelope(rng, len(posed))
+        turns = Rotation.from_rotvec(axis[None] * angle[:, None]).as_matrix()
+        posed = np.einsum("tij,tnj->tni", turns, posed)  # about the pelvis, still at the origin
     legs = [_J(n) for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
     leg_ratio = float(body.factors[legs].mean())
     pelvis = joints[:, PELVIS]
@@ -220,6 +242,69 @@ def _perturb_angles(bones: np.ndarray, rng: np.random.Generator, config: BodyCon
             delta = rng.uniform(-flex, flex)
             bones[:, lower] = _flex(bones[:, upper], bones[:, lower], delta, config.flex_limits_deg)
     return bones
+
+
+# Bones (by child joint) that turn with the upper body when it bends at the pelvis.
+_UPPER_BODY = [
+    _J(name)
+    for name in H36M17.joints
+    if name not in ("pelvis", "left_hip", "right_hip")
+    and not name.endswith(("knee", "ankle"))
+]
+_THIGHS = [_J("left_knee"), _J("right_knee")]
+_SHINS = [_J("left_ankle"), _J("right_ankle")]
+
+
+def _posture(
+    bones: np.ndarray, joints: np.ndarray, rng: np.random.Generator, config: BodyConfig
+) -> np.ndarray:
+    """Bend the trunk forward (or sideways) and crouch the legs, in the body's own frame.
+
+    bones: (T, 17, 3) by child joint; joints: (T, 17, 3) the mocap's, for the frame. The frame
+    per time step: up = pelvis→thorax, forward = head→nose made square to it, side = up × forward.
+    A turn about `side` by +a moves the thorax forward; thighs turn by -a (hip flexion), shins
+    back by the knee's extra flexion.
+    """
+    frames = len(bones)
+    up = _unit(joints[:, THORAX] - joints[:, PELVIS])
+    face = joints[:, _J("nose")] - joints[:, _J("head")]
+    forward = _unit(face - np.einsum("ti,ti->t", face, up)[:, None] * up)
+    side = np.cross(up, forward)
+    bones = bones.copy()
+    crouch = rng.random() < config.crouch_prob
+    depth = rng.uniform(0.0, 1.0) * _envelope(rng, frames) if crouch else np.zeros(frames)
+    if rng.random() < config.bend_prob or crouch:
+        bend = np.radians(rng.uniform(0.0, config.bend_deg)) * _envelope(rng, frames)
+        # crouching people lean forward to keep their balance
+        bend = np.maximum(bend, 0.5 * np.radians(config.crouch_deg) * depth)
+        lean = np.radians(rng.uniform(-config.lean_deg, config.lean_deg)) * _envelope(rng, frames)
+        turn = Rotation.from_rotvec(side * bend[:, None]) * Rotation.from_rotvec(
+            forward * lean[:, None]
+        )
+        for j in _UPPER_BODY:
+            bones[:, j] = turn.apply(bones[:, j])
+    if crouch:
+        hip = np.radians(config.crouch_deg) * depth
+        thigh_turn = Rotation.from_rotvec(-side * hip[:, None])
+        shin_turn = Rotation.from_rotvec(side * (1.2 * hip)[:, None]) * thigh_turn
+        for thigh, shin in zip(_THIGHS, _SHINS):
+            bones[:, thigh] = thigh_turn.apply(bones[:, thigh])
+            bones[:, shin] = _flex_limited(bones[:, thigh], shin_turn.apply(bones[:, shin]), config)
+    return bones
+
+
+def _flex_limited(upper: np.ndarray, lower: np.ndarray, config: BodyConfig) -> np.ndarray:
+    """`lower` with its flexion against `upper` clipped into the configured joint limits."""
+    return _flex(upper, lower, 0.0, config.flex_limits_deg)
+
+
+def _envelope(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """(T,) in [0, 1]: held at 1 for the window, or one smooth rise and fall inside it."""
+    if rng.random() < 0.5:
+        return np.ones(frames)
+    start, stop = np.sort(rng.uniform(-0.3, 1.3, size=2)) * frames
+    phase = np.clip((np.arange(frames) - start) / max(stop - start, 1.0), 0.0, 1.0)
+    return np.sin(np.pi * phase) ** 2
 
 
 def _swing(rng: np.random.Generator, limit_deg: float) -> np.ndarray:
