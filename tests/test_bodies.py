@@ -93,6 +93,62 @@ def test_elbows_and_knees_stay_inside_their_limits(walk):
             assert flexion.max() <= 150.0 + 1e-6
 
 
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    cosine = np.einsum("...i,...i->...", a, b) / (
+        np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+    )
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def test_bent_bodies_lean_towards_the_face_and_crouched_ones_get_lower(walk):
+    still = dict(
+        prob=1.0,
+        arm_swing_deg=0.0,
+        leg_swing_deg=0.0,
+        elbow_flex_deg=0.0,
+        knee_flex_deg=0.0,
+        tilt_prob=0.0,
+    )
+    trunk = lambda joints: joints[:, j("thorax")] - joints[:, j("pelvis")]  # noqa: E731
+    lean, depth = [], []
+    for seed in range(40):
+        bent = repose(
+            walk,
+            np.random.default_rng(seed),
+            BodyConfig(**still, bend_prob=1.0, lean_deg=0.0, crouch_prob=0.0),
+        )
+        face = walk[:, j("nose")] - walk[:, j("head")]
+        # the thorax moves towards where the face looks, by at most the configured angle
+        moved = trunk(bent) / np.linalg.norm(trunk(bent), axis=-1, keepdims=True) - trunk(
+            walk
+        ) / np.linalg.norm(trunk(walk), axis=-1, keepdims=True)
+        assert np.all(np.einsum("ti,ti->t", moved, face) >= -1e-9)
+        lean.append(_angle_deg(trunk(bent), trunk(walk)).max())
+        crouched = repose(
+            walk, np.random.default_rng(seed), BodyConfig(**still, bend_prob=0.0, crouch_prob=1.0)
+        )
+        upright = repose(
+            walk, np.random.default_rng(seed), BodyConfig(**still, bend_prob=0.0, crouch_prob=0.0)
+        )
+        height = lambda joints: joints[:, j("pelvis"), 1] - joints[..., 1].min(axis=1)  # noqa: E731
+        depth.append((height(upright) - height(crouched)).max() / height(upright).mean())
+    assert max(lean) <= 90.0 + 1e-6 and np.median(lean) > 25.0
+    # the deepest crouches take the pelvis down by more than a third of its height
+    assert min(depth) >= -1e-9 and max(depth) > 0.35
+
+
+def test_tilted_bodies_lie_on_the_floor(walk):
+    config = BodyConfig(prob=1.0, tilt_prob=1.0, bend_prob=0.0, crouch_prob=0.0)
+    up = np.array([0.0, 1.0, 0.0])
+    tilts = []
+    for seed in range(30):
+        body = repose(walk, np.random.default_rng(seed), config)
+        trunk = body[:, j("thorax")] - body[:, j("pelvis")]
+        tilts.append(_angle_deg(trunk, up).max())
+        assert body[..., 1].min() >= walk[..., 1].min() - 1e-9  # nothing under the floor
+    assert max(tilts) > 70.0
+
+
 def test_detector_points_sit_where_detectors_mark_them(walk):
     config = DetectorConfig(prob=1.0)
     up = walk[0, j("thorax")] - walk[0, j("pelvis")]

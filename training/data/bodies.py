@@ -248,8 +248,7 @@ def _perturb_angles(bones: np.ndarray, rng: np.random.Generator, config: BodyCon
 _UPPER_BODY = [
     _J(name)
     for name in H36M17.joints
-    if name not in ("pelvis", "left_hip", "right_hip")
-    and not name.endswith(("knee", "ankle"))
+    if name not in ("pelvis", "left_hip", "right_hip") and not name.endswith(("knee", "ankle"))
 ]
 _THIGHS = [_J("left_knee"), _J("right_knee")]
 _SHINS = [_J("left_ankle"), _J("right_ankle")]
@@ -287,7 +286,7 @@ def _posture(
         hip = np.radians(config.crouch_deg) * depth
         thigh_turn = Rotation.from_rotvec(-side * hip[:, None])
         shin_turn = Rotation.from_rotvec(side * (1.2 * hip)[:, None]) * thigh_turn
-        for thigh, shin in zip(_THIGHS, _SHINS):
+        for thigh, shin in zip(_THIGHS, _SHINS, strict=True):
             bones[:, thigh] = thigh_turn.apply(bones[:, thigh])
             bones[:, shin] = _flex_limited(bones[:, thigh], shin_turn.apply(bones[:, shin]), config)
     return bones
