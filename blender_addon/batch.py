@@ -2,7 +2,8 @@
 
     python -m blender_addon.batch TRACKS... --rig metarig --out DIR [--format blend,bvh,fbx]
         [--backend tcp://HOST:PORT | --in-process] [--smooth none|one_euro|butterworth]
-        [--cutoff HZ] [--foot-lock | --no-foot-lock] [--root move|in_place|off] [--force]
+        [--cutoff HZ] [--foot-lock | --no-foot-lock] [--root move|in_place|off]
+        [--camera auto|level|PITCH[,ROLL]] [--force]
         [--json SUMMARY.json]
     blender -b --python-exit-code 1 -P blender_addon/batch.py -- TRACKS... --rig ... --out DIR
 
@@ -96,6 +97,8 @@ class TrackResult:
     wait_seconds: float = 0.0  # how long Blender's side waited for this lift (0: pipelined away)
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
+    floor: dict | None = None  # how the ground was levelled (source, camera pitch and roll)
+    warnings: list[str] = field(default_factory=list)
     track: object = None  # keep_arrays only; not in the JSON summary
     arrays: dict | None = None
 
@@ -106,7 +109,13 @@ class TrackResult:
         data["wait_seconds"] = round(self.wait_seconds, 3)
         if self.lift_seconds is not None:
             data["lift_seconds"] = round(self.lift_seconds, 3)
-        return {**data, "outputs": self.outputs, "error": self.error}
+        return {
+            **data,
+            "outputs": self.outputs,
+            "error": self.error,
+            "floor": self.floor,
+            "warnings": self.warnings,
+        }
 
     def line(self, out: Path) -> str:
         """The one line a track gets in the log."""
@@ -116,7 +125,10 @@ class TrackResult:
         names = " ".join(_relative(p, out) for p in self.outputs)
         if self.status == SKIPPED:
             return f"skipped  {self.input}: outputs exist (--force redoes): {names}"
-        return f"ok       {self.input}: {self.frames} frames in {self.seconds:.1f} s → {names}"
+        said = "".join(f"\n  warning: {w}" for w in self.warnings)
+        return (
+            f"ok       {self.input}: {self.frames} frames in {self.seconds:.1f} s → {names}{said}"
+        )
 
 
 @dataclass
@@ -269,9 +281,11 @@ def append_rig(entry: RigEntry, scene: bpy.types.Scene) -> tuple[bpy.types.Objec
 
 
 def retarget_and_write(
-    job: Job, track, arrays: dict, entries: list[RigEntry], config: BatchConfig
+    job: Job, track, arrays: dict, prepared, entries: list[RigEntry], config: BatchConfig
 ) -> list[Path]:
-    """Every rig × format of one track, under temporary names, renamed when all are written."""
+    """Every rig × format of one track, under temporary names, renamed when all are written.
+
+    prepared: `result.prepare_joints` of the track, shared by its rigs."""
     written: dict[str, Path] = {}
     try:
         for entry in entries:
@@ -281,7 +295,7 @@ def retarget_and_write(
                 options = dataclasses.replace(
                     config.options, target=armature.name, rig=entry.rig_map
                 )
-                scene_result.apply(scene, track, arrays, options)
+                scene_result.apply(scene, track, arrays, options, prepared)
                 for fmt in config.formats:
                     key = f"{entry.label}.{fmt}"
                     written[key] = partial_path(job.outputs[key])
@@ -401,7 +415,11 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
             track_result.frames, track_result.fps = int(track.num_frames), float(track.fps)
             track_result.lift_seconds = lift_seconds
             bar.set_postfix_str(f"{job.name}: retargeting, writing")
-            outputs = retarget_and_write(job, track, arrays, entries, config)
+            prepared = scene_result.prepare_joints(arrays, track.fps, config.options)
+            track_result.floor, track_result.warnings = scene_result.floor_report(
+                prepared[1], arrays
+            )
+            outputs = retarget_and_write(job, track, arrays, prepared, entries, config)
             track_result.status, track_result.outputs = OK, [str(p) for p in outputs]
             if config.keep_arrays:
                 track_result.track, track_result.arrays = track, arrays
@@ -464,6 +482,23 @@ def _positive(text: str) -> float:
     return value
 
 
+def _camera(text: str) -> tuple[str, float, float]:
+    """--camera: (level mode, pitch, roll) from "auto", "level" or "PITCH[,ROLL]" in degrees."""
+    word = text.strip().lower()
+    if word in ("auto", "level"):
+        return word.upper(), 0.0, 0.0
+    try:
+        angles = [float(v) for v in word.split(",")]
+    except ValueError:
+        angles = []
+    if len(angles) not in (1, 2) or any(abs(a) >= 90 for a in angles):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give auto, level, or the camera's pitch down and roll in degrees "
+            "(e.g. 12 or 12,-3)"
+        )
+    return "KNOWN", angles[0], angles[1] if len(angles) == 2 else 0.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = LiftOptions()
     smoothing = vocabulary.SMOOTHING[defaults.smoothing]
@@ -522,6 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin feet in contact with the floor (default: on)",
     )
     p.add_argument("--root", choices=list(ROOT_MOTION), default=root, help="root motion")
+    p.add_argument(
+        "--camera",
+        type=_camera,
+        default=("AUTO", 0.0, 0.0),
+        metavar="auto|level|PITCH[,ROLL]",
+        help="how the floor is levelled: from the motion (default), a level camera, or the "
+        "camera's pitch down and clockwise roll in degrees",
+    )
     p.add_argument("--frame-offset", type=int, default=defaults.frame_offset)
     p.add_argument("--reduce-keys", action="store_true", help="drop keys within a tolerance")
     p.add_argument("--fps", type=_positive, help="frame rate for tracks whose file gives none")
@@ -553,6 +596,9 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         cutoff_hz=args.cutoff,
         foot_lock=args.foot_lock,
         root_motion=ROOT_MOTION[args.root],
+        level=args.camera[0],
+        camera_pitch=args.camera[1],
+        camera_roll=args.camera[2],
         frame_offset=args.frame_offset,
         reduce_keys=args.reduce_keys,
     )

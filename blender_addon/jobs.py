@@ -36,6 +36,9 @@ class LiftOptions:
     one_euro_beta: float = 0.3
     foot_lock: bool = True
     root_motion: str = "MOVE"
+    level: str = "AUTO"  # vocabulary.LEVEL_ROWS
+    camera_pitch: float = 0.0  # degrees down, with level "KNOWN"
+    camera_roll: float = 0.0  # degrees clockwise, with level "KNOWN"
     frame_offset: int = 1
     reduce_keys: bool = False
     key_tolerance: float = 0.002
@@ -58,6 +61,9 @@ class LiftOptions:
             one_euro_beta=s.one_euro_beta,
             foot_lock=s.foot_lock,
             root_motion=s.root_motion,
+            level=s.level,
+            camera_pitch=s.camera_pitch,
+            camera_roll=s.camera_roll,
             frame_offset=s.frame_offset,
             reduce_keys=s.reduce_keys,
             key_tolerance=s.key_tolerance,
@@ -125,16 +131,21 @@ class LiftJob:
         if self.track is None:
             self.track = _track_from_reply(request)
         try:
-            made = scene_result.apply(scene, self.track, request.arrays, self.options)
+            prepared = scene_result.prepare_joints(request.arrays, self.track.fps, self.options)
+            made = scene_result.apply(scene, self.track, request.arrays, self.options, prepared)
         except Exception as exc:  # the scene is left as it was (apply cleans up after itself)
             return self._end("failed", f"Could not build the result: {exc}")
         self.objects = made
         _undo_step("MPM Lift")
         seconds = time.monotonic() - self.started
-        return self._end(
-            "done",
+        floor, warnings = scene_result.floor_report(prepared[1], request.arrays)
+        lines = [
             f"Lifted {len(self.track.keypoints)} frames in {seconds:.1f} s: " + ", ".join(made),
-        )
+            f"Floor levelled ({floor['source']}): camera pitch {floor['camera_pitch_deg']:.1f}°, "
+            f"roll {floor['camera_roll_deg']:.1f}°",
+            *(f"Warning: {w}" for w in warnings),
+        ]
+        return self._end("done", "\n".join(lines))
 
     def cancel(self) -> None:
         if self.state == "running":

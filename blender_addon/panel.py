@@ -40,6 +40,11 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
             box.prop(s, "one_euro_beta")
         box.prop(s, "foot_lock")
         box.prop(s, "root_motion")
+        box.prop(s, "level")
+        if s.level == "KNOWN":
+            row = box.row(align=True)
+            row.prop(s, "camera_pitch")
+            row.prop(s, "camera_roll")
         box.prop(s, "frame_offset")
         row = box.row()
         row.prop(s, "reduce_keys")

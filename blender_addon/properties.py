@@ -12,7 +12,13 @@ from bpy.props import (
     StringProperty,
 )
 
-from .core.vocabulary import RIG_PRESET_ROWS, ROOT_MOTION_ROWS, SMOOTHING_ROWS, enum_items
+from .core.vocabulary import (
+    LEVEL_ROWS,
+    RIG_PRESET_ROWS,
+    ROOT_MOTION_ROWS,
+    SMOOTHING_ROWS,
+    enum_items,
+)
 
 LAYOUT_ITEMS = [
     ("AUTO", "Auto", "From the file, or from its joint count"),
@@ -87,6 +93,26 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
         name="Root motion",
         items=enum_items(ROOT_MOTION_ROWS),
         default="MOVE",
+    )
+    level: EnumProperty(
+        name="Floor",
+        items=enum_items(LEVEL_ROWS),
+        default="AUTO",
+        description="How the ground is made level when the camera was pitched or rolled",
+    )
+    camera_pitch: FloatProperty(
+        name="Camera pitch",
+        default=0.0,
+        min=-89.0,
+        max=89.0,
+        description="Degrees the camera looked down (negative: up)",
+    )
+    camera_roll: FloatProperty(
+        name="Camera roll",
+        default=0.0,
+        min=-89.0,
+        max=89.0,
+        description="Degrees the camera was turned clockwise (the horizon rising to the right)",
     )
     frame_offset: IntProperty(
         name="Start frame", default=1, description="Scene frame of the track's first frame"

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 
 from .anim import Channel, new_action, write_channels
-from .core import auto_rigmap, cleanup, coords, retarget, rigmaps, vocabulary
+from .core import auto_rigmap, cleanup, coords, retarget, rigmaps, vocabulary, world
 from .deps import skeleton
 
 SKELETON_NAME = "MPM skeleton"
@@ -40,10 +40,25 @@ J = skeleton.H36M17.index
 # ----------------------------------------------------------------------------- joints
 
 
-def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> np.ndarray:
-    """Backend arrays → cleaned Blender-world joints (T, 17, 3): Z up, feet on the floor."""
-    root = arrays.get("root") if options.root_motion != "OFF" else None
-    joints = coords.camera_clip_to_blender(arrays["joints3d"], root)
+def camera_for(options) -> world.Camera | None:
+    """The camera the options say the user knows (None: level the floor from the motion)."""
+    if options.level == "LEVEL":
+        return world.Camera()
+    if options.level == "KNOWN":
+        return world.Camera(options.camera_pitch, options.camera_roll)
+    if options.level != "AUTO":
+        raise ValueError(f"level must be one of {sorted(vocabulary.LEVEL)}, got {options.level!r}")
+    return None
+
+
+def prepare_joints(
+    arrays: dict[str, np.ndarray], fps: float, options
+) -> tuple[np.ndarray, world.Level]:
+    """Backend arrays → cleaned Blender-world joints (T, 17, 3) on a level floor at Z = 0, and
+    how the floor was levelled. Root motion "OFF" keeps the trajectory here (the floor is found
+    from it); the solve then keys no root location."""
+    joints = coords.camera_clip_to_blender(arrays["joints3d"], arrays.get("root"), floor=False)
+    joints, level = world.level_world(joints, fps, camera_for(options))
     clean = cleanup.CleanupOptions(
         smoothing=vocabulary.SMOOTHING[options.smoothing],
         cutoff_hz=options.cutoff_hz,
@@ -53,7 +68,7 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> np.nda
         root="in_place" if options.root_motion == "IN_PLACE" else "full",
     )
     joints, _contacts = cleanup.clean_joints(joints, fps, clean)
-    return joints
+    return joints, level
 
 
 def scene_frames(num_frames: int, fps: float, scene: bpy.types.Scene, offset: int) -> np.ndarray:
@@ -206,9 +221,41 @@ def stored_completed2d(obj: bpy.types.Object) -> np.ndarray | None:
 # ----------------------------------------------------------------------------- all together
 
 
-def apply(scene: bpy.types.Scene, track, arrays: dict[str, np.ndarray], options) -> list[str]:
-    """The lift → an MPM skeleton (+ the target's Action). Returns the names of what was keyed."""
-    joints = prepare_joints(arrays, track.fps, options)
+def floor_report(level: world.Level, arrays: dict) -> tuple[dict, list[str]]:
+    """How the floor was levelled, and what the user should know about the world space."""
+    floor = {
+        "source": level.source,
+        "camera_pitch_deg": round(level.camera.pitch_deg, 2),
+        "camera_roll_deg": round(level.camera.roll_deg, 2),
+    }
+    warnings = []
+    if arrays.get("root") is None:
+        warnings.append(
+            "no image size: the root stays in place (give the image size, or a track file "
+            "that says it, for the person's travel)"
+        )
+    return floor, warnings
+
+
+def store_level(obj: bpy.types.Object, level: world.Level) -> None:
+    """Keep how the floor was levelled on the skeleton, for the panel and for scripts."""
+    obj["mpm_floor_source"] = level.source
+    obj["mpm_camera_pitch"] = level.camera.pitch_deg
+    obj["mpm_camera_roll"] = level.camera.roll_deg
+
+
+def apply(
+    scene: bpy.types.Scene,
+    track,
+    arrays: dict[str, np.ndarray],
+    options,
+    prepared: tuple[np.ndarray, world.Level] | None = None,
+) -> list[str]:
+    """The lift → an MPM skeleton (+ the target's Action). Returns the names of what was keyed.
+
+    prepared: `prepare_joints`' result when the caller has it already (a batch with several rigs).
+    """
+    joints, level = prepared or prepare_joints(arrays, track.fps, options)
     target = bpy.data.objects.get(options.target) if options.target else None
     target_map = rig_map_for(target, options) if target is not None else None
     made: list = []
@@ -216,6 +263,7 @@ def apply(scene: bpy.types.Scene, track, arrays: dict[str, np.ndarray], options)
         skel = create_skeleton(scene, joints)
         made += [skel, skel.data]
         store(skel, joints, track.fps, arrays)
+        store_level(skel, level)
         action = retarget_onto(
             scene, skel, joints, track.fps, options, rigmaps.rig_map_by_name(SKELETON_MAP)
         )

@@ -67,6 +67,12 @@ def test_a_folder_with_a_broken_track_resume_and_force(folder, tmp_path, engine,
     by_name = {t["name"]: t for t in report["tracks"]}
     assert by_name["walk"]["frames"] == 86 and by_name["walk_openpose"]["frames"] == 30
     assert by_name["walk"]["seconds"] > 0 and by_name["broken"]["status"] == "failed"
+    # how the floor was levelled; OpenPose files give no image size, so no root travel: said
+    assert by_name["walk"]["floor"]["source"] in ("feet", "trunk")
+    assert abs(by_name["walk"]["floor"]["camera_pitch_deg"]) < 45
+    assert by_name["walk"]["warnings"] == []
+    assert "no image size" in by_name["walk_openpose"]["warnings"][0]
+    assert any(line.strip().startswith("warning: no image size") for line in lines)
     assert sum(line.startswith("ok ") for line in lines) == 2
     assert any(line.startswith("failed") and "broken.json" in line for line in lines)
     assert bvh_frames(out / "walk.mixamo.bvh") == 86
@@ -89,6 +95,17 @@ def test_a_folder_with_a_broken_track_resume_and_force(folder, tmp_path, engine,
 
     # Only good tracks: exit code 0.
     assert batch.main([str(folder / "walk.json"), *args[1:-3]], engine=engine) == 0
+
+
+def test_camera_option_words_and_angles(tmp_path, capsys):
+    parse = batch.build_parser().parse_args
+    base = ["t.json", "--rig", "metarig", "--out", str(tmp_path)]
+    assert parse(base).camera == ("AUTO", 0.0, 0.0)
+    assert parse([*base, "--camera", "level"]).camera == ("LEVEL", 0.0, 0.0)
+    options = batch.config_from_args(parse([*base, "--camera", "12,-3"])).options
+    assert (options.level, options.camera_pitch, options.camera_roll) == ("KNOWN", 12.0, -3.0)
+    assert batch.main([*base, "--camera", "steep"]) == 2
+    assert "give auto, level, or the camera's pitch" in capsys.readouterr().err
 
 
 def test_exported_bvh_reimports_as_the_action_it_came_from(tmp_path, engine):

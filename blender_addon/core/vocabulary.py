@@ -27,9 +27,21 @@ ROOT_MOTION_ROWS: tuple[Row, ...] = (
     ("OFF", "off", "Off", "The root stays where it is"),
 )
 
+LEVEL_ROWS: tuple[Row, ...] = (
+    (
+        "AUTO",
+        "auto",
+        "From the motion",
+        "Level the floor the feet rest on (the trunk if they do not)",
+    ),
+    ("LEVEL", "level", "Level camera", "The camera was level: no pitch, no roll"),
+    ("KNOWN", "known", "Known camera", "The camera's pitch and roll as given"),
+)
+
 RIG_PRESETS = {value: word for value, word, *_ in RIG_PRESET_ROWS}  # preset → rig map family
 SMOOTHING = {value: word for value, word, *_ in SMOOTHING_ROWS}  # also cleanup's mode names
 ROOT_MOTION = {value: word for value, word, *_ in ROOT_MOTION_ROWS}
+LEVEL = {value: word for value, word, *_ in LEVEL_ROWS}
 
 
 def enum_items(rows: tuple[Row, ...]) -> list[tuple[str, str, str]]:

@@ -1,0 +1,145 @@
+"""A level world: the floor the person stands on at height 0 with Blender's +Z as up.
+
+The lifter's 3D is in the camera's frame, so a camera pitched down or rolled tilts the ground
+under the character by the same angle, and a walk towards the camera sinks or climbs. Gravity is
+estimated from the motion itself: a foot at rest stands on the floor, so the ankles of slow, low
+frames lie on one plane; where they do not spread far enough to fix a plane (standing in place,
+no root trajectory) the trunk's median direction decides, as the prior of one ridge fit. A user
+who knows the camera (its pitch and roll, or that it was level) overrides the estimate.
+
+Joints are (T, 17, 3) H36M-17 in Blender's axes (`coords.camera_clip_to_blender`), metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .coords import ANKLES, DEFAULT_ANKLE_HEIGHT, PELVIS, estimate_up, rotation_between
+
+UP = np.array([0.0, 0.0, 1.0])
+# A resting ankle moves slower than this (m/s); walking feet in swing move at 2-5 m/s.
+REST_SPEED = 0.35
+# Lifted contact heights scatter by about this much (m) about the true floor ...
+CONTACT_NOISE = 0.02
+# ... and an upright trunk's median direction is within about this of gravity (radians, 5 deg).
+TRUNK_PRIOR = np.radians(5.0)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """What the user knows of the camera: pitch down and roll, degrees (0, 0: it was level).
+
+    roll > 0: the camera turned clockwise as its operator sees it (the horizon rising to the
+    right in the image).
+    """
+
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+
+    def up(self) -> np.ndarray:
+        """Gravity's up in the camera frame's Blender axes (`coords.CAMERA_TO_BLENDER`)."""
+        pitch, roll = np.radians(self.pitch_deg), np.radians(self.roll_deg)
+        return np.array(
+            [-np.cos(pitch) * np.sin(roll), -np.sin(pitch), np.cos(pitch) * np.cos(roll)]
+        )
+
+
+@dataclass(frozen=True)
+class Level:
+    """How a clip was levelled: the rotation applied and what it rests on."""
+
+    rotation: np.ndarray  # (3, 3), Blender axes of the camera frame → the level world
+    source: str  # "feet" (resting ankles), "trunk" (too few to fix a plane) or "camera" (given)
+    contacts: int  # resting-ankle samples the plane was fitted to
+    floor_shift: float  # metres added to Z so resting ankles sit at the ankle height
+
+    @property
+    def tilt_deg(self) -> float:
+        """How far the camera's up was from gravity (the ground's slope before levelling)."""
+        cosine = np.clip(self.rotation[2] @ UP, -1.0, 1.0)
+        return float(np.degrees(np.arccos(cosine)))
+
+    @property
+    def camera(self) -> Camera:
+        """The camera pitch and roll this levelling amounts to."""
+        up = self.rotation.T @ UP
+        pitch = np.degrees(np.arcsin(np.clip(-up[1], -1.0, 1.0)))
+        roll = np.degrees(np.arctan2(-up[0], up[2]))
+        return Camera(float(pitch), float(roll))
+
+
+def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(N, 3) positions of the lower ankle in frames where it moves slower than a resting foot
+    does; the floor fit weighs down the few that are not on the floor."""
+    ankles = joints[:, list(ANKLES)]  # (T, 2, 3)
+    if len(joints) < 3:
+        return np.zeros((0, 3))
+    # over a fifth of a second, so frame-to-frame jitter does not read as motion
+    half = max(1, int(round(0.1 * fps)))
+    padded = np.concatenate([ankles[:1].repeat(half, 0), ankles, ankles[-1:].repeat(half, 0)])
+    travel = padded[2 * half :] - padded[: -2 * half]
+    speed = np.linalg.norm(travel, axis=-1) * fps / (2 * half)  # (T, 2)
+    lower = np.argmin(ankles[..., 2], axis=1)
+    frames = np.arange(len(joints))
+    points, speed = ankles[frames, lower], speed[frames, lower]
+    ok = np.isfinite(points).all(axis=1) & (speed < REST_SPEED)
+    return points[ok]
+
+
+def _fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Floor normal and height from resting ankles in a frame whose Z is the trunk's up.
+
+    Ridge regression of height on the horizontal position (z = d + a x + b y), the slopes
+    pulled to zero by the trunk prior; reweighted twice so a few wrong contacts do not tilt it.
+    """
+    n = len(points)
+    design = np.column_stack([np.ones(n), points[:, 0], points[:, 1]])
+    ridge = np.diag([0.0, 1.0, 1.0]) * (CONTACT_NOISE / np.tan(TRUNK_PRIOR)) ** 2
+    weights = np.ones(n)
+    for _ in range(3):
+        w = design * weights[:, None]
+        coef = np.linalg.solve(design.T @ w + ridge * weights.sum(), w.T @ points[:, 2])
+        residual = np.abs(points[:, 2] - design @ coef)
+        weights = np.minimum(1.0, 1.5 * CONTACT_NOISE / np.maximum(residual, 1e-9))
+    normal = np.array([-coef[1], -coef[2], 1.0])
+    return normal / np.linalg.norm(normal), float(coef[0])
+
+
+def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int]:
+    """The rotation (3, 3) that makes the floor level, its source and the contacts it used."""
+    to_trunk = rotation_between(estimate_up(joints), UP)
+    points = resting_ankles(joints @ to_trunk.T, fps)
+    if len(points) < 10:
+        return to_trunk, "trunk", int(len(points))
+    normal, _ = _fit_floor(points)
+    return rotation_between(normal, UP) @ to_trunk, "feet", int(len(points))
+
+
+def level_world(
+    joints: np.ndarray,
+    fps: float,
+    camera: Camera | None = None,
+    ankle_height: float = DEFAULT_ANKLE_HEIGHT,
+) -> tuple[np.ndarray, Level]:
+    """Joints (T, 17, 3) in a level world: floor level, resting ankles at ``ankle_height``
+    above Z = 0, the first frame's pelvis over the origin. ``camera``: the user's known
+    camera instead of the estimate."""
+    joints = np.asarray(joints, dtype=float)
+    if camera is not None:
+        rotation, source, count = rotation_between(camera.up(), UP), "camera", 0
+    else:
+        rotation, source, count = level_rotation(joints, fps)
+    out = joints @ rotation.T
+    if not len(out):
+        return out, Level(rotation, source, count, 0.0)
+    out[..., :2] -= out[0, PELVIS, :2]
+    resting = resting_ankles(out, fps)
+    if len(resting) >= 10:
+        floor = float(np.median(resting[:, 2]))
+    else:  # no foot rests (a clip in the air, or too short): the lowest ankle stands
+        floor = float(np.nanmin(out[:, list(ANKLES), 2]))
+    shift = ankle_height - floor
+    out[..., 2] += shift
+    return out, Level(rotation, source, count, shift)

@@ -1,0 +1,85 @@
+"""A level world: a pitched and rolled camera's tilt taken out of the motion, the floor at 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blender_addon.core import coords, world
+from training.data.mocap import load_clip
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples/mocap"
+FPS = 30.0
+
+
+def blender_world(joints_y_up: np.ndarray) -> np.ndarray:
+    """A Y-up mocap clip in Blender's axes (Z up)."""
+    return joints_y_up[..., [0, 2, 1]] * np.array([1.0, -1.0, 1.0])
+
+
+@pytest.fixture(scope="module")
+def walk() -> np.ndarray:
+    """Four steps of a CMU walk, 3.3 m along Blender's Y."""
+    clip = load_clip(EXAMPLES / "cmu_actions_train_walking_1.bvh", skip_frames=1, target_fps=FPS)
+    return blender_world(clip.joints)
+
+
+def filmed(joints: np.ndarray, camera: world.Camera, noise: float, seed: int = 0) -> np.ndarray:
+    """What the lifter returns for a camera with that pitch and roll: the world turned so
+    gravity points along the camera's up, plus jitter."""
+    turn = coords.rotation_between(world.UP, camera.up())
+    rng = np.random.default_rng(seed)
+    return joints @ turn.T + rng.normal(0.0, noise, joints.shape)
+
+
+def floor_slope_deg(joints: np.ndarray, truth: np.ndarray) -> float:
+    """Slope of the plane through the ankles where the ground truth's feet rest."""
+    points = world.resting_ankles(truth, FPS)
+    keep = np.isin(truth[:, list(coords.ANKLES)].reshape(-1, 3), points).all(axis=1)
+    ankles = joints[:, list(coords.ANKLES)].reshape(-1, 3)[keep]
+    design = np.column_stack([np.ones(len(ankles)), ankles[:, :2]])
+    _, a, b = np.linalg.lstsq(design, ankles[:, 2], rcond=None)[0]
+    return float(np.degrees(np.arctan(np.hypot(a, b))))
+
+
+@pytest.mark.parametrize(("pitch", "roll"), [(0.0, 0.0), (12.0, 4.0), (-10.0, -5.0), (15.0, 0.0)])
+def test_a_tilted_camera_gives_a_level_floor(walk, pitch, roll):
+    truth_slope = floor_slope_deg(walk, walk)  # the lab's own floor, as the ankles see it
+    out, level = world.level_world(filmed(walk, world.Camera(pitch, roll), 0.01), FPS)
+    assert level.source == "feet"
+    assert floor_slope_deg(out, walk) < max(0.5, truth_slope)
+    # the camera it amounts to is the one that filmed, within the lab floor's own slope
+    assert level.camera.pitch_deg == pytest.approx(pitch, abs=2.0)
+    assert level.camera.roll_deg == pytest.approx(roll, abs=2.0)
+    # resting ankles at the ankle height above Z = 0, the walk starting over the origin
+    resting = world.resting_ankles(out, FPS)
+    assert np.median(resting[:, 2]) == pytest.approx(coords.DEFAULT_ANKLE_HEIGHT, abs=1e-6)
+    np.testing.assert_allclose(out[0, coords.PELVIS, :2], 0.0, atol=1e-9)
+    assert out[:, list(coords.ANKLES), 2].min() > coords.DEFAULT_ANKLE_HEIGHT - 0.04
+
+
+def test_a_known_camera_is_taken_as_given(walk):
+    camera = world.Camera(pitch_deg=9.0, roll_deg=-3.0)
+    out, level = world.level_world(filmed(walk, camera, 0.0), FPS, camera=camera)
+    assert level.source == "camera" and level.contacts == 0
+    assert level.camera.pitch_deg == pytest.approx(9.0, abs=1e-6)
+    assert level.camera.roll_deg == pytest.approx(-3.0, abs=1e-6)
+    assert level.tilt_deg == pytest.approx(np.hypot(9.0, 3.0), abs=0.1)
+    # the mocap's own world back, up to where it starts
+    np.testing.assert_allclose(
+        out - out[:1, coords.PELVIS], walk - walk[:1, coords.PELVIS], atol=1e-9
+    )
+
+
+def test_standing_in_place_levels_by_the_trunk(walk):
+    """Without travel the resting ankles cannot fix a plane: the trunk's up decides."""
+    still = np.repeat(walk[:1], 60, axis=0)
+    out, level = world.level_world(filmed(still, world.Camera(12.0, 0.0), 0.002), FPS)
+    trunk = out[:, coords.JOINT_INDEX["thorax"]] - out[:, coords.PELVIS]
+    upright = walk[0, coords.JOINT_INDEX["thorax"]] - walk[0, coords.PELVIS]
+    tilt = lambda v: np.degrees(np.arccos(v[..., 2] / np.linalg.norm(v, axis=-1)))  # noqa: E731
+    # the trunk stands as it stood in the mocap, within the prior's pull
+    assert abs(np.median(tilt(trunk)) - tilt(upright)) < 9.0
+    assert level.camera.pitch_deg == pytest.approx(12.0, abs=9.0)
