@@ -2,7 +2,8 @@
 
     python -m blender_addon.batch TRACKS... --rig metarig --out DIR [--format blend,bvh,fbx]
         [--backend tcp://HOST:PORT | --in-process] [--smooth none|one_euro|butterworth]
-        [--cutoff HZ] [--foot-lock | --no-foot-lock] [--root move|in_place|off]
+        [--cutoff HZ | --min-cutoff HZ --beta B] [--foot-lock | --no-foot-lock] [--no-cleanup]
+        [--root move|in_place|off]
         [--camera auto|level|PITCH[,ROLL]] [--force]
         [--json SUMMARY.json]
     blender -b --python-exit-code 1 -P blender_addon/batch.py -- TRACKS... --rig ... --out DIR
@@ -41,12 +42,10 @@ if (
             sys.path.append(str(_site))
     __package__ = "blender_addon"
 
-import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
@@ -56,18 +55,16 @@ from dataclasses import dataclass, field  # noqa: E402
 
 import bpy  # noqa: E402
 
-from mpm_backend import cli  # noqa: E402
-
 from . import export, presets  # noqa: E402
 from . import result as scene_result  # noqa: E402
+from .batch_cli import build_parser, config_from_args  # noqa: E402
 from .batch_config import (  # noqa: E402
-    DEFAULT_LOOKAHEAD,
     PARTIAL,
     BatchConfig,
     Job,
     UsageError,
 )
-from .core import rigmaps, vocabulary  # noqa: E402
+from .core import rigmaps  # noqa: E402
 from .deps import tracks  # noqa: E402
 from .discovery import (  # noqa: E402
     find_tracks,
@@ -79,9 +76,6 @@ from .discovery import (  # noqa: E402
 from .jobs import LiftOptions  # noqa: E402
 from .lifters import BackendLifter, InProcessLifter  # noqa: E402
 
-# The batch flags' words → the panel's enum values (core/vocabulary.py owns both).
-SMOOTHING = {word: value for value, word in vocabulary.SMOOTHING.items()}
-ROOT_MOTION = {word: value for value, word in vocabulary.ROOT_MOTION.items()}
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 
 
@@ -157,6 +151,16 @@ class BatchSummary:
             "rig_map_path",
         ):
             options.pop(reading, None)  # the run's own fields below say these
+        for name, kept_when in (
+            ("cutoff_hz", c.options.smoothing == "BUTTERWORTH"),
+            ("one_euro_min_cutoff", c.options.smoothing == "ONE_EURO"),
+            ("one_euro_beta", c.options.smoothing == "ONE_EURO"),
+            ("camera_pitch", c.options.level == "KNOWN"),
+            ("camera_roll", c.options.level == "KNOWN"),
+            ("key_tolerance", c.options.reduce_keys),
+        ):
+            if not kept_when:
+                options.pop(name)  # a parameter of a step that did not run
         options["bvh_up"] = c.bvh_up
         return {
             "rigs": rig_labels(c.rigs),
@@ -468,164 +472,6 @@ def _write_line(line: str) -> None:
 # --------------------------------------------------------------------------- command line
 
 
-def _image_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r}: give the image size as WIDTHxHEIGHT")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
-    return value
-
-
-def _camera(text: str) -> tuple[str, float, float]:
-    """--camera: (level mode, pitch, roll) from "auto", "level" or "PITCH[,ROLL]" in degrees."""
-    word = text.strip().lower()
-    if word in ("auto", "level"):
-        return word.upper(), 0.0, 0.0
-    try:
-        angles = [float(v) for v in word.split(",")]
-    except ValueError:
-        angles = []
-    if len(angles) not in (1, 2) or any(abs(a) >= 90 for a in angles):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give auto, level, or the camera's pitch down and roll in degrees "
-            "(e.g. 12 or 12,-3)"
-        )
-    return "KNOWN", angles[0], angles[1] if len(angles) == 2 else 0.0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    defaults = LiftOptions()
-    smoothing = vocabulary.SMOOTHING[defaults.smoothing]
-    root = vocabulary.ROOT_MOTION[defaults.root_motion]
-    p = argparse.ArgumentParser(
-        prog=cli.prog("blender_addon.batch", "mpm-lift-batch"),
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Presets: metarig, rigify, mixamo, cmu; or PATH.blend, PATH.fbx, PATH.bvh.\n"
-        "See docs/batch.md.\n\n"
-        + cli.exit_codes(
-            "0  every track lifted and written, or skipped (outputs already there)",
-            "1  at least one track failed (the others are still written)",
-            "2  bad arguments: unknown rig, no tracks, no backend or checkpoint",
-        ),
-    )
-    cli.add_version(p)
-    p.add_argument("tracks", nargs="+", metavar="TRACKS", help="track files or folders")
-    p.add_argument(
-        "--rig",
-        action="append",
-        required=True,
-        help="a preset or a rig file; repeat it (or separate by commas) for several rigs",
-    )
-    p.add_argument(
-        "--rig-object", metavar="NAME", help="the armature to use in a rig file with several"
-    )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument(
-        "--format",
-        default=",".join(export.FORMATS),
-        help="comma-separated: blend, bvh, fbx (default: all)",
-    )
-    p.add_argument(
-        "--bvh-up",
-        choices=["y", "z"],
-        default="y",
-        help="BVH axes: y (default; Y up, what Blender's BVH importer expects) or z (Blender's)",
-    )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--backend", metavar="tcp://HOST:PORT", help="lift through this backend")
-    where.add_argument(
-        "--in-process", action="store_true", help="lift with the model in this process (default)"
-    )
-    p.add_argument("--checkpoint", default="default", help="in-process model (default: shipped)")
-    p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda")
-    p.add_argument("--timeout", type=_positive, default=120.0, help="backend timeout, seconds")
-    p.add_argument("--smooth", choices=list(SMOOTHING), default=smoothing)
-    p.add_argument(
-        "--cutoff", type=_positive, default=defaults.cutoff_hz, help="smoothing cutoff, Hz"
-    )
-    p.add_argument(
-        "--foot-lock",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.foot_lock,
-        help="pin feet in contact with the floor (default: on)",
-    )
-    p.add_argument("--root", choices=list(ROOT_MOTION), default=root, help="root motion")
-    p.add_argument(
-        "--camera",
-        type=_camera,
-        default=("AUTO", 0.0, 0.0),
-        metavar="auto|level|PITCH[,ROLL]",
-        help="how the floor is levelled: from the motion (default), a level camera, or the "
-        "camera's pitch down and clockwise roll in degrees",
-    )
-    p.add_argument("--frame-offset", type=int, default=defaults.frame_offset)
-    p.add_argument("--reduce-keys", action="store_true", help="drop keys within a tolerance")
-    p.add_argument("--fps", type=_positive, help="frame rate for tracks whose file gives none")
-    p.add_argument("--image-size", type=_image_size, metavar="WxH", help="overrides the files'")
-    p.add_argument("--layout", help="joint layout, where the file cannot tell (see docs/tracks.md)")
-    p.add_argument("--person", type=int, help="which person of multi-person files (0, 1, ...)")
-    p.add_argument("--threshold", type=float, help="confidence threshold (default: the model's)")
-    p.add_argument("--force", action="store_true", help="redo tracks whose outputs exist")
-    p.add_argument(
-        "--lookahead",
-        type=int,
-        default=DEFAULT_LOOKAHEAD,
-        help=f"tracks lifted ahead of the one being retargeted (default {DEFAULT_LOOKAHEAD}; "
-        "0: one after another)",
-    )
-    p.add_argument("--json", type=Path, metavar="SUMMARY.json", help="write a JSON summary")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="Blender's output and tracebacks")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> BatchConfig:
-    rigs = []
-    for value in args.rig:
-        rigs += [value] if Path(value).is_file() else [r for r in value.split(",") if r]
-    options = dataclasses.replace(
-        LiftOptions(),
-        smoothing=SMOOTHING[args.smooth],
-        cutoff_hz=args.cutoff,
-        foot_lock=args.foot_lock,
-        root_motion=ROOT_MOTION[args.root],
-        level=args.camera[0],
-        camera_pitch=args.camera[1],
-        camera_roll=args.camera[2],
-        frame_offset=args.frame_offset,
-        reduce_keys=args.reduce_keys,
-    )
-    return BatchConfig(
-        tracks=[Path(t) for t in args.tracks],
-        rigs=rigs,
-        out=args.out,
-        formats=tuple(f.strip().lower() for f in args.format.split(",") if f.strip()),
-        backend=args.backend,
-        checkpoint=args.checkpoint,
-        device=args.device,
-        options=options,
-        fps=args.fps,
-        image_size=args.image_size,
-        layout=args.layout,
-        person=args.person,
-        threshold=args.threshold,
-        force=args.force,
-        lookahead=args.lookahead,
-        timeout=args.timeout,
-        rig_object=args.rig_object,
-        bvh_up=args.bvh_up.upper(),
-        progress=False if args.no_progress else None,
-        verbose=args.verbose,
-    )
-
-
 def write_summary(path: Path, summary: BatchSummary) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}{PARTIAL}{os.getpid()}")
@@ -634,7 +480,7 @@ def write_summary(path: Path, summary: BatchSummary) -> None:
 
 
 def main(argv: Sequence[str] | None = None, engine=None) -> int:
-    parser = build_parser()
+    parser = build_parser(__doc__)
     try:
         args = parser.parse_intermixed_args(argv)
     except SystemExit as exc:  # --help: 0, bad arguments: 2

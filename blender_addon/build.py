@@ -46,6 +46,7 @@ REQUIREMENTS = ("pyzmq", "msgpack", "pyyaml")
 LEFT_OUT = (
     "build.py",
     "batch.py",
+    "batch_cli.py",
     "batch_config.py",
     "discovery.py",
     "lifters.py",

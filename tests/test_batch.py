@@ -98,7 +98,7 @@ def test_a_folder_with_a_broken_track_resume_and_force(folder, tmp_path, engine,
 
 
 def test_camera_option_words_and_angles(tmp_path, capsys):
-    parse = batch.build_parser().parse_args
+    parse = batch.build_parser(batch.__doc__).parse_args
     base = ["t.json", "--rig", "metarig", "--out", str(tmp_path)]
     assert parse(base).camera == ("AUTO", 0.0, 0.0)
     assert parse([*base, "--camera", "level"]).camera == ("LEVEL", 0.0, 0.0)
@@ -106,6 +106,36 @@ def test_camera_option_words_and_angles(tmp_path, capsys):
     assert (options.level, options.camera_pitch, options.camera_roll) == ("KNOWN", 12.0, -3.0)
     assert batch.main([*base, "--camera", "steep"]) == 2
     assert "give auto, level, or the camera's pitch" in capsys.readouterr().err
+
+
+def test_cleanup_flags_mean_what_they_say(tmp_path, capsys):
+    parse = batch.build_parser(batch.__doc__).parse_args
+    base = ["t.json", "--rig", "metarig", "--out", str(tmp_path)]
+
+    def recorded(*flags: str) -> dict:
+        config = batch.config_from_args(parse([*base, *flags]))
+        return batch.BatchSummary(config, [], 0.0).as_json()["options"]
+
+    plain = recorded("--no-cleanup")
+    assert (plain["smoothing"], plain["foot_lock"]) == ("NONE", False)
+    assert "cutoff_hz" not in plain and "one_euro_beta" not in plain
+    euro = recorded("--smooth", "one_euro", "--min-cutoff", "0.5", "--beta", "0.1")
+    assert (euro["one_euro_min_cutoff"], euro["one_euro_beta"]) == (0.5, 0.1)
+    assert "cutoff_hz" not in euro  # recorded only where the filter that uses it ran
+    default = recorded()
+    assert (default["smoothing"], default["cutoff_hz"], default["foot_lock"]) == (
+        "BUTTERWORTH", 6.0, True,
+    )  # fmt: skip
+    for flags, said in (
+        (
+            ["--smooth", "one_euro", "--cutoff", "3"],
+            "--cutoff is a parameter of --smooth butterworth",
+        ),
+        (["--beta", "0.2"], "--beta is a parameter of --smooth one_euro, not of butterworth"),
+        (["--no-cleanup", "--foot-lock"], "--no-cleanup means --smooth none --no-foot-lock"),
+    ):
+        assert batch.main([*base, *flags]) == 2
+        assert said in capsys.readouterr().err
 
 
 def test_exported_bvh_reimports_as_the_action_it_came_from(tmp_path, engine):
