@@ -139,6 +139,12 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
         help="how the floor is levelled: from the motion (default), a level camera, or the "
         "camera's pitch down and clockwise roll in degrees",
     )
+    p.add_argument(
+        "--subject-height",
+        type=_positive,
+        metavar="METRES",
+        help="the person's standing height: scales pose and path together (default: as lifted)",
+    )
     p.add_argument("--frame-offset", type=int, default=defaults.frame_offset)
     p.add_argument("--reduce-keys", action="store_true", help="drop keys within a tolerance")
     p.add_argument("--fps", type=_positive, help="frame rate for tracks whose file gives none")
@@ -203,6 +209,7 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         level=args.camera[0],
         camera_pitch=args.camera[1],
         camera_roll=args.camera[2],
+        subject_height=args.subject_height or 0.0,
         frame_offset=args.frame_offset,
         reduce_keys=args.reduce_keys,
     )

@@ -39,6 +39,7 @@ class LiftOptions:
     level: str = "AUTO"  # vocabulary.LEVEL_ROWS
     camera_pitch: float = 0.0  # degrees down, with level "KNOWN"
     camera_roll: float = 0.0  # degrees clockwise, with level "KNOWN"
+    subject_height: float = 0.0  # metres; 0: as lifted
     frame_offset: int = 1
     reduce_keys: bool = False
     key_tolerance: float = 0.002
@@ -64,6 +65,7 @@ class LiftOptions:
             level=s.level,
             camera_pitch=s.camera_pitch,
             camera_roll=s.camera_roll,
+            subject_height=s.subject_height,
             frame_offset=s.frame_offset,
             reduce_keys=s.reduce_keys,
             key_tolerance=s.key_tolerance,

@@ -40,6 +40,7 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
             box.prop(s, "one_euro_beta")
         box.prop(s, "foot_lock")
         box.prop(s, "root_motion")
+        box.prop(s, "subject_height")
         box.prop(s, "level")
         if s.level == "KNOWN":
             row = box.row(align=True)

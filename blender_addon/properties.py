@@ -114,6 +114,14 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
         max=89.0,
         description="Degrees the camera was turned clockwise (the horizon rising to the right)",
     )
+    subject_height: FloatProperty(
+        name="Subject height",
+        default=0.0,
+        min=0.0,
+        max=2.5,
+        subtype="DISTANCE",
+        description="The person's standing height, to fix the scale of pose and path (0: as lifted)",
+    )
     frame_offset: IntProperty(
         name="Start frame", default=1, description="Scene frame of the track's first frame"
     )

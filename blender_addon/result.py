@@ -7,6 +7,8 @@ a failed lift leaves the scene as it was. Keys go in at the track's own times: f
 
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 import numpy as np
 
@@ -59,6 +61,9 @@ def prepare_joints(
     from it); the solve then keys no root location."""
     joints = coords.camera_clip_to_blender(arrays["joints3d"], arrays.get("root"), floor=False)
     joints, level = world.level_world(joints, fps, camera_for(options))
+    if options.subject_height:
+        joints, factor = world.scale_to_height(joints, options.subject_height)
+        level = dataclasses.replace(level, scale=factor)
     clean = cleanup.CleanupOptions(
         smoothing=vocabulary.SMOOTHING[options.smoothing],
         cutoff_hz=options.cutoff_hz,
@@ -227,6 +232,7 @@ def floor_report(level: world.Level, arrays: dict) -> tuple[dict, list[str]]:
         "source": level.source,
         "camera_pitch_deg": round(level.camera.pitch_deg, 2),
         "camera_roll_deg": round(level.camera.roll_deg, 2),
+        "scale": round(level.scale, 4),
     }
     warnings = []
     if arrays.get("root") is None:

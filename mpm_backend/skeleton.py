@@ -79,6 +79,57 @@ HEAD_EYES_OFFSET = (0.0, 0.07, 0.08)
 HEAD_NOSE_OFFSET = (0.0, 0.03, 0.11)
 HEAD_NOSE_OFFSET_WITH_EYES = (0.0, 0.04, 0.11)
 
+# Each segment between H36M-17 joint centres as a fraction of stature, adults: the proportions
+# of Drillis & Contini (1966) as tabled in Winter's Biomechanics, from landmarks to joint centres
+# (docs/data.md "Bodies"). Each segment is measured between the joints named, both sides averaged.
+PROPORTIONS: dict[str, float] = {
+    "thigh": 0.245,
+    "shin": 0.246,
+    "trunk": 0.280,  # mid-hips to mid-shoulders
+    "head": 0.135,  # mid-shoulders to mid-eyes
+    "hip_width": 0.105,
+    "shoulder_width": 0.245,
+    "upper_arm": 0.186,
+    "forearm": 0.146,
+}
+_MEASURED: dict[str, tuple[tuple[str, str], ...]] = {
+    "thigh": (("left_hip", "left_knee"), ("right_hip", "right_knee")),
+    "shin": (("left_knee", "left_ankle"), ("right_knee", "right_ankle")),
+    "trunk": (("pelvis", "thorax"),),
+    "head": (("thorax", "head"),),
+    "hip_width": (("left_hip", "right_hip"),),
+    "shoulder_width": (("left_shoulder", "right_shoulder"),),
+    "upper_arm": (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")),
+    "forearm": (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist")),
+}
+# Stature from the bones along the body (pose-independent, unlike a standing height).
+BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk", "head"))
+
+
+def segment_lengths(joints: np.ndarray) -> dict[str, float]:
+    """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged."""
+    joints = np.asarray(joints, dtype=float)
+
+    def length(a: str, b: str) -> float:
+        bone = joints[:, H36M17.index(a)] - joints[:, H36M17.index(b)]
+        return float(np.median(np.linalg.norm(bone, axis=-1)))
+
+    return {
+        segment: float(np.mean([length(a, b) for a, b in pairs]))
+        for segment, pairs in _MEASURED.items()
+    }
+
+
+def body_length(joints: np.ndarray) -> float:
+    """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames."""
+    lengths = segment_lengths(joints)
+    return sum(lengths[s] for s in ("thigh", "shin", "trunk", "head"))
+
+
+def stature(joints: np.ndarray) -> float:
+    """Standing height (m) of the person in a clip (T, 17, 3), from bones, not from a pose."""
+    return body_length(joints) / BODY_LENGTH_PER_STATURE
+
 
 # COCO-17 (the COCO keypoint challenge order). It has no pelvis or neck joint, so the nose,
 # the only unpaired joint, is the root: that keeps the tree mirror-symmetric (a joint's mirror

@@ -83,3 +83,16 @@ def test_standing_in_place_levels_by_the_trunk(walk):
     # the trunk stands as it stood in the mocap, within the prior's pull
     assert abs(np.median(tilt(trunk)) - tilt(upright)) < 9.0
     assert level.camera.pitch_deg == pytest.approx(12.0, abs=9.0)
+
+
+def test_subject_height_scales_pose_and_path_together(walk):
+    out, _ = world.level_world(walk, FPS)
+    scaled, factor = world.scale_to_height(out, 1.20)
+    assert coords.stature(scaled) == pytest.approx(1.20, rel=1e-6)
+    assert factor == pytest.approx(1.20 / coords.stature(out))
+    travel = lambda j: np.linalg.norm(j[-1, coords.PELVIS, :2] - j[0, coords.PELVIS, :2])  # noqa: E731
+    assert travel(scaled) == pytest.approx(factor * travel(out))
+    resting = world.resting_ankles(scaled, FPS)
+    assert np.median(resting[:, 2]) == pytest.approx(coords.DEFAULT_ANKLE_HEIGHT, abs=0.005)
+    with pytest.raises(ValueError, match="subject height must be a positive number"):
+        world.scale_to_height(out, 0.0)

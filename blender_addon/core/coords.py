@@ -24,6 +24,8 @@ NUM_JOINTS = len(JOINT_NAMES)
 LEFT: tuple[int, ...] = H36M17.left
 RIGHT: tuple[int, ...] = H36M17.right
 
+stature = skeleton.stature  # a clip's standing height from its bones (m)
+
 PELVIS = JOINT_INDEX["pelvis"]
 ANKLES = (JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"])
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .coords import ANKLES, DEFAULT_ANKLE_HEIGHT, PELVIS, estimate_up, rotation_between
+from .coords import (
+    ANKLES,
+    DEFAULT_ANKLE_HEIGHT,
+    PELVIS,
+    estimate_up,
+    rotation_between,
+    stature,
+)
 
 UP = np.array([0.0, 0.0, 1.0])
 # A resting ankle moves slower than this (m/s); walking feet in swing move at 2-5 m/s.
@@ -48,12 +55,13 @@ class Camera:
 
 @dataclass(frozen=True)
 class Level:
-    """How a clip was levelled: the rotation applied and what it rests on."""
+    """How a clip was placed in the world: the levelling rotation, what it rests on, the scale."""
 
     rotation: np.ndarray  # (3, 3), Blender axes of the camera frame → the level world
     source: str  # "feet" (resting ankles), "trunk" (too few to fix a plane) or "camera" (given)
     contacts: int  # resting-ankle samples the plane was fitted to
     floor_shift: float  # metres added to Z so resting ankles sit at the ankle height
+    scale: float = 1.0  # the subject's given height over the lifted one (`scale_to_height`)
 
     @property
     def tilt_deg(self) -> float:
@@ -143,3 +151,17 @@ def level_world(
     shift = ankle_height - floor
     out[..., 2] += shift
     return out, Level(rotation, source, count, shift)
+
+
+def scale_to_height(
+    joints: np.ndarray, height: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
+) -> tuple[np.ndarray, float]:
+    """A levelled clip (`level_world`) scaled so the person is ``height`` metres tall: the pose
+    and the path together (a child filmed from afar is lifted at an adult's size and distance).
+    Returns the joints and the factor; the floor stays at Z = 0, the start over the origin."""
+    if not height > 0:
+        raise ValueError(f"subject height must be a positive number of metres, got {height!r}")
+    factor = height / stature(joints)
+    out = np.asarray(joints, dtype=float) * factor
+    out[..., 2] += ankle_height * (1.0 - factor)  # resting ankles back at the ankle height
+    return out, float(factor)

@@ -19,37 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from mpm_backend.skeleton import H36M17
+from mpm_backend.skeleton import (
+    BODY_LENGTH_PER_STATURE,
+    H36M17,
+    PROPORTIONS,
+    body_length,
+    segment_lengths,
+)
 
 _J = H36M17.index
 PELVIS, THORAX = _J("pelvis"), _J("thorax")
 PARENTS = np.array(H36M17.parents)
-# Each segment between H36M-17 joint centres as a fraction of stature, adults: the proportions
-# of Drillis & Contini (1966) as tabled in Winter's Biomechanics, from landmarks to joint centres
-# (docs/data.md "Bodies"). Each segment is measured between the joints named, both sides averaged.
-PROPORTIONS: dict[str, float] = {
-    "thigh": 0.245,
-    "shin": 0.246,
-    "trunk": 0.280,  # mid-hips to mid-shoulders
-    "head": 0.135,  # mid-shoulders to mid-eyes
-    "hip_width": 0.105,
-    "shoulder_width": 0.245,
-    "upper_arm": 0.186,
-    "forearm": 0.146,
-}
-_MEASURED: dict[str, tuple[tuple[str, str], ...]] = {
-    "thigh": (("left_hip", "left_knee"), ("right_hip", "right_knee")),
-    "shin": (("left_knee", "left_ankle"), ("right_knee", "right_ankle")),
-    "trunk": (("pelvis", "thorax"),),
-    "head": (("thorax", "head"),),
-    "hip_width": (("left_hip", "right_hip"),),
-    "shoulder_width": (("left_shoulder", "right_shoulder"),),
-    "upper_arm": (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")),
-    "forearm": (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist")),
-}
-# Stature from the bones along the body (pose-independent, unlike a standing height).
-BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk", "head"))
-
 # Which bone (named by its child joint) belongs to which scaled segment. Bones that share a
 # segment share its factor, so pelvis = mid-hips, thorax = mid-shoulders and spine = mid-trunk
 # stay true on the new body.
@@ -130,28 +110,6 @@ class Body:
     stature: float
     factors: np.ndarray  # (17,) length factor of the bone ending at each joint (pelvis: 1)
     child: float  # 0 for adults, up to 1 for the youngest child
-
-
-def segment_lengths(joints: np.ndarray) -> dict[str, float]:
-    """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged."""
-    j = H36M17.index
-    return {
-        segment: float(
-            np.mean(
-                [
-                    np.median(np.linalg.norm(joints[:, j(a)] - joints[:, j(b)], axis=-1))
-                    for a, b in pairs
-                ]
-            )
-        )
-        for segment, pairs in _MEASURED.items()
-    }
-
-
-def body_length(joints: np.ndarray) -> float:
-    """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames."""
-    lengths = segment_lengths(joints)
-    return sum(lengths[s] for s in ("thigh", "shin", "trunk", "head"))
 
 
 def sample_body(rng: np.random.Generator, own: dict[str, float], config: BodyConfig) -> Body:
