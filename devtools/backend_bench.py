@@ -17,11 +17,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from devtools.sections import write_section
+from devtools.sections import publish
 from mpm_backend.client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,8 @@ def best_seconds(run, repeats: int) -> float:
     return best
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module doc)."""
     parser = argparse.ArgumentParser(
         prog="python -m devtools.backend_bench",
         description=__doc__,
@@ -78,20 +80,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--round-trips", type=int, default=50)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    from mpm_backend.inference import Engine
 
-    long_uv, size = example_track(10 * 60 * 30)
-    short_uv = long_uv[: 10 * 30]
-    engine = Engine(args.checkpoint, device="cpu")
-    engine.lift(short_uv, "h36m17", 30.0, size)  # warm up
-    local_long = best_seconds(lambda: engine.lift(long_uv, "h36m17", 30.0, size), args.repeats)
-    local_short = [
-        best_seconds(lambda: engine.lift(short_uv, "h36m17", 30.0, size), 1)
-        for _ in range(args.round_trips)
+def _timings(
+    lift: Callable[..., object],
+    long_uv: np.ndarray,
+    short_uv: np.ndarray,
+    size: tuple[int, int],
+    repeats: int,
+    round_trips: int,
+) -> tuple[float, list[float]]:
+    """(best seconds for the long track, seconds of each short round trip) for one way of
+    lifting, after a warm-up, so in-process and wire are measured alike."""
+    lift(short_uv, "h36m17", 30.0, size)  # warm up
+    long_s = best_seconds(lambda: lift(long_uv, "h36m17", 30.0, size), repeats)
+    short_s = [
+        best_seconds(lambda: lift(short_uv, "h36m17", 30.0, size), 1) for _ in range(round_trips)
     ]
+    return long_s, short_s
 
+
+def _wire_timings(
+    args: argparse.Namespace, long_uv: np.ndarray, short_uv: np.ndarray, size: tuple[int, int]
+) -> tuple[float, list[float], float]:
+    """`_timings` through a server process on loopback, plus its peak memory (MB)."""
     address = f"tcp://127.0.0.1:{_free_port()}"
     server = subprocess.Popen(
         [
@@ -116,20 +129,25 @@ def main(argv: list[str] | None = None) -> int:
             if "listening on" in line:
                 break
         with Client(address, timeout=120) as client:
-            client.lift(short_uv, "h36m17", 30.0, size)  # warm up
-            wire_long = best_seconds(
-                lambda: client.lift(long_uv, "h36m17", 30.0, size), args.repeats
+            wire_long, wire_short = _timings(
+                client.lift, long_uv, short_uv, size, args.repeats, args.round_trips
             )
-            wire_short = [
-                best_seconds(lambda: client.lift(short_uv, "h36m17", 30.0, size), 1)
-                for _ in range(args.round_trips)
-            ]
         peak = peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(30)
+    return wire_long, wire_short, peak
 
-    frames = len(long_uv)
+
+def _table(
+    frames: int,
+    local_long: float,
+    local_short: list[float],
+    wire_long: float,
+    wire_short: list[float],
+    peak: float,
+) -> str:
+    """The Markdown table, with the goals beside the measures they judge."""
     overhead = wire_long / local_long - 1
     p = lambda xs, q: 1000 * float(np.percentile(xs, q))  # noqa: E731
     rows = [
@@ -148,19 +166,34 @@ def main(argv: list[str] | None = None) -> int:
         ("10-s track, p95 ms", f"{p(local_short, 95):.1f}", f"{p(wire_short, 95):.1f}", ""),
         ("server peak memory (VmHWM), MB", "", f"{peak:.0f}", "model, torch, buffers"),
     ]
-    table = "\n".join(
+    return "\n".join(
         ["| measure | in-process | over the wire | note |", "|---|---|---|---|"]
         + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure in-process and over the wire, print the table, record it."""
+    args = _parse_args(argv)
+
+    from mpm_backend.inference import Engine
+
+    long_uv, size = example_track(10 * 60 * 30)
+    short_uv = long_uv[: 10 * 30]
+    engine = Engine(args.checkpoint, device="cpu")
+    local_long, local_short = _timings(
+        engine.lift, long_uv, short_uv, size, args.repeats, args.round_trips
+    )
+    wire_long, wire_short, peak = _wire_timings(args, long_uv, short_uv, size)
+
+    table = _table(len(long_uv), local_long, local_short, wire_long, wire_short, peak)
     section = (
         f"{START}\n## Backend benchmark\n\nCommand: `python -m devtools.backend_bench` "
         f"(checkpoint `{args.checkpoint}`, CPU, {os.cpu_count()} cores, best of {args.repeats} for "
         f"the long track, {args.round_trips} round trips for the short one; server and client on "
         f"one machine, loopback TCP).\n\n{table}\n{END}"
     )
-    print(table)
-    write_section(args.out, section, START, END)
-    print(f"wrote {args.out}")
+    publish(table, section, args.out, START, END)
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from blender_addon import batch
-from devtools.sections import write_section
+from devtools.sections import publish
 from mpm_backend.tracks import read_track, write_track
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,8 @@ def timed_run(tracks: list[Path], out: Path, address: str, rig: str, formats, lo
     return seconds, wait, lift
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module doc)."""
     parser = argparse.ArgumentParser(
         prog="python -m devtools.batch_bench",
         description=__doc__.split("\n\n")[0],
@@ -111,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _measure(args: argparse.Namespace) -> list[tuple[tuple[str, ...], list, list]]:
+    """Run every format set one after another and pipelined, --repeats times each, against one
+    backend; returns (formats, serial runs, pipelined runs) per format set."""
     format_sets = [tuple(s.split(",")) for s in args.formats.split(";") if s]
     address = f"tcp://127.0.0.1:{free_port()}"
     rows = []
@@ -135,14 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(30)
+    return rows
 
-    minutes = args.tracks * args.frames / 30 / 60
 
-    def cell(runs: list) -> str:
-        walls = [r[0] for r in runs]
-        spread = " (" + ", ".join(f"{w:.1f}" for w in walls) + ")" if len(walls) > 1 else ""
-        return f"{min(walls):.1f}{spread}"
+def _cell(runs: list) -> str:
+    """The best wall time, with every run's in brackets when there were several."""
+    walls = [r[0] for r in runs]
+    spread = " (" + ", ".join(f"{w:.1f}" for w in walls) + ")" if len(walls) > 1 else ""
+    return f"{min(walls):.1f}{spread}"
 
+
+def _table(rows: list[tuple[tuple[str, ...], list, list]], tracks: int) -> tuple[str, list[str]]:
+    """The Markdown table, and notes on differences within the run-to-run spread (so a noisy
+    saving is not read as one)."""
     lines, notes = [], []
     for formats, serial, piped in rows:
         s_best, p_best = min(serial), min(piped)
@@ -157,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"run-to-run spread of identical runs ({100 * spread:.0f} %)."
             )
         lines.append(
-            f"| {','.join(formats)} | {cell(serial)} | {cell(piped)} | "
-            f"{100 * (1 - p_best[0] / s_best[0]):.0f} % | {p_best[0] / args.tracks:.2f} | "
+            f"| {','.join(formats)} | {_cell(serial)} | {_cell(piped)} | "
+            f"{100 * (1 - p_best[0] / s_best[0]):.0f} % | {p_best[0] / tracks:.2f} | "
             f"{s_best[1]:.1f} → {p_best[1]:.1f} | {s_best[2]:.1f} |"
         )
     table = "\n".join(
@@ -170,8 +180,14 @@ def main(argv: list[str] | None = None) -> int:
             *lines,
         ]
     )
+    return table, notes
+
+
+def _section(args: argparse.Namespace, table: str, notes: list[str]) -> str:
+    """The docs/benchmarks.md section: how it was measured, the table, what it means."""
+    minutes = args.tracks * args.frames / 30 / 60
     threads = f", {args.server_threads} torch thread(s)" if args.server_threads else ""
-    section = (
+    return (
         f"{START}\n## Batch retargeting benchmark\n\nCommand: `python -m devtools.batch_bench` "
         f"({args.tracks} tracks × {args.frames} frames at 30 fps = {minutes:.0f} min of motion, "
         f"rig `{args.rig}`, through `python -m mpm_backend.serve` on loopback (CPU{threads}), "
@@ -190,10 +206,15 @@ def main(argv: list[str] | None = None) -> int:
         + "\n"
         f"{END}"
     )
-    print(table)
-    if not args.no_write:
-        write_section(args.out, section, START, END)
-        print(f"wrote {args.out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table, record it."""
+    args = _parse_args(argv)
+    rows = _measure(args)
+    table, notes = _table(rows, args.tracks)
+    section = _section(args, table, notes)
+    publish(table, section, None if args.no_write else args.out, START, END)
     return 0
 
 

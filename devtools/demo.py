@@ -21,6 +21,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -31,6 +32,10 @@ import numpy as np  # noqa: E402
 from mpm_backend.checkpoint import DEFAULT_CHECKPOINT  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
 from mpm_backend.timebase import MODEL_FPS  # noqa: E402
+
+if TYPE_CHECKING:
+    from blender_addon.batch import BatchConfig, TrackResult
+    from mpm_backend.inference import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 TRACK = REPO / "examples" / "tracks" / "walking.json"
@@ -95,7 +100,8 @@ def render_lift(
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line (see the module doc)."""
     parser = argparse.ArgumentParser(
         prog="python -m devtools.demo",
         description=__doc__.split("\n\n")[0],
@@ -106,7 +112,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="camera of the model check")
     parser.add_argument("--no-check", action="store_true", help="skip the val-clip model check")
     parser.add_argument("--no-video", action="store_true", help="skip the shipped video clip")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _report_track(track_path: Path, out: Path, lifted: TrackResult, config: BatchConfig) -> None:
+    """Draw the 2D input beside the 3D result and print what was lifted and written, so the
+    demo's reader sees the model worked before opening Blender."""
+    from blender_addon.result import prepare_joints
+
+    track = lifted.track
+    points2d, confidence = track.to_h36m17()
+    joints, _level = prepare_joints(lifted.arrays, track.fps, config.options)
+    frames = list(np.linspace(0, track.num_frames - 1, 4).round().astype(int))
+    png = out / f"{lifted.name}.png"
+    render_lift(
+        points2d,
+        confidence,
+        joints,
+        track.image_size,
+        frames,
+        png,
+        f"{track.source}: {track.num_frames} frames at {track.fps:g} fps, lifted by the shipped model",
+    )
+    travel = float(np.linalg.norm(joints[-1, 0, :2] - joints[0, 0, :2]))
+    print(
+        json.dumps(
+            {
+                "track": str(track_path),
+                "frames": track.num_frames,
+                "fps": track.fps,
+                "layout": track.layout,
+                "lift_seconds": round(lifted.lift_seconds or 0.0, 3),
+                "pelvis_travel_m": round(travel, 2),
+                "rigs": config.rigs,
+            },
+            indent=1,
+        )
+    )
+    print("wrote:")
+    for path in [*lifted.outputs, png]:
+        print(f"  {Path(path).resolve()}")
+
+
+def _run_video_part(out: Path, engine: Engine) -> bool:
+    """The video path on the shipped clip; False (said) when it broke with the extra installed."""
+    from devtools.demo_video import video_part
+
+    try:
+        video = video_part(out, engine)
+    except Exception as exc:  # the extra is installed, yet the path broke: say so, fail
+        print(f"the video part failed: {type(exc).__name__}: {exc}")
+        return False
+    for path in video.outputs if video else []:
+        print(f"  {path.resolve()}")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; 1 when the shipped model is missing or a part failed."""
+    args = _parse_args(argv)
     if not DEFAULT_CHECKPOINT.is_file():
         print(
             f"no shipped model at {DEFAULT_CHECKPOINT}: train one with "
@@ -116,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     from blender_addon import batch
-    from blender_addon.result import prepare_joints
     from mpm_backend.inference import Engine
 
     config = batch.BatchConfig(
@@ -133,50 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     if lifted.status != batch.OK:
         print(f"the demo failed: {lifted.error}")
         return 1
-    track = lifted.track
-    points2d, confidence = track.to_h36m17()
-    joints = prepare_joints(lifted.arrays, track.fps, config.options)
-    frames = list(np.linspace(0, track.num_frames - 1, 4).round().astype(int))
-    png = args.out / f"{lifted.name}.png"
-    render_lift(
-        points2d,
-        confidence,
-        joints,
-        track.image_size,
-        frames,
-        png,
-        f"{track.source}: {track.num_frames} frames at {track.fps:g} fps, lifted by the shipped model",
-    )
-    travel = float(np.linalg.norm(joints[-1, 0, :2] - joints[0, 0, :2]))
-    print(
-        json.dumps(
-            {
-                "track": str(args.track),
-                "frames": track.num_frames,
-                "fps": track.fps,
-                "layout": track.layout,
-                "lift_seconds": round(lifted.lift_seconds or 0.0, 3),
-                "pelvis_travel_m": round(travel, 2),
-                "rigs": config.rigs,
-            },
-            indent=1,
-        )
-    )
-    print("wrote:")
-    for path in [*lifted.outputs, png]:
-        print(f"  {Path(path).resolve()}")
+    _report_track(args.track, args.out, lifted, config)
     if not args.no_check:
         model_check(args.out, args.seed)
-    if not args.no_video:
-        from devtools.demo_video import video_part
-
-        try:
-            video = video_part(args.out, engine)
-        except Exception as exc:  # the extra is installed, yet the path broke: say so, fail
-            print(f"the video part failed: {type(exc).__name__}: {exc}")
-            return 1
-        for path in video.outputs if video else []:
-            print(f"  {path.resolve()}")
+    if not args.no_video and not _run_video_part(args.out, engine):
+        return 1
     print(f"demo done in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -325,7 +325,8 @@ def markdown(
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line (see the module doc); main keeps it to report a bad --include."""
     parser = argparse.ArgumentParser(
         prog="python -m devtools.model_benchmark",
         description=__doc__,
@@ -356,12 +357,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path("docs/benchmarks_model.json"))
     parser.add_argument("--section", default="model-benchmark", help="marker name in --out")
     parser.add_argument("--title", default="Model benchmark", help="heading of the section")
-    args = parser.parse_args(argv)
-    models = dict(m.split("=", 1) for m in args.model) if args.model else DEFAULT_MODELS
-    torch.set_num_threads(2)
+    return parser
 
-    data_by_source = source_data(args.mocap)
-    names, clips = data_by_source["cmu"]
+
+def _evaluate_model(
+    name: str,
+    spec: str,
+    args: argparse.Namespace,
+    data_by_source: dict,
+    pose2d: np.ndarray,
+    confidence: np.ndarray,
+) -> dict:
+    """One model's row of the results: size, training cost, errors per source and condition,
+    throughput."""
+    lifter, meta = load_lifter(spec)
+    if args.flip:
+        lifter = flip_averaged(lifter)
+    print(f"{name}: evaluating {spec}", file=sys.stderr)
+    summaries = evaluate_sources(lifter, data_by_source, args.cameras, args.seed)
+    return {
+        "spec": spec,
+        "parameters": sum(p.numel() for p in lifter.parameters()),
+        "training_minutes": training_minutes(meta),
+        "training_cpu_minutes": training_minutes(meta, "cpu"),
+        "training_device": (meta.get("training") or {}).get("device"),
+        "conditions": summaries["cmu"]["conditions"],
+        "references": summaries["cmu"]["references"],
+        "sources": {key: summary["conditions"] for key, summary in summaries.items()},
+        "throughput_fps": round(throughput(lifter, pose2d, confidence), 1),
+    }
+
+
+def _evaluate_models(
+    models: dict[str, str], args: argparse.Namespace, data_by_source: dict
+) -> dict[str, dict]:
+    """Every model's results; a missing checkpoint is a row with its error, not a failure."""
+    _, clips = data_by_source["cmu"]
     pose2d, confidence = long_track(clips, THROUGHPUT_FRAMES, args.seed)
     results: dict[str, dict] = {}
     for name, spec in models.items():
@@ -369,23 +400,14 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"error": f"no checkpoint ({spec})"}
             print(f"{name}: no checkpoint at {resolve(spec)}", file=sys.stderr)
             continue
-        lifter, meta = load_lifter(spec)
-        if args.flip:
-            lifter = flip_averaged(lifter)
-        print(f"{name}: evaluating {spec}", file=sys.stderr)
-        summaries = evaluate_sources(lifter, data_by_source, args.cameras, args.seed)
-        results[name] = {
-            "spec": spec,
-            "parameters": sum(p.numel() for p in lifter.parameters()),
-            "training_minutes": training_minutes(meta),
-            "training_cpu_minutes": training_minutes(meta, "cpu"),
-            "training_device": (meta.get("training") or {}).get("device"),
-            "conditions": summaries["cmu"]["conditions"],
-            "references": summaries["cmu"]["references"],
-            "sources": {key: summary["conditions"] for key, summary in summaries.items()},
-            "throughput_fps": round(throughput(lifter, pose2d, confidence), 1),
-        }
-    data = {
+        results[name] = _evaluate_model(name, spec, args, data_by_source, pose2d, confidence)
+    return results
+
+
+def _data_record(args: argparse.Namespace, data_by_source: dict) -> dict:
+    """What the models were measured on; runs merged with --include must agree on it."""
+    _, clips = data_by_source["cmu"]
+    return {
         "clips": len(clips),
         "frames": int(sum(map(len, clips))),
         "sources": {k: [len(c), int(sum(map(len, c)))] for k, (_, c) in data_by_source.items()},
@@ -393,18 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "flip": args.flip,
     }
-    for path in args.include:
-        earlier = json.loads(path.read_text())
-        if earlier["data"] != data:
-            parser.error(f"{path} was measured on other data: {earlier['data']} vs {data}")
-        for name, result in earlier["results"].items():
-            results.setdefault(name, result)
-    command = shlex.join(["python", "-m", "devtools.model_benchmark", *(argv or sys.argv[1:])])
-    section = markdown(results, command, data, args.section, args.title)
-    print(section)
-    write_section(args.out, section, *markers(args.section))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
+
+
+def _write_json(path: Path, data: dict, results: dict[str, dict]) -> None:
+    """The machine-readable results, which a later run can --include."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         json.dumps(
             {
                 "data": data,
@@ -415,6 +431,29 @@ def main(argv: list[str] | None = None) -> int:
             indent=1,
         )
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate the models, merge earlier runs, write the section and the JSON."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    models = dict(m.split("=", 1) for m in args.model) if args.model else DEFAULT_MODELS
+    torch.set_num_threads(2)
+
+    data_by_source = source_data(args.mocap)
+    results = _evaluate_models(models, args, data_by_source)
+    data = _data_record(args, data_by_source)
+    for path in args.include:
+        earlier = json.loads(path.read_text())
+        if earlier["data"] != data:
+            parser.error(f"{path} was measured on other data: {earlier['data']} vs {data}")
+        for name, result in earlier["results"].items():
+            results.setdefault(name, result)
+    command = shlex.join(["python", "-m", "devtools.model_benchmark", *(argv or sys.argv[1:])])
+    section = markdown(results, command, data, args.section, args.title)
+    print(section)
+    write_section(args.out, section, *markers(args.section))
+    _write_json(args.json, data, results)
     print(f"wrote {args.out} and {args.json}", file=sys.stderr)
     return 0
 

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from blender_addon import result
     from blender_addon.core import retarget
     from blender_addon.jobs import LiftOptions
-    from devtools.sections import write_section
+    from devtools.sections import publish
 
     bpy.ops.wm.read_homefile(use_empty=True)
     addon_utils.enable("rigify", default_set=True)
@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Same solved rotations both ways; poses agree to {worst:.1e}. Goal: total ≤ 2 s.\n\n"
         f"{table}\n{END}"
     )
-    print(table)
-    write_section(args.out, section, START, END)
-    print(f"wrote {args.out}")
+    publish(table, section, args.out, START, END)
     return 0
 
 

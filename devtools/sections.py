@@ -18,3 +18,12 @@ def write_section(path: Path, section: str, start: str, end: str) -> None:
         text = text.rstrip() + "\n\n" + section + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def publish(table: str, section: str, path: Path | None, start: str, end: str) -> None:
+    """Print a benchmark's table and record its section in ``path`` (None: print only), the
+    same way for every benchmark."""
+    print(table)
+    if path is not None:
+        write_section(path, section, start, end)
+        print(f"wrote {path}")

@@ -119,9 +119,19 @@ class _BaselineLifter(nn.Module):
 
     kind = ""
 
-    def __init__(self, config: dict, max_frames: int, confidence_threshold: float) -> None:
+    def __init__(
+        self, own: dict, num_joints: int, max_frames: int, confidence_threshold: float
+    ) -> None:
+        """own: the subclass's hyperparameters; the config (what a checkpoint stores) is them
+        followed by the keywords every baseline takes."""
         super().__init__()
-        self.config = dict(config)
+        self.config = {
+            **own,
+            "num_joints": num_joints,
+            "max_frames": max_frames,
+            "confidence_threshold": confidence_threshold,
+        }
+        self.num_joints = num_joints
         self.max_frames = int(max_frames)
         self.confidence_threshold = float(confidence_threshold)
 
@@ -168,16 +178,8 @@ class MartinezMLP(_BaselineLifter):
         max_frames: int = 243,
         confidence_threshold: float = 0.0,
     ) -> None:
-        config = dict(
-            width=width,
-            blocks=blocks,
-            dropout=dropout,
-            num_joints=num_joints,
-            max_frames=max_frames,
-            confidence_threshold=confidence_threshold,
-        )
-        super().__init__(config, max_frames, confidence_threshold)
-        self.num_joints = num_joints
+        own = dict(width=width, blocks=blocks, dropout=dropout)
+        super().__init__(own, num_joints, max_frames, confidence_threshold)
         self.stem = nn.Sequential(
             nn.Linear(num_joints * 2, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Dropout(dropout)
         )
@@ -227,16 +229,8 @@ class TemporalConvLifter(_BaselineLifter):
         max_frames: int = 243,
         confidence_threshold: float = 0.0,
     ) -> None:
-        config = dict(
-            channels=channels,
-            blocks=blocks,
-            dropout=dropout,
-            num_joints=num_joints,
-            max_frames=max_frames,
-            confidence_threshold=confidence_threshold,
-        )
-        super().__init__(config, max_frames, confidence_threshold)
-        self.num_joints = num_joints
+        own = dict(channels=channels, blocks=blocks, dropout=dropout)
+        super().__init__(own, num_joints, max_frames, confidence_threshold)
         self.stem = nn.Sequential(
             nn.Conv1d(num_joints * 2, channels, 3, bias=False),
             nn.BatchNorm1d(channels),

@@ -176,14 +176,7 @@ class Client:
 
         fps and image_size are checked here (`LiftRequest`), before anything is sent.
         """
-        request = LiftRequest(
-            keypoints=keypoints,
-            layout=layout,
-            fps=fps,
-            image_size=image_size,
-            confidence=confidence,
-            threshold=threshold,
-        )
+        request = LiftRequest(keypoints, layout, fps, image_size, confidence, threshold)
         return self.submit_request(request, timeout, op)
 
     def lift(
@@ -196,41 +189,20 @@ class Client:
         threshold=None,
         timeout=None,
         on_progress=None,
+        *,
+        op: str = "lift",
     ) -> Request:
-        """Blocking lift; the finished request's arrays: joints3d, completed2d, confidence, root."""
+        """Blocking lift; the finished request's arrays: joints3d, completed2d, confidence, root.
+
+        op as in `submit_lift` ("complete_2d": see `complete_2d`)."""
         request = self.submit_lift(
-            keypoints=keypoints,
-            layout=layout,
-            fps=fps,
-            image_size=image_size,
-            confidence=confidence,
-            threshold=threshold,
-            timeout=timeout,
+            keypoints, layout, fps, image_size, confidence, threshold, timeout, op
         )
         return self.wait(request, on_progress)
 
-    def complete_2d(
-        self,
-        keypoints,
-        layout,
-        fps,
-        image_size=None,
-        confidence=None,
-        threshold=None,
-        timeout=None,
-        on_progress=None,
-    ) -> Request:
-        request = self.submit_lift(
-            keypoints=keypoints,
-            layout=layout,
-            fps=fps,
-            image_size=image_size,
-            confidence=confidence,
-            threshold=threshold,
-            timeout=timeout,
-            op="complete_2d",
-        )
-        return self.wait(request, on_progress)
+    def complete_2d(self, *args: Any, **kwargs: Any) -> Request:
+        """Blocking op "complete_2d", with `lift`'s arguments: the same pass, for completed2d."""
+        return self.lift(*args, **kwargs, op="complete_2d")
 
     def submit_complete_3d(self, joints3d, fps, visible=None, timeout=None) -> Request:
         """joints3d (T, 17, 3) metres in H36M-17 (NaN = hidden), visible (T, 17) bool."""

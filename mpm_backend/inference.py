@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -369,17 +370,7 @@ class Engine:
         conf_in = np.where(visible_m, np.maximum(conf_m, self._visible_floor), 0.0)
         conf_in = conf_in.astype(np.float32)
 
-        with inference_mode(self.model):
-            out = windowed_apply(
-                self._lift_window,
-                [(pose_in, conf_in)],
-                self.window,
-                self.overlap,
-                self.batch_windows,
-                device_of(self.model),
-                progress,
-                cancelled,
-            )[0]
+        out = self._windowed(self._lift_window, (pose_in, conf_in), progress, cancelled)
         pred3d_m, pred2d_m = out if isinstance(out, tuple) else (out, None)
 
         joints3d = resample_at(pred3d_m, times_m, times)
@@ -401,29 +392,31 @@ class Engine:
             root=None if root is None else root.astype(np.float32),
         )
 
-    def complete_2d(
+    def complete_2d(self, *args: Any, **kwargs: Any) -> LiftResult:
+        """The same pass as lift, with lift's arguments; callers read completed2d (hidden joints
+        filled by the model, or, with a baseline checkpoint, interpolated linearly in time)."""
+        return self.lift(*args, **kwargs)
+
+    def _windowed(
         self,
-        keypoints: np.ndarray,
-        layout: str,
-        fps: float,
-        image_size: tuple[int, int] | None = None,
-        confidence: np.ndarray | None = None,
-        threshold: float | None = None,
-        progress: Progress | None = None,
-        cancelled: CancelCheck | None = None,
-    ) -> LiftResult:
-        """The same pass as lift; callers read completed2d (hidden joints filled by the model,
-        or, with a baseline checkpoint, interpolated linearly in time)."""
-        return self.lift(
-            keypoints=keypoints,
-            layout=layout,
-            fps=fps,
-            image_size=image_size,
-            confidence=confidence,
-            threshold=threshold,
-            progress=progress,
-            cancelled=cancelled,
-        )
+        apply: Callable,
+        inputs: tuple[np.ndarray, np.ndarray],
+        progress: Progress | None,
+        cancelled: CancelCheck | None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Run one track through ``apply`` in the engine's overlapping windows and batches, so
+        lifting and 3D completion window, batch, report progress and cancel alike."""
+        with inference_mode(self.model):
+            return windowed_apply(
+                apply,
+                [inputs],
+                self.window,
+                self.overlap,
+                self.batch_windows,
+                device_of(self.model),
+                progress,
+                cancelled,
+            )[0]
 
     def _lift_window(
         self, pose2d: torch.Tensor, confidence: torch.Tensor
@@ -495,17 +488,7 @@ class Engine:
         relative_m = resample_at(relative, times, times_m)
         seen_m = np.isfinite(relative_m).all(-1)
         pose_in = np.where(seen_m[..., None], relative_m, 0.0).astype(np.float32)
-        with inference_mode(self.model):
-            pred_m = windowed_apply(
-                self._lifter.complete_3d,
-                [(pose_in, seen_m)],
-                self.window,
-                self.overlap,
-                self.batch_windows,
-                device_of(self.model),
-                progress,
-                cancelled,
-            )[0]
+        pred_m = self._windowed(self._lifter.complete_3d, (pose_in, seen_m), progress, cancelled)
         pred = resample_at(pred_m, times_m, times)
         out = fit_to_seen(pred, relative, seen) + offset[:, None]
         return out.astype(np.float32)

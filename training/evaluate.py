@@ -104,6 +104,21 @@ def _window_and_overlap(lifter: Lifter, window: int | None, overlap: int | None)
     return window, window // 4 if overlap is None else int(overlap)
 
 
+def _windowed(
+    lifter: Any,
+    apply: Callable,
+    items: Sequence[tuple[np.ndarray, np.ndarray]],
+    window: int | None,
+    overlap: int | None,
+    batch: int,
+) -> list[np.ndarray]:
+    """Run one of the lifter's methods over whole tracks in cross-faded windows, so lifting and
+    3D completion share the window checks and the seams' handling."""
+    window, overlap = _window_and_overlap(lifter, window, overlap)
+    with inference_mode(lifter):
+        return windowed_apply(apply, items, window, overlap, batch, device_of(lifter))
+
+
 def lift_sequences(
     lifter: Lifter,
     tracks: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -112,9 +127,7 @@ def lift_sequences(
     batch: int = 64,
 ) -> list[np.ndarray]:
     """Lift many (pose2d (T, 17, 2), confidence (T, 17)) tracks; windows batched across tracks."""
-    window, overlap = _window_and_overlap(lifter, window, overlap)
-    with inference_mode(lifter):
-        return windowed_apply(lifter.lift, tracks, window, overlap, batch, device_of(lifter))
+    return _windowed(lifter, lifter.lift, tracks, window, overlap, batch)
 
 
 def lift_sequence(
@@ -142,9 +155,7 @@ def complete_sequences(
     batch: int = 64,
 ) -> list[np.ndarray]:
     """3D completion of many (pose3d (T, 17, 3), visible (T, 17) bool) through complete_3d."""
-    window, overlap = _window_and_overlap(lifter, window, overlap)
-    with inference_mode(lifter):
-        return windowed_apply(lifter.complete_3d, poses, window, overlap, batch, device_of(lifter))
+    return _windowed(lifter, lifter.complete_3d, poses, window, overlap, batch)
 
 
 # --------------------------------------------------------------------------- the conditions

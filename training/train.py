@@ -326,6 +326,127 @@ def out_of_time(stage: Stage, elapsed: float, runtime: Runtime) -> bool:
     return bool(flag.item())
 
 
+def _load_init(model: nn.Module, init: str) -> tuple[float, float]:
+    """Load the starting weights; returns the wall-clock and CPU seconds already spent on them,
+    so a fine-tuned model's cost includes its pre-training."""
+    payload = torch.load(init, map_location="cpu", weights_only=True)
+    model.load_state_dict(payload["state_dict"])
+    before = payload.get("meta", {}).get("training", {})
+    init_elapsed = float(before.get("total_elapsed_s", before.get("elapsed_s", 0.0)))
+    init_cpu = float(before.get("total_cpu_s", 0.0))
+    return init_elapsed, init_cpu
+
+
+def _load_resume(
+    last: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[int, float, float, list]:
+    """Restore model and optimizer from <out>/last.pt; returns (step, elapsed, cpu, history)
+    so the run continues as if never stopped."""
+    state = torch.load(last, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    start, elapsed, history = state["step"], state["elapsed"], json.loads(state["history"])
+    cpu = float(state.get("cpu", 0.0))
+    return start, elapsed, cpu, history
+
+
+def _step_loader(
+    config: TrainConfig,
+    stage: Stage,
+    seed: int,
+    runtime: Runtime,
+    train_windows: ClipWindows,
+    steps: range,
+    workers: int,
+) -> DataLoader:
+    """One batch per step, drawn by step number (the sampler), so resuming mid-run replays
+    nothing and skips nothing."""
+    return DataLoader(
+        StepBatches(
+            train_windows,
+            stage.batch_size,
+            seed,
+            runtime.rank,
+            config.data.source_shares,
+            detected_windows(config, seed),
+        ),
+        batch_size=None,
+        sampler=steps,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+    )
+
+
+def _optimizer_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: dict[str, torch.Tensor],
+    stage_name: str,
+    stage: Stage,
+    step: int,
+    seed: int,
+    runtime: Runtime,
+    elapsed: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """One training step; dropout and masks are seeded by (seed, step, rank) so a resumed run
+    draws exactly what an uninterrupted one would."""
+    batch = {k: v.to(runtime.device, non_blocking=True) for k, v in batch.items()}
+    torch.manual_seed(seed * 1_000_003 + step * 64 + runtime.rank)  # dropout of this step
+    rng = torch.Generator().manual_seed(seed * 7_919 + step * 64 + runtime.rank)
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(step, stage, elapsed)
+    use_amp = runtime.device.type == "cuda"
+    with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=use_amp):
+        loss, parts = LOSSES[stage_name](model, batch, stage, rng)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), stage.grad_clip)
+    optimizer.step()
+    return loss, parts
+
+
+class _Timer:
+    """Wall-clock and CPU seconds of the stage, carried over from a resumed checkpoint, so a
+    wall-clock budget and the reported cost span all sessions of a run."""
+
+    def __init__(self, elapsed: float, cpu: float) -> None:
+        self.elapsed, self.cpu = elapsed, cpu
+        self.tick, self.cpu_tick = time.perf_counter(), time.process_time()
+
+    def lap(self) -> None:
+        """Add the time since the last lap."""
+        now, cpu_now = time.perf_counter(), time.process_time()
+        self.elapsed, self.cpu = self.elapsed + now - self.tick, self.cpu + cpu_now - self.cpu_tick
+        self.tick, self.cpu_tick = now, cpu_now
+
+
+def _progress_bar(stage_name: str, stage: Stage, start: int, enabled: bool) -> tqdm:
+    """The console bar; a wall-clock budget has no step count to show."""
+    return tqdm(
+        total=None if stage.minutes else stage.steps,  # a clock budget: no step count
+        initial=start,
+        desc=stage_name,
+        disable=not enabled,
+    )
+
+
+def _show_step(bar: tqdm, loss: torch.Tensor, parts: dict[str, float], fps: float) -> None:
+    """Advance the bar with the loss, the throughput and the millimetre parts."""
+    bar.update(1)
+    shown = {k: f"{v:.1f}" for k, v in parts.items() if k.endswith("mm")}
+    bar.set_postfix(loss=f"{loss.item():.4f}", frames_s=f"{fps:.0f}", **shown)
+
+
+def _step_record(done: int, loss: torch.Tensor, parts: dict[str, float], elapsed: float) -> dict:
+    """The history row of one step (validation is added by the caller when due)."""
+    return {
+        "step": done,
+        "loss": round(loss.item(), 6),
+        **{k: round(v, 4) for k, v in parts.items()},
+        "elapsed_s": round(elapsed, 1),
+    }
+
+
 def train(
     config: TrainConfig,
     stage_name: str,
@@ -348,92 +469,46 @@ def train(
     torch.manual_seed(seed)
     model_cfg = {k: v for k, v in config.model.items() if k != "kind"}
     model = build_model(config.model["kind"], model_cfg).to(runtime.device)
-    init_elapsed = init_cpu = 0.0  # training already in the starting weights (pre-training)
-    if init:
-        payload = torch.load(init, map_location="cpu", weights_only=True)
-        model.load_state_dict(payload["state_dict"])
-        before = payload.get("meta", {}).get("training", {})
-        init_elapsed = float(before.get("total_elapsed_s", before.get("elapsed_s", 0.0)))
-        init_cpu = float(before.get("total_cpu_s", 0.0))
+    # training already in the starting weights (pre-training)
+    init_elapsed, init_cpu = _load_init(model, init) if init else (0.0, 0.0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
     start, elapsed, cpu, history = 0, 0.0, 0.0, []
     last = out / "last.pt"
     end = stage.steps if stop_after is None else min(stage.steps, stop_after)
     if resume and last.is_file():
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, elapsed, history = state["step"], state["elapsed"], json.loads(state["history"])
-        cpu = float(state.get("cpu", 0.0))
+        start, elapsed, cpu, history = _load_resume(last, model, optimizer)
         if out_of_time(stage, elapsed, runtime):  # a finished wall-clock run: nothing left to do
             end = start
     if runtime.world > 1:
         model = nn.parallel.DistributedDataParallel(model)
     train_windows = make_windows(config, "train", seed)
     val_windows = make_windows(config, "val", seed + 1) if runtime.main else None
-    loader = DataLoader(
-        StepBatches(
-            train_windows,
-            stage.batch_size,
-            seed,
-            runtime.rank,
-            config.data.source_shares,
-            detected_windows(config, seed),
-        ),
-        batch_size=None,
-        sampler=range(start, end),
-        num_workers=workers,
-        prefetch_factor=4 if workers else None,
-    )
-    loss_fn = LOSSES[stage_name]
+    loader = _step_loader(config, stage, seed, runtime, train_windows, range(start, end), workers)
     checkpoint_every = int(config.checkpoint_every)
     validate_every = int(config.validate_every)
-    use_amp = runtime.device.type == "cuda"
     model.train()
-    bar = tqdm(
-        total=None if stage.minutes else stage.steps,  # a clock budget: no step count
-        initial=start,
-        desc=stage_name,
-        disable=not (show_progress and runtime.main),
-    )
+    bar = _progress_bar(stage_name, stage, start, show_progress and runtime.main)
     frames_per_step = stage.batch_size * config.window * runtime.world
-    tick, cpu_tick = time.perf_counter(), time.process_time()
+    timer = _Timer(elapsed, cpu)
     elapsed_at_start, done = elapsed, start
     for step, batch in zip(range(start, end), loader, strict=False):
-        batch = {k: v.to(runtime.device, non_blocking=True) for k, v in batch.items()}
-        torch.manual_seed(seed * 1_000_003 + step * 64 + runtime.rank)  # dropout of this step
-        rng = torch.Generator().manual_seed(seed * 7_919 + step * 64 + runtime.rank)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, stage, elapsed)
-        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss, parts = loss_fn(model, batch, stage, rng)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), stage.grad_clip)
-        optimizer.step()
-        now, cpu_now = time.perf_counter(), time.process_time()
-        elapsed, cpu = elapsed + now - tick, cpu + cpu_now - cpu_tick
-        tick, cpu_tick = now, cpu_now
+        loss, parts = _optimizer_step(
+            model, optimizer, batch, stage_name, stage, step, seed, runtime, timer.elapsed
+        )
+        timer.lap()
         done = step + 1
-        stop = out_of_time(stage, elapsed, runtime)
+        stop = out_of_time(stage, timer.elapsed, runtime)
         if runtime.main:
-            bar.update(1)
-            fps = frames_per_step * (done - start) / max(elapsed - elapsed_at_start, 1e-9)
-            shown = {k: f"{v:.1f}" for k, v in parts.items() if k.endswith("mm")}
-            bar.set_postfix(loss=f"{loss.item():.4f}", frames_s=f"{fps:.0f}", **shown)
-            record = {
-                "step": done,
-                "loss": round(loss.item(), 6),
-                **{k: round(v, 4) for k, v in parts.items()},
-                "elapsed_s": round(elapsed, 1),
-            }
+            fps = frames_per_step * (done - start) / max(timer.elapsed - elapsed_at_start, 1e-9)
+            _show_step(bar, loss, parts, fps)
+            record = _step_record(done, loss, parts, timer.elapsed)
             if done % validate_every == 0 or done == stage.steps or stop:
                 record["val_noisy_mpjpe_mm"] = round(
                     validate(model, val_windows, runtime.device), 2
                 )
             history.append(record)
             if done % checkpoint_every == 0 or done == end or stop:
-                clock = Clock(elapsed, cpu, init_elapsed, init_cpu, str(runtime.device))
+                clock = Clock(timer.elapsed, timer.cpu, init_elapsed, init_cpu, str(runtime.device))
                 _save(out, model, optimizer, done, clock, history, config, stage_name, init)
         if stop:
             break
@@ -443,7 +518,7 @@ def train(
     return {
         "stage": stage_name,
         "steps": done,
-        "elapsed_s": round(elapsed, 1),
+        "elapsed_s": round(timer.elapsed, 1),
         "last": history[-1] if history else {},
     }
 

@@ -153,22 +153,12 @@ def _spine_entries(count: int) -> list[dict]:
     return entries
 
 
-def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails) -> RigMap:
-    """A RigMap for an armature from the joint matcher (see the module doc).
-
-    names: bone names; parents: parent index per bone (-1: none) or parent name (None: none);
-    heads, tails: (B, 3) bone heads and tails in armature space. Raises RigMapError naming the
-    joints the matcher could not place. The map's ``warnings`` say what was guessed (a wrist at
-    a forearm's tail, a missing neck).
-    """
-    names = list(names)
-    parent_idx = _parent_indices(names, parents)
-    heads = np.asarray(heads, dtype=float).reshape(-1, 3)
-    tails = np.asarray(tails, dtype=float).reshape(-1, 3)
-    if not (len(names) == len(parent_idx) == len(heads) == len(tails)):
-        raise RigMapError("auto rig map: names, parents, heads and tails differ in length")
-
-    # matcher joints: each bone's head, then an end site at each leaf bone's tail
+def _matcher_joints(
+    names: list[str], parent_idx: list[int], heads: np.ndarray, tails: np.ndarray
+) -> tuple[list[tuple[int, str]], list[str], list[int], list[np.ndarray]]:
+    """The armature as the matcher's joints: each bone's head, then an end site at each leaf
+    bone's tail (the matcher reads joints, a rig has bones). Returns (bone and "head"/"tail"
+    per joint, joint names, joint parents, rest positions), parents first."""
     order = _parents_first(parent_idx)
     position = {bone: k for k, bone in enumerate(order)}
     joint_bone: list[tuple[int, str]] = [(b, "head") for b in order]
@@ -184,32 +174,36 @@ def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails)
             joint_names.append(end)
             joint_parents.append(position[b])
             joint_rest.append(tails[b])
-    try:
-        match = joint_matcher.match_skeleton(joint_names, joint_parents, np.array(joint_rest))
-    except joint_matcher.SkeletonMatchError as exc:
-        raise _match_error(exc) from None
+    return joint_bone, joint_names, joint_parents, joint_rest
 
-    def bone_at(joint: int) -> int | None:
-        """The bone whose head is the joint (None for an end site)."""
-        bone, at = joint_bone[joint]
-        return bone if at == "head" else None
 
-    warnings = [f"{joint} = {note}" for joint, note in match.notes.items()]
-    bones: dict[str, dict] = {}
-    rest_joints: dict[str, dict] = {}
-    for joint, j in match.joints.items():
-        bone, at = joint_bone[j]
-        rest_joints[joint] = {"bone": names[bone], "at": at}
+def _bone_at(joint_bone: list[tuple[int, str]], joint: int) -> int | None:
+    """The bone whose head is the joint (None for an end site)."""
+    bone, at = joint_bone[joint]
+    return bone if at == "head" else None
+
+
+def _limb_bones(
+    match: joint_matcher.SkeletonMatch, joint_bone: list[tuple[int, str]], names: list[str]
+) -> tuple[dict[str, int], dict[str, dict]]:
+    """Thighs, shins, upper and forearms: the bones whose heads are the limb joints; returns
+    ("<side>_<joint>" -> bone, the bones' map entries)."""
     limb_bones: dict[str, int] = {}
+    bones: dict[str, dict] = {}
     for side in ("left", "right"):
         for limb in _LIMBS:
             for a, b in zip(limb[:2], limb[1:], strict=True):
-                bone = bone_at(match.joints[f"{side}_{a}"])
+                bone = _bone_at(joint_bone, match.joints[f"{side}_{a}"])
                 if bone is None:  # the matcher only puts end sites last in a limb
                     raise RigMapError(f"auto rig map: the {side} {a} is not a bone's head")
                 limb_bones[f"{side}_{a}"] = bone
                 bones[names[bone]] = _limb_entry(side, a, b, limb)
+    return limb_bones, bones
 
+
+def _root_and_chest(parent_idx: list[int], limb_bones: dict[str, int]) -> tuple[int, int]:
+    """The chest (the upper arms' common ancestor) and the root (that of the thighs and the
+    chest); a rig without both cannot carry the trunk's motion."""
     chest = _common_ancestor(
         parent_idx, [limb_bones["left_shoulder"], limb_bones["right_shoulder"]]
     )
@@ -220,6 +214,72 @@ def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails)
             "auto rig map: the thighs and upper arms share no pelvis/chest bone above them; "
             + RIGS_HINT
         )
+    return root, chest
+
+
+def _neck_and_head(
+    parent_idx: list[int],
+    names: list[str],
+    chest: int,
+    head_bone: int | None,
+    top: int,
+    head_name: str,
+) -> tuple[dict[str, dict], list[str]]:
+    """Entries for the first bone above the chest (the neck) and the head bone; returns them
+    with warnings for what stays at rest."""
+    bones: dict[str, dict] = {}
+    warnings: list[str] = []
+    neck = _path_down(parent_idx, chest, top)
+    if neck is None:
+        warnings.append(f"head {head_name!r} is not above the chest: left at rest")
+        return bones, warnings
+    neck_bones = neck[:-1] if head_bone is not None else neck
+    if neck_bones:
+        bones[names[neck_bones[0]]] = {
+            "direction": ["thorax", "head"],
+            "twist": {"line": _SHOULDER_LINE},
+        }
+    else:
+        warnings.append("no neck bone between the chest and the head: the neck stays at rest")
+    if head_bone is not None:
+        bones[names[head_bone]] = {
+            "direction": ["head", "nose"],
+            "twist": {"line": ["thorax", "head"]},
+        }
+    return bones, warnings
+
+
+def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails) -> RigMap:
+    """A RigMap for an armature from the joint matcher (see the module doc).
+
+    names: bone names; parents: parent index per bone (-1: none) or parent name (None: none);
+    heads, tails: (B, 3) bone heads and tails in armature space. Raises RigMapError naming the
+    joints the matcher could not place. The map's ``warnings`` say what was guessed (a wrist at
+    a forearm's tail, a missing neck).
+    """
+    names = list(names)
+    parent_idx = _parent_indices(names, parents)
+    heads = np.asarray(heads, dtype=float).reshape(-1, 3)
+    tails = np.asarray(tails, dtype=float).reshape(-1, 3)
+    if not (len(names) == len(parent_idx) == len(heads) == len(tails)):
+        raise RigMapError("auto rig map: names, parents, heads and tails differ in length")
+
+    joint_bone, joint_names, joint_parents, joint_rest = _matcher_joints(
+        names, parent_idx, heads, tails
+    )
+    try:
+        match = joint_matcher.match_skeleton(joint_names, joint_parents, np.array(joint_rest))
+    except joint_matcher.SkeletonMatchError as exc:
+        raise _match_error(exc) from None
+
+    warnings = [f"{joint} = {note}" for joint, note in match.notes.items()]
+    rest_joints: dict[str, dict] = {}
+    for joint, j in match.joints.items():
+        bone, at = joint_bone[j]
+        rest_joints[joint] = {"bone": names[bone], "at": at}
+    limb_bones, bones = _limb_bones(match, joint_bone, names)
+
+    root, chest = _root_and_chest(parent_idx, limb_bones)
     root_entry = {"direction": _HIP_LINE, "twist": {"line": ["pelvis", "spine"]}}
     spine = _path_down(parent_idx, root, chest) if chest != root else []
     if chest == root:
@@ -227,28 +287,18 @@ def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails)
     for bone, entry in zip(spine, _spine_entries(len(spine)), strict=True):
         bones[names[bone]] = entry
 
-    head_bone = bone_at(match.head)
+    head_bone = _bone_at(joint_bone, match.head)
     top = head_bone if head_bone is not None else joint_bone[match.head][0]  # else the neck
-    neck = _path_down(parent_idx, chest, top)
-    if neck is None:
-        warnings.append(f"head {joint_names[match.head]!r} is not above the chest: left at rest")
-    else:
-        neck_bones = neck[:-1] if head_bone is not None else neck
-        if neck_bones:
-            bones[names[neck_bones[0]]] = {
-                "direction": ["thorax", "head"],
-                "twist": {"line": _SHOULDER_LINE},
-            }
-        else:
-            warnings.append("no neck bone between the chest and the head: the neck stays at rest")
-        if head_bone is not None:
-            bones[names[head_bone]] = {
-                "direction": ["head", "nose"],
-                "twist": {"line": ["thorax", "head"]},
-            }
-    if match.eyes is not None and all(bone_at(e) is not None for e in match.eyes):
+    neck_head, neck_warnings = _neck_and_head(
+        parent_idx, names, chest, head_bone, top, joint_names[match.head]
+    )
+    bones.update(neck_head)
+    warnings += neck_warnings
+    if match.eyes is not None and all(_bone_at(joint_bone, e) is not None for e in match.eyes):
         # as the data pipeline (and daz.yaml) has it: mid-eyes, the nose 4 cm below their height
-        rest_joints["head"] = {"mean": [{"bone": names[bone_at(e)]} for e in match.eyes]}
+        rest_joints["head"] = {
+            "mean": [{"bone": names[_bone_at(joint_bone, e)]} for e in match.eyes]
+        }
         if head_bone is not None:
             rest_joints["nose"] = {
                 "bone": names[head_bone],

@@ -66,53 +66,44 @@ class Prepared:
     meta: dict
 
 
-def prepare(job: ClipJob) -> Prepared:
-    """Build the body, pose it for every frame, draw the camera and the look, set up Blender."""
-    import bpy
-
-    from training.render.body import build_in_blender, rest_body
-    from training.render.motion import (
-        apply_pose,
-        h36m_from_rig,
-        load_mocap,
-        read_rig_joints,
-        retarget,
-    )
-    from training.render.scene import add_camera, build_scene, look_to_json, sample_look
-
-    started = time.perf_counter()
-    rng_body, rng_camera, rng_look = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(job.seed).spawn(3)
-    )
-    params = job.body or sample_body(rng_body)
-    mocap = load_mocap(job.mocap, job.fps, job.skip_frames, job.frames)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    rest = rest_body(params)
-    body = build_in_blender(rest)
-    motion = retarget(rest, body.rest_rotations, mocap)
-    joints_world = h36m_from_rig(rest, body.rest_rotations, motion.heads, motion.global_rotations)
-
+def _camera_config(job: ClipJob) -> CameraConfig:
+    """The camera distribution, narrowed to the job's image size and distance when given."""
     config = CameraConfig()
     if job.size is not None:
         config = replace(config, image_sizes=((job.size[0], job.size[1], 1.0),))
     if job.distance is not None:
         config = replace(config, distance_range_m=tuple(job.distance))
-    camera = sample_camera(rng_camera, joints_world, config)
-    look = sample_look(rng_look)
-    build_scene(look, camera, SubjectExtent.from_points(joints_world).centre, job.engine)
-    add_camera(camera)
+    return config
 
-    # The truth is read back from Blender's posed rig, the skeleton that deforms the mesh.
+
+def _posed_rig_joints(body: object, motion: object, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Heads and tails of Blender's posed rig, every frame: the truth is read back from the
+    skeleton that deforms the mesh, and must agree with the retargeted pose."""
+    from training.render.motion import apply_pose, read_rig_joints
+
     heads = np.empty_like(motion.heads)
     tails = np.empty_like(motion.heads)
-    for frame in range(len(mocap.frames)):
+    for frame in range(frames):
         apply_pose(body, motion, frame)
         heads[frame], tails[frame] = read_rig_joints(body)
     gap = float(np.abs(heads - motion.heads).max())
     if gap > 1e-4:
         raise RuntimeError(f"Blender's rig is {gap:.2e} m from the retargeted pose")
+    return heads, tails
+
+
+def _truth(
+    job: ClipJob,
+    rest: object,
+    mocap: object,
+    camera: Camera,
+    joints_world: np.ndarray,
+    heads: np.ndarray,
+    tails: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """truth.npz: the H36M-17 joints in world, camera and pixels, the rig, the camera."""
     joints_camera = camera.world_to_camera(joints_world)
-    truth = {
+    return {
         "joints_world": joints_world.astype(np.float32),
         "joints_camera": joints_camera.astype(np.float32),
         "joints_2d": camera.project(joints_camera).astype(np.float32),
@@ -129,6 +120,50 @@ def prepare(job: ClipJob) -> Prepared:
         "source_frames": mocap.frames,
         "stature_m": np.float64(rest.stature),
     }
+
+
+def _camera_meta(camera: Camera) -> dict:
+    """The camera in meta.json, readable without numpy."""
+    return {
+        "width": camera.width,
+        "height": camera.height,
+        "K": camera.intrinsic_matrix.tolist(),
+        "R": camera.rotation.tolist(),
+        "t": camera.translation.tolist(),
+        "position": camera.position.tolist(),
+        "fov_long_side_deg": float(
+            np.degrees(2 * np.arctan(max(camera.width, camera.height) / 2 / camera.focal[0]))
+        ),
+    }
+
+
+def prepare(job: ClipJob) -> Prepared:
+    """Build the body, pose it for every frame, draw the camera and the look, set up Blender."""
+    import bpy
+
+    from training.render.body import build_in_blender, rest_body
+    from training.render.motion import h36m_from_rig, load_mocap, retarget
+    from training.render.scene import add_camera, build_scene, look_to_json, sample_look
+
+    started = time.perf_counter()
+    rng_body, rng_camera, rng_look = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(job.seed).spawn(3)
+    )
+    params = job.body or sample_body(rng_body)
+    mocap = load_mocap(job.mocap, job.fps, job.skip_frames, job.frames)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rest = rest_body(params)
+    body = build_in_blender(rest)
+    motion = retarget(rest, body.rest_rotations, mocap)
+    joints_world = h36m_from_rig(rest, body.rest_rotations, motion.heads, motion.global_rotations)
+
+    camera = sample_camera(rng_camera, joints_world, _camera_config(job))
+    look = sample_look(rng_look)
+    build_scene(look, camera, SubjectExtent.from_points(joints_world).centre, job.engine)
+    add_camera(camera)
+
+    heads, tails = _posed_rig_joints(body, motion, len(mocap.frames))
+    truth = _truth(job, rest, mocap, camera, joints_world, heads, tails)
     meta = {
         "source": str(job.mocap),
         "family": mocap.family,
@@ -138,17 +173,7 @@ def prepare(job: ClipJob) -> Prepared:
         "fps": job.fps,
         "body": params.to_json() | {"stature_m": rest.stature},
         "retarget": {"root_scale": motion.scale, "bones": motion.mapping},
-        "camera": {
-            "width": camera.width,
-            "height": camera.height,
-            "K": camera.intrinsic_matrix.tolist(),
-            "R": camera.rotation.tolist(),
-            "t": camera.translation.tolist(),
-            "position": camera.position.tolist(),
-            "fov_long_side_deg": float(
-                np.degrees(2 * np.arctan(max(camera.width, camera.height) / 2 / camera.focal[0]))
-            ),
-        },
+        "camera": _camera_meta(camera),
         "look": look_to_json(look),
         "axes": "world Y up (Blender (x, y, z) = (x, -z, y)), metres; camera OpenCV; "
         "pixels from the image's top-left corner",
