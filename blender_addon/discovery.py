@@ -13,7 +13,7 @@ from . import presets
 from .batch_config import PARTIAL, BatchConfig, Job, UsageError
 from .deps import tracks
 
-TRACK_SUFFIXES = (".json", ".npz", ".csv")
+TRACK_SUFFIXES = tracks.TRACK_SUFFIXES  # the suffixes the track readers know
 
 
 def is_openpose_folder(path: Path) -> bool:

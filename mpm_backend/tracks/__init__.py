@@ -18,7 +18,7 @@ Rules every reader follows:
 
 A reader is `(path, options) -> Track | Raw`: detector readers return `Raw` frames, which
 assemble.py turns into one person's track. Adding a format is one module and one line in
-`_reader_for` (or, for another JSON structure, in json_sniff.py).
+`READERS` (or, for another JSON structure, in json_sniff.py).
 
 Torch-free and bpy-free: the Blender add-on imports this package.
 """
@@ -58,7 +58,9 @@ __all__ = [
     "GATE_BASE",
     "GATE_PER_FRAME",
     "MIN_BOX_SIZE_PX",
+    "READERS",
     "SUPPORTED_FORMATS",
+    "TRACK_SUFFIXES",
     "Track",
     "TrackError",
     "read_track",
@@ -68,17 +70,24 @@ __all__ = [
 Reader = Callable[[Path, ReadOptions], "Track | Raw"]
 
 
+# The format registry: which reader a track file's suffix goes to (a new format adds one line
+# here; another JSON structure goes in json_sniff.py). A folder is OpenPose per-frame JSON.
+# The batch CLI finds track files in folders by these suffixes.
+READERS: dict[str, Reader] = {
+    ".json": json_sniff.read_json,
+    ".npz": own.read_npz,
+    ".csv": mediapipe_csv.read_csv,
+}
+TRACK_SUFFIXES = tuple(READERS)
+
+
 def _reader_for(path: Path) -> Reader:
-    """The format registry: which module reads `path` (a new format adds one line here)."""
+    """Which module reads `path`: an OpenPose folder, or a file by its suffix (`READERS`)."""
     if path.is_dir():
         return openpose.read_folder
-    match path.suffix.lower():
-        case ".npz":
-            return own.read_npz
-        case ".csv":
-            return mediapipe_csv.read_csv
-        case ".json":
-            return json_sniff.read_json
+    reader = READERS.get(path.suffix.lower())
+    if reader is not None:
+        return reader
     raise TrackError(
         f"{path}: unknown track file type {path.suffix!r}; supported: a folder of "
         f"OpenPose JSON, .json, .csv or .npz. Formats: {SUPPORTED_FORMATS}"
