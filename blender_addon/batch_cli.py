@@ -56,9 +56,6 @@ def _camera(text: str) -> tuple[str, float, float]:
 
 def build_parser(description: str = "") -> argparse.ArgumentParser:
     """The flags; `description`: the batch module's docstring, whose first paragraph heads --help."""
-    defaults = LiftOptions()
-    smoothing = vocabulary.SMOOTHING[defaults.smoothing]
-    root = vocabulary.ROOT_MOTION[defaults.root_motion]
     p = argparse.ArgumentParser(
         prog=cli.prog("blender_addon.batch", "mpm-lift-batch"),
         description=description.split("\n\n")[0],
@@ -102,6 +99,16 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default="default", help="in-process model (default: shipped)")
     p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda")
     p.add_argument("--timeout", type=_positive, default=120.0, help="backend timeout, seconds")
+    _add_motion_flags(p)
+    _add_reading_flags(p)
+    return p
+
+
+def _add_motion_flags(p: argparse.ArgumentParser) -> None:
+    """Cleanup and world-space flags; defaults are the panel's (`LiftOptions`)."""
+    defaults = LiftOptions()
+    smoothing = vocabulary.SMOOTHING[defaults.smoothing]
+    root = vocabulary.ROOT_MOTION[defaults.root_motion]
     p.add_argument(
         "--smooth", choices=list(SMOOTHING), help=f"joint smoothing (default {smoothing})"
     )
@@ -147,6 +154,10 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     )
     p.add_argument("--frame-offset", type=int, default=defaults.frame_offset)
     p.add_argument("--reduce-keys", action="store_true", help="drop keys within a tolerance")
+
+
+def _add_reading_flags(p: argparse.ArgumentParser) -> None:
+    """How tracks are read, and how the run behaves and reports."""
     p.add_argument("--fps", type=_positive, help="frame rate for tracks whose file gives none")
     p.add_argument("--image-size", type=_image_size, metavar="WxH", help="overrides the files'")
     p.add_argument("--layout", help="joint layout, where the file cannot tell (see docs/tracks.md)")
@@ -163,7 +174,6 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, metavar="SUMMARY.json", help="write a JSON summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="Blender's output and tracebacks")
-    return p
 
 
 def cleanup_options(args: argparse.Namespace) -> LiftOptions:

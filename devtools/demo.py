@@ -209,7 +209,8 @@ def model_check(out: Path, seed: int) -> None:
     """Lift a filmed val clip with the shipped default; report its errors and write a figure."""
     from mpm_backend.checkpoint import load_lifter
     from training.data.mocap import load_clip
-    from training.evaluate import run_evaluation, save_figure
+    from training.evaluate import run_evaluation
+    from training.evaluate_figure import save_figure
 
     lifter, meta = load_lifter("default")
     clip = load_clip(VAL_EXAMPLE, target_fps=MODEL_FPS, skip_frames=1)
