@@ -59,7 +59,10 @@ def prepare_joints(
     """Backend arrays → cleaned Blender-world joints (T, 17, 3) on a level floor at Z = 0, and
     how the floor was levelled. Root motion "OFF" keeps the trajectory here (the floor is found
     from it); the solve then keys no root location."""
-    joints = coords.camera_clip_to_blender(arrays["joints3d"], arrays.get("root"), floor=False)
+    root = arrays.get("root")
+    if root is not None and options.smoothing != "NONE":
+        root = world.steady_root(root, fps)
+    joints = coords.camera_clip_to_blender(arrays["joints3d"], root, floor=False)
     joints, level = world.level_world(joints, fps, camera_for(options))
     if options.subject_height:
         joints, factor = world.scale_to_height(joints, options.subject_height)
@@ -159,10 +162,11 @@ def retarget_onto(
 ) -> bpy.types.Action:
     rig_map = rig_map or rig_map_for(armature, options)
     rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
-    solved = retarget.solve(
+    solved = retarget.solve(  # the feet plant on contacts detected from the joints at fps
         joints, rest, rig_map,
         armature_matrix=np.array(armature.matrix_world),
         root_motion=options.root_motion != "OFF",
+        fps=fps,
     )  # fmt: skip
     frames = scene_frames(len(joints), fps, scene, options.frame_offset)
     return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")

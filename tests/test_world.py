@@ -62,7 +62,7 @@ def test_a_tilted_camera_gives_a_level_floor(walk, pitch, roll):
 
 def test_a_known_camera_is_taken_as_given(walk):
     camera = world.Camera(pitch_deg=9.0, roll_deg=-3.0)
-    out, level = world.level_world(filmed(walk, camera, 0.0), FPS, camera=camera)
+    out, level = world.level_world(filmed(walk, camera, 0.0), FPS, camera=camera, ground=False)
     assert level.source == "camera" and level.contacts == 0
     assert level.camera.pitch_deg == pytest.approx(9.0, abs=1e-6)
     assert level.camera.roll_deg == pytest.approx(-3.0, abs=1e-6)
@@ -96,3 +96,28 @@ def test_subject_height_scales_pose_and_path_together(walk):
     assert np.median(resting[:, 2]) == pytest.approx(coords.DEFAULT_ANKLE_HEIGHT, abs=0.005)
     with pytest.raises(ValueError, match="subject height must be a positive number"):
         world.scale_to_height(out, 0.0)
+
+
+def test_grounding_takes_out_a_path_that_sinks_and_bobs(walk):
+    """A root depth error bends the path up and down; the resting feet put it back."""
+    level, _ = world.level_world(walk, FPS, ground=False)  # the lab's floor made level
+    t = np.arange(len(walk)) / FPS
+    drift = -0.15 * t / t[-1] + 0.04 * np.sin(2 * np.pi * 0.7 * t)  # sinks 15 cm, bobs 4 cm
+    bent = level.copy()
+    bent[..., 2] += drift[:, None]
+    error = world.ground_contacts(bent, FPS)[..., 2] - level[..., 2]
+    # a planted ankle rises a little as the foot rolls; the grounding holds it at one height
+    assert np.abs(error).max() < 0.03
+    assert np.median(np.abs(error)) < 0.01
+
+
+def test_a_steady_root_keeps_its_pixels_and_loses_the_depth_jitter():
+    rng = np.random.default_rng(0)
+    t = np.arange(150) / FPS
+    truth = np.stack([0.5 * t - 0.4, 0.3 + 0.02 * np.sin(6 * t), 4.0 + 0.8 * t], axis=1)
+    jittered = truth * (1.0 + rng.normal(0.0, 0.03, len(t)))[:, None]  # depth error, same ray
+    steady = world.steady_root(jittered, FPS)
+    np.testing.assert_allclose(steady[:, :2] / steady[:, 2:], jittered[:, :2] / jittered[:, 2:])
+    before = np.abs(jittered[:, 2] - truth[:, 2]).mean()
+    after = np.abs(steady[:, 2] - truth[:, 2]).mean()
+    assert after < 0.3 * before

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cleanup import butterworth
 from .coords import (
     ANKLES,
     DEFAULT_ANKLE_HEIGHT,
@@ -32,6 +33,9 @@ REST_SPEED = 0.35
 CONTACT_NOISE = 0.02
 # ... and an upright trunk's median direction is within about this of gravity (radians, 5 deg).
 TRUNK_PRIOR = np.radians(5.0)
+# The root's depth comes from the body's size in the image and jitters far more than its image
+# position; a body's distance changes slowly, so its depth is low-passed at this (Hz).
+ROOT_DEPTH_CUTOFF_HZ = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,21 @@ class Level:
         return Camera(float(pitch), float(roll))
 
 
-def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
-    """(N, 3) positions of the lower ankle in frames where it moves slower than a resting foot
-    does; the floor fit weighs down the few that are not on the floor."""
+def steady_root(root: np.ndarray, fps: float, cutoff_hz: float = ROOT_DEPTH_CUTOFF_HZ):
+    """The camera-frame pelvis path (T, 3) with its depth low-passed (zero-phase, no lag) and
+    each frame kept on its own ray, so the pelvis stays on its pixel."""
+    root = np.asarray(root, dtype=float)
+    depth = root[:, 2]
+    if len(root) < 3 or not np.all(np.isfinite(depth) & (depth > 0)):
+        return root.copy()
+    return root * (butterworth(depth, fps, cutoff_hz) / depth)[:, None]
+
+
+def _resting(joints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, ankle positions (N, 3)) where the lower ankle moves slower than a resting foot."""
     ankles = joints[:, list(ANKLES)]  # (T, 2, 3)
     if len(joints) < 3:
-        return np.zeros((0, 3))
+        return np.zeros(0, dtype=int), np.zeros((0, 3))
     # over a fifth of a second, so frame-to-frame jitter does not read as motion
     half = max(1, int(round(0.1 * fps)))
     padded = np.concatenate([ankles[:1].repeat(half, 0), ankles, ankles[-1:].repeat(half, 0)])
@@ -93,7 +106,29 @@ def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
     frames = np.arange(len(joints))
     points, speed = ankles[frames, lower], speed[frames, lower]
     ok = np.isfinite(points).all(axis=1) & (speed < REST_SPEED)
-    return points[ok]
+    return frames[ok], points[ok]
+
+
+def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(N, 3) positions of the lower ankle in frames where it moves slower than a resting foot
+    does; the floor fit weighs down the few that are not on the floor."""
+    return _resting(joints, fps)[1]
+
+
+def ground_contacts(
+    joints: np.ndarray, fps: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
+) -> np.ndarray:
+    """A levelled clip moved up or down frame by frame so every resting ankle stands at
+    ``ankle_height``; in between (a step's swing, a jump) the shift is interpolated. The root's
+    depth error bends the path up and down; the feet say where the floor is, so the body
+    neither sinks nor floats, and a jump keeps its height."""
+    frames, points = _resting(joints, fps)
+    if len(frames) < 2:
+        return np.asarray(joints, dtype=float).copy()
+    shift = np.interp(np.arange(len(joints)), frames, ankle_height - points[:, 2])
+    out = np.asarray(joints, dtype=float).copy()
+    out[..., 2] += shift[:, None]
+    return out
 
 
 def _fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -130,10 +165,12 @@ def level_world(
     fps: float,
     camera: Camera | None = None,
     ankle_height: float = DEFAULT_ANKLE_HEIGHT,
+    ground: bool = True,
 ) -> tuple[np.ndarray, Level]:
     """Joints (T, 17, 3) in a level world: floor level, resting ankles at ``ankle_height``
     above Z = 0, the first frame's pelvis over the origin. ``camera``: the user's known
-    camera instead of the estimate."""
+    camera instead of the estimate; ``ground``: every resting ankle on the floor
+    (`ground_contacts`), not only their median."""
     joints = np.asarray(joints, dtype=float)
     if camera is not None:
         rotation, source, count = rotation_between(camera.up(), UP), "camera", 0
@@ -150,6 +187,8 @@ def level_world(
         floor = float(np.nanmin(out[:, list(ANKLES), 2]))
     shift = ankle_height - floor
     out[..., 2] += shift
+    if ground:
+        out = ground_contacts(out, fps, ankle_height)
     return out, Level(rotation, source, count, shift)
 
 
