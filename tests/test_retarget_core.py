@@ -710,6 +710,7 @@ def test_detect_family(names, family, prefix):
     assert rig_map.family == family
     assert rig_map.prefix == prefix
     assert all(b.bone in names for b in rig_map.bones)
+    assert all(b in names for b in rig_map.feet)  # feet the armature lacks are dropped
 
 
 def test_missing_bone_is_named():
@@ -820,7 +821,7 @@ def test_metarig_walk_matches_blender(metarig):
             obj.pose.bones[name].rotation_quaternion = q[frame]
         obj.pose.bones[result.root_bone].location = result.locations[result.root_bone][frame]
         bpy.context.view_layer.update()
-        for name in rest.names[:40]:
+        for name in [*rest.names[:40], *rig_map.feet, "toe.L", "heel.02.R"]:
             assert np.allclose(
                 np.array(obj.pose.bones[name].matrix), pose[name][frame], atol=1e-4
             ), name
@@ -858,19 +859,27 @@ def test_generated_rigify_fk_controls_drive_the_deform_chain(metarig):
         joints = walking_z_up()
         result = retarget.solve(joints, rest, rig_map)
         pose = pose_world_matrices(
-            rest, result.rotations, result.locations, bones=rig_map.bone_names
+            rest, result.rotations, result.locations, bones=[*rig_map.bone_names, *rig_map.feet]
         )
         for name in result.rotations:
             rig.pose.bones[name].rotation_mode = "QUATERNION"
-        for frame in (0, 150, 300):
+        planted = [int(np.argmax(result.contacts[:, k])) for k in (0, 1)]
+        for frame in (0, 150, 300, *planted):
             for name, q in result.rotations.items():
                 rig.pose.bones[name].rotation_quaternion = q[frame]
             rig.pose.bones[result.root_bone].location = result.locations[result.root_bone][frame]
             bpy.context.view_layer.update()
-            for name in rig_map.bone_names:
+            for name in [*rig_map.bone_names, *rig_map.feet]:
                 assert np.allclose(
                     np.array(rig.pose.bones[name].matrix), pose[name][frame], atol=1e-4
-                )
+                ), name
+            # the FK foot controls drive the ORG feet: planted, the sole keeps its rest slope
+            for foot, org in (("foot_fk.L", "ORG-foot.L"), ("foot_fk.R", "ORG-foot.R")):
+                y = np.array(rig.pose.bones[org].matrix)[:3, 1]
+                assert np.allclose(y, result.world_rotations[foot][frame][:, 1], atol=1e-4)
+                if result.foot_weights[frame, int(rig_map.feet[foot] == "right")] == 1.0:
+                    rest_y = np.array(rig.data.bones[org].matrix_local)[:3, 1]
+                    assert abs(y[2] - rest_y[2]) < 1e-4, org
             for org, (a, b) in {
                 "ORG-thigh.L": ("left_hip", "left_knee"),
                 "ORG-shin.R": ("right_knee", "right_ankle"),

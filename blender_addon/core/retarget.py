@@ -19,6 +19,10 @@ The spine bones are then turned together so the chest sits on the source's pelvi
 with its shoulder line, and the neck bones so the eyes land where the source's are seen from the
 chest (`fit_trunk`, `fit_neck`).
 
+The map's foot bones (``foot.L: {foot: left}``) lie flat, as at rest, turned with the body's
+heading, while the foot is in contact, and follow the shin in the air, blended over a few frames
+(`feet.py`); the contacts are the caller's or detected from the joints.
+
 Twist references stay continuous: where a limb is straight (its bend plane undefined) the last
 well-bent frame's plane is carried along, expressed in the body (pelvis or chest) frame and
 swung with the limb; where no frame of the clip is bent, a canonical bend (elbows flex forward,
@@ -28,7 +32,7 @@ from frame to frame.
 
 The parts: `rest_pose.py` (the rig at rest and its joints), `bone_frames.py` (direction and
 twist frames), `trunk_fit.py` (spine and neck fitting), `rotations.py` (quaternions, swings),
-`kinematics.py` (forward kinematics); this module ties them into `solve`.
+`kinematics.py` (forward kinematics), `feet.py` (planted feet); this module ties them into `solve`.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import trunk_fit
+from . import feet, trunk_fit
 from .bone_frames import CANONICAL_POSE, body_frames, bone_frames
 from .coords import JOINT_INDEX, NUM_JOINTS, armature_up, to_armature_space
 from .kinematics import pose_world_matrices, posed_joint_positions
@@ -95,6 +99,8 @@ class RetargetResult:
     rest_joints: np.ndarray  # (17, 3) the rig's rest joints, armature space
     target_joints: np.ndarray  # (T, 17, 3) source joints in armature space (not rescaled)
     world_rotations: dict[str, np.ndarray] = field(default_factory=dict)  # bone -> (T, 3, 3)
+    contacts: np.ndarray | None = None  # (T, 2) left/right foot contacts the feet were planted by
+    foot_weights: np.ndarray | None = None  # (T, 2) 1: planted, 0: following the shin
 
     @property
     def num_frames(self) -> int:
@@ -134,6 +140,8 @@ def solve(
     rig_floor: float | None = None,
     fit_trunk: bool = True,
     fit_neck: bool = True,
+    contacts: np.ndarray | None = None,
+    fps: float = 30.0,
 ) -> RetargetResult:
     """Bone rotations (and the root's location) that pose ``rest`` like ``joints``.
 
@@ -156,30 +164,23 @@ def solve(
         line match the source's (see `fit_trunk`).
     fit_neck: turn the neck bones together so the rig's eyes (the head joint) land where the
         source's are, seen from the chest (see `fit_neck`).
+    contacts: (T, 2) left/right foot contacts for the map's feet (None: detected from ``joints``
+        at ``fps``, the clip's frame rate; all False: the feet follow the shins).
     """
     joints = np.asarray(joints, dtype=float)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"joints must be (T, {NUM_JOINTS}, 3), got {joints.shape}")
     validate(rig_map, rest.names)
-    num_frames = len(joints)
-    up = armature_up(armature_matrix)
-    if source_floor is None:
-        source_floor = _source_floor(joints, floor_percentile)
+    num_frames, up = len(joints), armature_up(armature_matrix)
+    source_floor = _source_floor(joints, floor_percentile) if source_floor is None else source_floor
     target = to_armature_space(joints, armature_matrix)
     floor_point = to_armature_space(WORLD_UP * source_floor, armature_matrix)
     rest_joints = _placed_rest_joints(rest, rig_map, up)
     mapped_world = _mapped_world_rotations(rest, rig_map, rest_joints, target)
-    root = rig_map.root
-    # root location: the pelvis trajectory, scaled, over the world floor
-    if scale is None:
-        scale = _leg_scale(rest_joints, target)
-    if rig_floor is None:
-        rig_floor = _rig_floor(rest, rest_joints, up, scale * float(floor_point @ up))
-    pelvis_rig = scale * (target[:, JOINT_INDEX["pelvis"]] - floor_point) + rig_floor * up
-    root_bone = rest[root]
-    offset = root_bone.head - rest_joints[JOINT_INDEX["pelvis"]]  # the root's head off the pelvis
-    turn = mapped_world[root] @ rest.rotation(root).T
-    head_target = np.nan_to_num(pelvis_rig + np.einsum("tij,j->ti", turn, offset))
+    root = rig_map.root  # its location: the source's pelvis path, scaled, over the floor
+    scale, pelvis_rig, head_target = _root_path(
+        rest, rig_map, mapped_world, rest_joints, target, (floor_point, up, scale, rig_floor)
+    )
     fitting = (rest, rig_map, mapped_world, root, head_target)  # fit_* turn mapped_world in place
     if fit_trunk:
         trunk_fit.fit_trunk(*fitting, pelvis_rig, target)
@@ -187,10 +188,14 @@ def solve(
         trunk_fit.fit_neck(*fitting, rest_joints, target, scale)
     rotations = _basis_rotations(rest, rig_map, mapped_world, num_frames)
     world = {n: np.broadcast_to(mapped_world[n], (num_frames, 3, 3)) for n in rotations}
+    contacts, weights = _foot_weights(joints, contacts, fps, source_floor, bool(rig_map.feet))
+    if rig_map.feet:  # after the fits: a foot in the air follows its shin as finally solved
+        parents = trunk_fit.WorldRotations(rest, rig_map, mapped_world)
+        planted = feet.plant_feet(rest, rig_map, parents, rest_joints, target, up, weights)
+        rotations, world = {**rotations, **planted[0]}, {**world, **planted[1]}
     # the root's parents keep their rest pose, so M_pose(root) = M_rest(root) @ M_basis(root)
-    location = (head_target - root_bone.head) @ rest.rotation(root)
-    if not root_motion:
-        location = np.zeros_like(location)
+    location = (head_target - rest[root].head) @ rest.rotation(root)
+    location = location if root_motion else np.zeros_like(location)
     return RetargetResult(
         rotations=rotations,
         locations={root: location},
@@ -199,7 +204,48 @@ def solve(
         rest_joints=rest_joints,
         target_joints=target,
         world_rotations=world,
+        contacts=contacts,
+        foot_weights=weights,
     )
+
+
+def _root_path(
+    rest: RestPose,
+    rig_map: RigMap,
+    mapped_world: dict[str, np.ndarray],
+    rest_joints: np.ndarray,
+    target: np.ndarray,
+    floor: tuple[np.ndarray, np.ndarray, float | None, float | None],
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The root motion's scale, the rig's pelvis path (the source's, scaled, over the world
+    floor) and the root bone's head path. floor: (floor point, up, scale, rig floor) as `solve`
+    has them, None for the scale or rig floor to derive them."""
+    floor_point, up, scale, rig_floor = floor
+    if scale is None:
+        scale = _leg_scale(rest_joints, target)
+    if rig_floor is None:
+        rig_floor = _rig_floor(rest, rest_joints, up, scale * float(floor_point @ up))
+    pelvis_rig = scale * (target[:, JOINT_INDEX["pelvis"]] - floor_point) + rig_floor * up
+    root = rig_map.root
+    offset = rest[root].head - rest_joints[JOINT_INDEX["pelvis"]]  # the root's head off the pelvis
+    turn = mapped_world[root] @ rest.rotation(root).T
+    head_target = np.nan_to_num(pelvis_rig + np.einsum("tij,j->ti", turn, offset))
+    return float(scale), pelvis_rig, head_target
+
+
+def _foot_weights(
+    joints: np.ndarray, contacts: np.ndarray | None, fps: float, floor: float, needed: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The feet's contacts (given, else detected when the map has feet) and planted weights."""
+    if contacts is None:
+        if not needed:
+            return None, None
+        contacts = feet.detect_contacts(joints, fps, floor)
+    contacts = np.asarray(contacts, dtype=bool)
+    if contacts.shape != (len(joints), 2):
+        raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
+    blend = max(1, int(round(feet.BLEND_SECONDS * fps)))
+    return contacts, feet.contact_weights(contacts, blend)
 
 
 def _source_floor(joints: np.ndarray, percentile: float) -> float:

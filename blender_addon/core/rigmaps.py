@@ -3,10 +3,12 @@
 A map says, for each mapped bone, the two joints its direction runs between (the joint its head
 follows, the joint its tail points at) and a twist reference fixing the roll about that direction
 (a limb's bend plane, a line across the body, ...); which bone is the root (it also receives the
-location); a ``detect`` list of bone names that identifies the family; optional name prefixes
-(Mixamo's ``mixamorig:``). Bones the map does not name keep their rest pose relative to their
-parent. `blender_addon/rigs/TEMPLATE.yaml.example` documents every key. An armature no YAML map detects gets
-a map derived by the joint matcher (`auto_rigmap`), given its hierarchy and rest pose.
+location); which bones are the feet (``foot.L: {foot: left}``: flat on the floor while planted,
+following the shin in the air; see `feet.py`); a ``detect`` list of bone names that identifies
+the family; optional name prefixes (Mixamo's ``mixamorig:``). Bones the map does not name keep
+their rest pose relative to their parent (toes, hands, fingers).
+`blender_addon/rigs/TEMPLATE.yaml.example` documents every key. An armature no YAML map detects
+gets a map derived by the joint matcher (`auto_rigmap`), given its hierarchy and rest pose.
 
 Pure data and validation: no bpy. The solver is in `retarget.py`.
 """
@@ -32,6 +34,7 @@ BUILTIN_DIRS = (Path(__file__).resolve().parent.parent / "rigs",)
 
 TWIST_KINDS = ("bend", "line")
 BODY_FRAMES = ("pelvis", "thorax", "world")
+FOOT_SIDES = ("left", "right")
 
 
 class RigMapError(ValueError):
@@ -103,6 +106,9 @@ class RigMap:
     rest_joints: Mapping[str, JointSpec] = field(default_factory=dict)
     parents: Mapping[str, str] = field(default_factory=dict)
     properties: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # foot bones -> "left" | "right" (solved by `feet.py`, not by direction and twist); optional
+    # on the armature: `resolve` drops a foot bone it lacks, with a warning
+    feet: Mapping[str, str] = field(default_factory=dict)
     source: str = "<memory>"
     prefix: str = ""  # the prefix resolved against an armature ("" before `resolve`)
     # what a derived map guessed (auto_rigmap: "left_wrist = end site of forearm.L ..."), to show
@@ -120,7 +126,7 @@ class RigMap:
 
     def required_bones(self) -> tuple[str, ...]:
         """Every bone name the map refers to (mapped bones, rest joint anchors, parents, bones
-        carrying properties)."""
+        carrying properties). Not the feet: a rig without them still retargets."""
         names: list[str] = [self.root, *self.bone_names]
         for spec in self.rest_joints.values():
             names.extend(spec.bones())
@@ -150,6 +156,7 @@ class RigMap:
             rest_joints={j: spec(s) for j, s in self.rest_joints.items()},
             parents={p(c): p(q) for c, q in self.parents.items()},
             properties={p(b): dict(v) for b, v in self.properties.items()},
+            feet={p(b): side for b, side in self.feet.items()},
             prefix=prefix,
         )
 
@@ -244,9 +251,17 @@ def parse_rig_map(data: Mapping, source: str = "<memory>") -> RigMap:
     if not isinstance(raw_bones, Mapping) or not raw_bones:
         raise _fail(source, "bones must map bone names to {direction, twist}")
     bones = []
+    feet: dict[str, str] = {}
     for name, entry in raw_bones.items():
+        if isinstance(entry, Mapping) and "foot" in entry:
+            feet[str(name)] = _parse_foot(source, str(name), entry, feet)
+            continue
         if not isinstance(entry, Mapping) or "direction" not in entry or "twist" not in entry:
-            raise _fail(source, f"bone {name!r} needs 'direction' and 'twist'")
+            raise _fail(
+                source,
+                f"bone {name!r} needs 'direction' and 'twist' (or, for a foot, just "
+                "'foot: left' or 'foot: right')",
+            )
         direction = entry["direction"]
         if not isinstance(direction, list | tuple) or len(direction) != 2:
             raise _fail(source, f"bone {name!r}: direction is [head joint, tail joint]")
@@ -260,6 +275,8 @@ def parse_rig_map(data: Mapping, source: str = "<memory>") -> RigMap:
             BoneMap(str(name), direction, _parse_twist(source, name, entry["twist"], direction))
         )
     root = str(data["root"])
+    if root in feet:
+        raise _fail(source, f"root {root!r} is a foot; the root needs 'direction' and 'twist'")
     if root not in raw_bones:
         raise _fail(source, f"root {root!r} must be one of the mapped bones")
     rest_joints = {
@@ -281,8 +298,29 @@ def parse_rig_map(data: Mapping, source: str = "<memory>") -> RigMap:
         rest_joints=rest_joints,
         parents={str(c): str(p) for c, p in (data.get("parents") or {}).items()},
         properties=properties,
+        feet=feet,
         source=source,
     )
+
+
+def _parse_foot(source: str, bone: str, entry: Mapping, feet: Mapping[str, str]) -> str:
+    """A foot entry, ``{foot: left}`` or ``{foot: right}``, and nothing else: the foot's pose comes
+    from the contacts and the body's heading, so direction and twist would mean nothing."""
+    where = f"bone {bone!r}"
+    extra = sorted(str(k) for k in entry if k != "foot")
+    if extra:
+        raise _fail(
+            source,
+            f"{where}: a foot entry is just {{foot: left}} or {{foot: right}}; "
+            f"it takes no {', '.join(extra)}",
+        )
+    side = entry["foot"]
+    if side not in FOOT_SIDES:
+        raise _fail(source, f"{where}: foot must be 'left' or 'right', got {side!r}")
+    other = next((b for b, s in feet.items() if s == side), None)
+    if other is not None:
+        raise _fail(source, f"{where}: the {side} foot is already {other!r}; one foot bone a side")
+    return str(side)
 
 
 def load_rig_map(path: str | Path) -> RigMap:
@@ -381,7 +419,24 @@ def resolve(rig_map: RigMap, bone_names: Iterable[str]) -> RigMap:
     prefix, _ = match_prefix(rig_map, names)
     resolved = rig_map.with_prefix(prefix)
     validate(resolved, names)
-    return resolved
+    return without_missing_feet(resolved, names)
+
+
+def without_missing_feet(rig_map: RigMap, bone_names: Iterable[str]) -> RigMap:
+    """The map without the foot bones the armature lacks, each named in a warning: feet are
+    extra (a hand-made rig with the meta-rig's names but no feet still retargets)."""
+    names = set(bone_names)
+    missing = [b for b in rig_map.feet if b not in names]
+    if not missing:
+        return rig_map
+    return dataclasses.replace(
+        rig_map,
+        feet={b: s for b, s in rig_map.feet.items() if b in names},
+        warnings=rig_map.warnings
+        + tuple(
+            f"no foot bone {b!r}: the {rig_map.feet[b]} foot follows the shin" for b in missing
+        ),
+    )
 
 
 def detect_rig_map(
@@ -416,7 +471,7 @@ def detect_rig_map(
         _, _, rig_map, prefix = max(full, key=lambda s: s[1])
         resolved = rig_map.with_prefix(prefix)
         validate(resolved, names)
-        return resolved
+        return without_missing_feet(resolved, names)
     _, _, closest, prefix = max(scored, key=lambda s: s[1])
     lacking = [
         prefix + n for n in (closest.detect or closest.bone_names) if prefix + n not in names

@@ -1,0 +1,135 @@
+"""Feet that plant: the foot bones' rotations from the foot contacts and the body's heading.
+
+H36M-17 has no toe or heel joint, so a foot's pitch and roll are not in the source. Left at an
+identity basis a foot follows the shin rigidly, and tilts into the floor (or off it) as the
+shin tilts in stance. Instead, a foot bone named in the rig map (``foot.L: {foot: left}``) gets
+a world orientation that is
+
+- planted (the foot in contact): its rest world orientation turned about the up axis by the
+  body's change of heading since rest (the heading is the horizontal perpendicular of the hip
+  line), so the sole lies as flat as at rest and the foot points where the body points, with
+  the rig's own foot splay;
+- following the shin (in the air): an identity basis relative to its parent, as before;
+- a slerp between the two, the weight ramping in and out (smoothstep) over a few frames around
+  each contact, as `cleanup.foot_lock` blends its correction, so nothing pops.
+
+Toes (and anything else below the foot) keep an identity basis: they follow the foot. All
+rotations here are in armature space (``up`` is world +Z there); numpy only, no bpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import cleanup
+from .coords import JOINT_INDEX
+from .rest_pose import RestPose, effective_parent
+from .rigmaps import FOOT_SIDES, RigMap
+from .rotations import fill_index, matrix_to_quaternion, quaternion_continuity, unit
+from .trunk_fit import WorldRotations
+
+# How long the planted weight takes to ramp from 0 to 1 before a contact (and back after it):
+# long enough that landing and lifting turn the foot no faster than the swinging shin does
+# (0.1 s adds 5 degrees a frame on a 30 fps walk, 0.2 s none), short enough to be flat by the
+# time the heel is down.
+BLEND_SECONDS = 0.2
+
+
+def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
+    """(T, 2) left/right foot contacts of Z-up world joints (T, 17, 3), `cleanup`'s detector
+    with its defaults (foot lock's too)."""
+    return cleanup.detect_foot_contacts(joints, fps, floor=floor)
+
+
+def contact_weights(contacts: np.ndarray, blend_frames: int) -> np.ndarray:
+    """(T, 2) planted weights in [0, 1]: 1 in contact, easing (smoothstep) to 0 over
+    ``blend_frames`` frames before and after each contact; the larger where ramps overlap."""
+    contacts = np.asarray(contacts, dtype=bool)
+    weights = contacts.astype(float)
+    num = len(contacts)
+    for step in range(1, blend_frames + 1):
+        w = 1.0 - step / (blend_frames + 1)
+        w = w * w * (3.0 - 2.0 * w)
+        if step < num:
+            weights[:-step] = np.maximum(weights[:-step], w * contacts[step:])  # before
+            weights[step:] = np.maximum(weights[step:], w * contacts[:-step])  # after
+    return weights
+
+
+def _rotation_about(axis: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations by ``angles`` (T,) about one unit ``axis`` (Rodrigues)."""
+    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    s, c = np.sin(angles)[:, None, None], np.cos(angles)[:, None, None]
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+
+
+def _forward(joints: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(..., 3) the body's horizontal forward: the hip line (right to left) made horizontal,
+    crossed with up (left +X, up +Z gives forward -Y, Blender's front view)."""
+    line = joints[..., JOINT_INDEX["left_hip"], :] - joints[..., JOINT_INDEX["right_hip"], :]
+    line = line - (line @ up)[..., None] * up
+    return unit(np.cross(line, up))
+
+
+def heading_turn(target: np.ndarray, rest_joints: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T,) the body's change of heading since rest (radians, about ``up``, right-handed): from
+    the rig's rest hips to the source's hips each frame. Frames without a hip line (degenerate,
+    NaN) keep the last good heading; a clip without any keeps the rest heading."""
+    rest_forward = _forward(rest_joints, up)
+    forward = _forward(np.nan_to_num(target), up)
+    angles = np.arctan2(np.cross(rest_forward, forward) @ up, forward @ rest_forward)
+    valid = np.linalg.norm(forward, axis=-1) > 0.5
+    index = fill_index(valid)
+    return np.zeros(len(target)) if index is None else angles[index]
+
+
+def slerp(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations ``weight`` (T,) of the way from ``a`` to ``b`` (both (T, 3, 3)), along
+    the shorter arc."""
+    q = matrix_to_quaternion(np.swapaxes(a, -1, -2) @ b)  # w >= 0: the shorter way
+    half = np.arccos(np.clip(q[:, 0], -1.0, 1.0))
+    axis = unit(q[:, 1:])
+    angle = 2.0 * half * weight
+    k = np.zeros((len(q), 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k -= np.swapaxes(k, -1, -2)
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return a @ (np.eye(3) + s * k + (1.0 - c) * (k @ k))
+
+
+def plant_feet(
+    rest: RestPose,
+    rig_map: RigMap,
+    world: WorldRotations,
+    rest_joints: np.ndarray,
+    target: np.ndarray,
+    up: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Basis quaternions (bone -> (T, 4), sign-continuous) and world rotations (bone ->
+    (T, 3, 3)) of the map's foot bones present in ``rest``.
+
+    world: the solved bones' world rotations (`trunk_fit.WorldRotations`), for the parents;
+    target: the source joints in armature space (T, 17, 3); weights: (T, 2) planted weights
+    (`contact_weights`), left then right.
+    """
+    num = len(target)
+    turn = _rotation_about(up, heading_turn(target, rest_joints, up))
+    rotations: dict[str, np.ndarray] = {}
+    worlds: dict[str, np.ndarray] = {}
+    for bone, side in rig_map.feet.items():
+        if bone not in rest:
+            continue
+        r_rest = rest.rotation(bone)
+        parent = effective_parent(rest, rig_map, bone)
+        if parent is None:
+            follow, from_parent = np.broadcast_to(r_rest, (num, 3, 3)), np.eye(3)
+        else:  # basis = (R_rest(b)^-1 R_rest(p)) W(p)^-1 W(b), as `retarget` has it
+            parent_world = np.broadcast_to(world(parent), (num, 3, 3))
+            follow = parent_world @ (rest.rotation(parent).T @ r_rest)
+            from_parent = rest.rotation(parent) @ np.swapaxes(parent_world, -1, -2)
+        w = slerp(follow, turn @ r_rest, weights[:, FOOT_SIDES.index(side)])
+        basis = r_rest.T @ from_parent @ w
+        rotations[bone] = quaternion_continuity(matrix_to_quaternion(basis))
+        worlds[bone] = w
+    return rotations, worlds
