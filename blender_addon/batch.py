@@ -421,7 +421,7 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
             bar.set_postfix_str(f"{job.name}: retargeting, writing")
             prepared = scene_result.prepare_joints(arrays, track.fps, config.options)
             track_result.floor, track_result.warnings = scene_result.floor_report(
-                prepared[1], arrays
+                prepared.level, arrays
             )
             outputs = retarget_and_write(job, track, arrays, prepared, entries, config)
             track_result.status, track_result.outputs = OK, [str(p) for p in outputs]

@@ -140,7 +140,7 @@ class LiftJob:
         self.objects = made
         _undo_step("MPM Lift")
         seconds = time.monotonic() - self.started
-        floor, warnings = scene_result.floor_report(prepared[1], request.arrays)
+        floor, warnings = scene_result.floor_report(prepared.level, request.arrays)
         lines = [
             f"Lifted {len(self.track.keypoints)} frames in {seconds:.1f} s: " + ", ".join(made),
             f"Floor levelled ({floor['source']}): camera pitch {floor['camera_pitch_deg']:.1f}°, "

@@ -8,6 +8,7 @@ a failed lift leaves the scene as it was. Keys go in at the track's own times: f
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import bpy
 import numpy as np
@@ -53,12 +54,18 @@ def camera_for(options) -> world.Camera | None:
     return None
 
 
-def prepare_joints(
-    arrays: dict[str, np.ndarray], fps: float, options
-) -> tuple[np.ndarray, world.Level]:
-    """Backend arrays → cleaned Blender-world joints (T, 17, 3) on a level floor at Z = 0, and
-    how the floor was levelled. Root motion "OFF" keeps the trajectory here (the floor is found
-    from it); the solve then keys no root location."""
+class Prepared(NamedTuple):
+    """A lift made ready for the scene: what `prepare_joints` returns."""
+
+    joints: np.ndarray  # (T, 17, 3) Blender world, Z up, the floor level at Z = 0
+    level: world.Level  # how the floor was levelled and the subject scaled
+    contacts: np.ndarray  # (T, 2) left/right foot on the floor, found before "in place"
+
+
+def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepared:
+    """Backend arrays → cleaned Blender-world joints on a level floor, how it was levelled, and
+    the feet's contacts. Root motion "OFF" keeps the trajectory here (the floor is found from
+    it); the solve then keys no root location."""
     root = arrays.get("root")
     if root is not None and options.smoothing != "NONE":
         root = world.steady_root(root, fps)
@@ -75,8 +82,8 @@ def prepare_joints(
         foot_lock=options.foot_lock,
         root="in_place" if options.root_motion == "IN_PLACE" else "full",
     )
-    joints, _contacts = cleanup.clean_joints(joints, fps, clean)
-    return joints, level
+    joints, contacts = cleanup.clean_joints(joints, fps, clean)
+    return Prepared(joints, level, contacts)
 
 
 def scene_frames(num_frames: int, fps: float, scene: bpy.types.Scene, offset: int) -> np.ndarray:
@@ -159,7 +166,10 @@ def retarget_onto(
     fps: float,
     options,
     rig_map: rigmaps.RigMap | None = None,
+    contacts: np.ndarray | None = None,
 ) -> bpy.types.Action:
+    """Solve and key ``joints`` on ``armature``; ``contacts`` (T, 2): where the feet are down
+    (None: the solve finds them in the joints)."""
     rig_map = rig_map or rig_map_for(armature, options)
     rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
     solved = retarget.solve(  # the feet plant on contacts detected from the joints at fps
@@ -167,6 +177,7 @@ def retarget_onto(
         armature_matrix=np.array(armature.matrix_world),
         root_motion=options.root_motion != "OFF",
         fps=fps,
+        contacts=contacts,
     )  # fmt: skip
     frames = scene_frames(len(joints), fps, scene, options.frame_offset)
     return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")
@@ -259,13 +270,13 @@ def apply(
     track,
     arrays: dict[str, np.ndarray],
     options,
-    prepared: tuple[np.ndarray, world.Level] | None = None,
+    prepared: Prepared | None = None,
 ) -> list[str]:
     """The lift → an MPM skeleton (+ the target's Action). Returns the names of what was keyed.
 
     prepared: `prepare_joints`' result when the caller has it already (a batch with several rigs).
     """
-    joints, level = prepared or prepare_joints(arrays, track.fps, options)
+    joints, level, contacts = prepared or prepare_joints(arrays, track.fps, options)
     target = bpy.data.objects.get(options.target) if options.target else None
     target_map = rig_map_for(target, options) if target is not None else None
     made: list = []
@@ -274,15 +285,16 @@ def apply(
         made += [skel, skel.data]
         store(skel, joints, track.fps, arrays)
         store_level(skel, level)
-        action = retarget_onto(
-            scene, skel, joints, track.fps, options, rigmaps.rig_map_by_name(SKELETON_MAP)
-        )
+        skeleton_map = rigmaps.rig_map_by_name(SKELETON_MAP)
+        action = retarget_onto(scene, skel, joints, track.fps, options, skeleton_map, contacts)
         made.append(action)
         names = [skel.name]
         if target is not None:
             old = target.animation_data.action if target.animation_data else None
             try:
-                made.append(retarget_onto(scene, target, joints, track.fps, options, target_map))
+                made.append(
+                    retarget_onto(scene, target, joints, track.fps, options, target_map, contacts)
+                )
             except Exception:
                 if old is not None:
                     target.animation_data.action = old

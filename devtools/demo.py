@@ -122,7 +122,7 @@ def _report_track(track_path: Path, out: Path, lifted: TrackResult, config: Batc
 
     track = lifted.track
     points2d, confidence = track.to_h36m17()
-    joints, _level = prepare_joints(lifted.arrays, track.fps, config.options)
+    joints = prepare_joints(lifted.arrays, track.fps, config.options).joints
     frames = list(np.linspace(0, track.num_frames - 1, 4).round().astype(int))
     png = out / f"{lifted.name}.png"
     render_lift(

@@ -188,7 +188,8 @@ def test_clean_joints_runs_each_step():
     joints, _ = walking_feet()
     joints[:, JOINT_INDEX["pelvis"], 0] = np.linspace(0, 2, len(joints))
     same, contacts = cleanup.clean_joints(joints, FPS)
-    assert contacts is None and np.array_equal(same, joints)
+    assert np.array_equal(same, joints)  # no step on by default; contacts are still found
+    np.testing.assert_array_equal(contacts, cleanup.detect_foot_contacts(joints, FPS))
     options = cleanup.CleanupOptions(
         smoothing="butterworth", cutoff_hz=5.0, foot_lock=True, root="in_place"
     )

@@ -274,3 +274,28 @@ def test_rig_without_a_foot_bone_still_retargets():
     # an unresolved map naming a bone the armature lacks: the solve skips that foot too
     full = rigmaps.builtin_rig_maps()["blender_metarig"]
     assert "foot.R" not in retarget.solve(joints[:10], rest, full, fps=fps).rotations
+
+
+def test_a_rig_with_other_leg_proportions_stands_on_its_planted_feet():
+    """The root follows the pelvis scaled by the legs' total length; with a long thigh and a
+    short shin the rig would float whenever the knees bend. Grounding holds its planted ankles
+    where the source's stand above the floor (scaled)."""
+    rows = [list(r) for r in METARIG]
+    for row in rows:  # the knees 15 cm lower: thigh 0.69 m, shin 0.30 m (the meta-rig: 0.54, 0.45)
+        for k in (2, 3):
+            if row[0].startswith(("thigh", "shin")) and row[k][2] == 0.5372:
+                row[k] = (row[k][0], row[k][1], 0.3872)
+    rest = RestPose.from_head_tail_roll([tuple(r) for r in rows])
+    rig_map = metarig_map(rest.names)
+    joints, fps = walking(step=4)
+    result = retarget.solve(joints, rest, rig_map, fps=fps)
+    pose = pose_world_matrices(rest, result.rotations, result.locations)
+    posed = retarget.posed_joint_positions(rest, rig_map, pose)
+    ankles = np.stack([posed["left_ankle"][:, 2], posed["right_ankle"][:, 2]], axis=1)
+    source = joints[:, [J["left_ankle"], J["right_ankle"]], 2]
+    floor = np.percentile(source.min(axis=1), 2.0)  # the solve's source floor
+    wanted = result.rest_joints[J["left_ankle"], 2] + result.scale * (source - floor)
+    planted = result.contacts
+    lower = np.where(planted, ankles - wanted, np.inf).min(axis=1)
+    assert planted.any(axis=1).mean() > 0.5
+    assert np.abs(lower[planted.any(axis=1)]).max() < 0.005

@@ -437,10 +437,11 @@ class CleanupOptions:
 
 def clean_joints(
     joints: np.ndarray, fps: float, options: CleanupOptions | None = None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Smoothing, then foot lock, then root motion, on Z-up joints (T, 17, 3).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
-    Returns the cleaned joints and the (T, 2) foot contacts (None without foot lock).
+    Returns the cleaned joints and the (T, 2) foot contacts, found before root motion "in
+    place" takes the travel out (planted feet would slide back then), with or without foot lock.
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)
@@ -452,17 +453,16 @@ def clean_joints(
         raise ValueError(
             f"smoothing must be 'none', 'one_euro' or 'butterworth', got {options.smoothing!r}"
         )
-    contacts = None
+    contacts = detect_foot_contacts(
+        out,
+        fps,
+        height_on=options.contact_height,
+        height_off=2.0 * options.contact_height,
+        speed_on=options.contact_speed,
+        speed_off=2.0 * options.contact_speed,
+        min_duration=options.min_contact,
+    )
     if options.foot_lock:
-        contacts = detect_foot_contacts(
-            out,
-            fps,
-            height_on=options.contact_height,
-            height_off=2.0 * options.contact_height,
-            speed_on=options.contact_speed,
-            speed_off=2.0 * options.contact_speed,
-            min_duration=options.min_contact,
-        )
         out = foot_lock(out, contacts, blend_frames=options.blend_frames)
     out = root_motion(out, options.root)
     return out, contacts

@@ -13,7 +13,9 @@ become Blender pose-bone local rotations parent to child:
 its Y axis head to tail). Bones the map leaves out keep an identity basis, so they follow their
 parent. The rig keeps its own bone lengths: only rotations are solved, plus the root's location,
 which follows the pelvis trajectory scaled by the ratio of the rig's leg length (hip height
-above the ankles) to the source's.
+above the ankles) to the source's, then moved up or down frame by frame so the rig's planted
+ankle stands where the source's does (`_ground_rig`: legs in other proportions would float or
+sink when the knees bend).
 
 The spine bones are then turned together so the chest sits on the source's pelvis-to-chest line
 with its shoulder line, and the neck bones so the eyes land where the source's are seen from the
@@ -178,7 +180,7 @@ def solve(
     rest_joints = _placed_rest_joints(rest, rig_map, up)
     mapped_world = _mapped_world_rotations(rest, rig_map, rest_joints, target)
     root = rig_map.root  # its location: the source's pelvis path, scaled, over the floor
-    scale, pelvis_rig, head_target = _root_path(
+    scale, rig_floor, pelvis_rig, head_target = _root_path(
         rest, rig_map, mapped_world, rest_joints, target, (floor_point, up, scale, rig_floor)
     )
     fitting = (rest, rig_map, mapped_world, root, head_target)  # fit_* turn mapped_world in place
@@ -195,6 +197,10 @@ def solve(
         rotations, world = {**rotations, **planted[0]}, {**world, **planted[1]}
     # the root's parents keep their rest pose, so M_pose(root) = M_rest(root) @ M_basis(root)
     location = (head_target - rest[root].head) @ rest.rotation(root)
+    if root_motion and contacts is not None:
+        ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+        wanted = rig_floor + scale * ((target[:, ankles] - floor_point) @ up)  # (T, 2)
+        location = _ground_rig(rest, rig_map, rotations, location, contacts, (wanted, up))
     location = location if root_motion else np.zeros_like(location)
     return RetargetResult(
         rotations=rotations,
@@ -230,7 +236,38 @@ def _root_path(
     offset = rest[root].head - rest_joints[JOINT_INDEX["pelvis"]]  # the root's head off the pelvis
     turn = mapped_world[root] @ rest.rotation(root).T
     head_target = np.nan_to_num(pelvis_rig + np.einsum("tij,j->ti", turn, offset))
-    return float(scale), pelvis_rig, head_target
+    return float(scale), float(rig_floor), pelvis_rig, head_target
+
+
+def _ground_rig(
+    rest: RestPose,
+    rig_map: RigMap,
+    rotations: dict[str, np.ndarray],
+    location: np.ndarray,
+    contacts: np.ndarray,
+    floor: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """The root's location moved along up, frame by frame, so the rig's own lower planted ankle
+    stands where the source's does above the floor (scaled) wherever a foot is down; the shift
+    is interpolated in between.
+
+    The root follows the source's pelvis scaled by the ratio of leg lengths; a rig whose thigh
+    and shin are in other proportions than the source's would float or sink whenever the knees
+    bend (a deep stance, a crouch). floor: (the wanted ankle heights (T, 2), up).
+    """
+    wanted, up = floor
+    pose = pose_world_matrices(rest, rotations, {rig_map.root: location}, rig_map=rig_map)
+    ankles = posed_joint_positions(rest, rig_map, pose)
+    names = ("left_ankle", "right_ankle")
+    if not all(name in ankles for name in names) or not np.any(contacts):
+        return location
+    heights = np.stack([ankles[name] @ up for name in names], axis=1)  # (T, 2)
+    lower = np.argmin(np.where(contacts, wanted, np.inf), axis=1)  # the lower planted foot
+    frames = np.flatnonzero(contacts.any(axis=1))
+    picked = np.arange(len(heights)), lower
+    shift = wanted[picked] - heights[picked]
+    shift = np.interp(np.arange(len(location)), frames, shift[frames])
+    return location + (shift[:, None] * up) @ rest.rotation(rig_map.root)
 
 
 def _foot_weights(
