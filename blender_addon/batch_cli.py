@@ -146,6 +146,18 @@ def _add_motion_flags(p: argparse.ArgumentParser) -> None:
         help="how the floor is levelled: from the motion (default), a level camera, or the "
         "camera's pitch down and clockwise roll in degrees",
     )
+    lens = p.add_mutually_exclusive_group()
+    lens.add_argument(
+        "--focal-px",
+        type=_positive,
+        help="the camera's focal length in pixels, for the root's path (default: a 65° lens)",
+    )
+    lens.add_argument(
+        "--fov",
+        type=_positive,
+        metavar="DEGREES",
+        help="the camera's field of view across the image's long side",
+    )
     p.add_argument(
         "--subject-height",
         type=_positive,
@@ -210,6 +222,8 @@ def cleanup_options(args: argparse.Namespace) -> LiftOptions:
 
 
 def config_from_args(args: argparse.Namespace) -> BatchConfig:
+    if args.fov is not None and not args.fov < 180:
+        raise UsageError(f"--fov {args.fov:g}: a field of view is under 180 degrees")
     rigs = []
     for value in args.rig:
         rigs += [value] if Path(value).is_file() else [r for r in value.split(",") if r]
@@ -220,6 +234,8 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         camera_pitch=args.camera[1],
         camera_roll=args.camera[2],
         subject_height=args.subject_height or 0.0,
+        focal_px=args.focal_px or 0.0,
+        fov_deg=args.fov or 0.0,
         frame_offset=args.frame_offset,
         reduce_keys=args.reduce_keys,
     )

@@ -40,9 +40,20 @@ class LiftOptions:
     camera_pitch: float = 0.0  # degrees down, with level "KNOWN"
     camera_roll: float = 0.0  # degrees clockwise, with level "KNOWN"
     subject_height: float = 0.0  # metres; 0: as lifted
+    focal_px: float = 0.0  # the camera's focal length in pixels; 0: see fov_deg
+    fov_deg: float = 0.0  # its field of view across the image's long side; 0: the assumed camera
     frame_offset: int = 1
     reduce_keys: bool = False
     key_tolerance: float = 0.002
+
+    def focal_for(self, image_size: tuple[int, int] | None) -> float | None:
+        """The focal length (pixels) the options give for footage of this size; None: the
+        backend's assumed camera (also without an image size, which the lift then reports)."""
+        if self.focal_px:
+            return self.focal_px
+        if self.fov_deg and image_size:
+            return lift_request.focal_from_fov(self.fov_deg, max(image_size))
+        return None
 
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> LiftOptions:
@@ -66,6 +77,8 @@ class LiftOptions:
             camera_pitch=s.camera_pitch,
             camera_roll=s.camera_roll,
             subject_height=s.subject_height,
+            focal_px=s.focal_px,
+            fov_deg=s.fov_deg,
             frame_offset=s.frame_offset,
             reduce_keys=s.reduce_keys,
             key_tolerance=s.key_tolerance,
@@ -101,7 +114,9 @@ class LiftJob:
             self.request = client.submit_lift_video(video, options.threshold)
             self._status(f"Detecting and lifting {video}…", 0.0, running=True)
             return
-        request = lift_request.LiftRequest.from_track(track, threshold=options.threshold)
+        request = lift_request.LiftRequest.from_track(
+            track, options.threshold, options.focal_for(track.image_size)
+        )
         self.request = client.submit_request(request)
         self._status(f"Lifting {len(track.keypoints)} frames…", 0.0, running=True)
 

@@ -37,7 +37,7 @@ class InProcessLifter:
     def _lift(self, job: Job):
         track = load_track(job.source, self.config)
         start = time.perf_counter()
-        request = LiftRequest.from_track(track, threshold=self.config.threshold)
+        request = lift_request_for(track, self.config)
         lifted = self.engine.lift(**request.arguments())
         seconds = time.perf_counter() - start
         arrays = {
@@ -54,6 +54,12 @@ class InProcessLifter:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def lift_request_for(track, config: BatchConfig) -> LiftRequest:
+    """The lift a track asks for under the run's options (threshold, the camera's focal)."""
+    focal = config.options.focal_for(track.image_size)
+    return LiftRequest.from_track(track, threshold=config.threshold, focal_px=focal)
 
 
 class BackendLifter:
@@ -76,7 +82,7 @@ class BackendLifter:
     def submit(self, job: Job):
         try:
             track = load_track(job.source, self.config)
-            lift = LiftRequest.from_track(track, threshold=self.config.threshold)
+            lift = lift_request_for(track, self.config)
             request = self.client.submit_request(lift)
         except Exception as exc:  # reported when this track's turn comes
             return exc

@@ -22,6 +22,9 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
         row.prop(s, "image_width")
         row.prop(s, "image_height")
         col.prop(s, "threshold")
+        row = col.row(align=True)
+        row.prop(s, "focal_px")
+        row.prop(s, "fov_deg")
 
         box = layout.box()
         box.label(text="Retarget")

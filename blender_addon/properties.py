@@ -114,6 +114,20 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
         max=89.0,
         description="Degrees the camera was turned clockwise (the horizon rising to the right)",
     )
+    focal_px: FloatProperty(
+        name="Focal length (px)",
+        default=0.0,
+        min=0.0,
+        max=100000.0,
+        description="The camera's focal length in pixels, for the root's path (0: Field of view)",
+    )
+    fov_deg: FloatProperty(
+        name="Field of view",
+        default=0.0,
+        min=0.0,
+        max=170.0,
+        description="Degrees across the image's long side (0 and no focal length: a 65° lens)",
+    )
     subject_height: FloatProperty(
         name="Subject height",
         default=0.0,

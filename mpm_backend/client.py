@@ -171,12 +171,13 @@ class Client:
         threshold: float | None = None,
         timeout: float | None = None,
         op: str = "lift",
+        focal_px: float | None = None,
     ) -> Request:
         """keypoints (T, J, 2) pixels in `layout` (NaN = not detected), confidence (T, J).
 
-        fps and image_size are checked here (`LiftRequest`), before anything is sent.
+        fps, image_size and focal_px are checked here (`LiftRequest`), before anything is sent.
         """
-        request = LiftRequest(keypoints, layout, fps, image_size, confidence, threshold)
+        request = LiftRequest(keypoints, layout, fps, image_size, confidence, threshold, focal_px)
         return self.submit_request(request, timeout, op)
 
     def lift(
@@ -191,12 +192,13 @@ class Client:
         on_progress=None,
         *,
         op: str = "lift",
+        focal_px: float | None = None,
     ) -> Request:
         """Blocking lift; the finished request's arrays: joints3d, completed2d, confidence, root.
 
         op as in `submit_lift` ("complete_2d": see `complete_2d`)."""
         request = self.submit_lift(
-            keypoints, layout, fps, image_size, confidence, threshold, timeout, op
+            keypoints, layout, fps, image_size, confidence, threshold, timeout, op, focal_px
         )
         return self.wait(request, on_progress)
 

@@ -53,7 +53,7 @@ import torch
 from mpm_backend import __version__
 from mpm_backend.checkpoint import load_lifter
 from mpm_backend.completion import blend_offsets, fit_to_seen
-from mpm_backend.lift_request import check_fps, check_image_size
+from mpm_backend.lift_request import check_focal, check_fps, check_image_size
 from mpm_backend.model import flip_averaged
 from mpm_backend.screen import default_focal, denormalise_screen, normalise_screen
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout, to_h36m17
@@ -188,6 +188,18 @@ def _check_confidence(confidence: object, shape: tuple[int, ...]) -> np.ndarray 
             f"got {array.shape}"
         )
     return array
+
+
+def _check_focal(focal_px: object, size: tuple[float, float] | None) -> float | None:
+    """`lift_request.check_focal`, refused as an InputError; it needs an image size."""
+    if focal_px is None:
+        return None
+    if size is None:
+        raise InputError("focal_px needs image_size: give the image size too")
+    try:
+        return check_focal(focal_px)
+    except ValueError as error:
+        raise InputError(str(error)) from None
 
 
 def _check_image_size(image_size: object) -> tuple[float, float] | None:
@@ -343,15 +355,18 @@ class Engine:
         image_size: tuple[int, int] | None = None,
         confidence: np.ndarray | None = None,
         threshold: float | None = None,
+        focal_px: float | None = None,
         progress: Progress | None = None,
         cancelled: CancelCheck | None = None,
     ) -> LiftResult:
-        """Lift a 2D track (T, J, 2) pixels of `layout` at `fps` to 3D; see the module docstring."""
+        """Lift a 2D track (T, J, 2) pixels of `layout` at `fps` to 3D; see the module docstring.
+        focal_px: the camera's focal length for the root trajectory (None: the assumed one)."""
         points, layout_name = _check_keypoints(keypoints, layout)
         conf = _check_confidence(confidence, points.shape[:2])
         fps = _check_fps(fps)
         size = _check_image_size(image_size)
         thr = _check_threshold(threshold, self.threshold)
+        focal = _check_focal(focal_px, size)
 
         pts17, conf17 = to_h36m17(points, layout_name, conf)
         conf17 = np.clip(np.nan_to_num(conf17, nan=0.0), 0.0, 1.0)
@@ -382,9 +397,8 @@ class Engine:
             completed = interpolate_masked(np.where(visible[..., None], pts17, 0.0), visible)
         root = None
         if size is not None:
-            root = solve_root(
-                joints3d, pts17, conf_out, default_focal(*size), (size[0] / 2, size[1] / 2)
-            )
+            focal = default_focal(*size) if focal is None else focal
+            root = solve_root(joints3d, pts17, conf_out, focal, (size[0] / 2, size[1] / 2))
         return LiftResult(
             joints3d=joints3d.astype(np.float32),
             completed2d=completed.astype(np.float32),

@@ -60,13 +60,37 @@ def check_image_size(value: Any) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def focal_from_fov(fov_deg: float, extent_px: float) -> float:
+    """Focal length in pixels that spans `extent_px` pixels with a field of view of `fov_deg`."""
+    if not 0 < fov_deg < 180:
+        raise ValueError(f"a field of view must lie between 0 and 180 degrees, got {fov_deg!r}")
+    return float(0.5 * extent_px / math.tan(math.radians(fov_deg) / 2.0))
+
+
+def check_focal(value: Any) -> float:
+    """The camera's focal length in pixels; a ValueError says what is wrong."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        focal = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"focal_px must be a number of pixels, got {value!r}") from None
+    if not math.isfinite(focal) or not 0 < focal < MAX_IMAGE_SIDE * 100:
+        raise ValueError(
+            f"focal_px must be a positive number of pixels (a 65° lens on 1920-pixel-wide "
+            f"footage is about 1500), got {value!r}"
+        )
+    return focal
+
+
 @dataclass(frozen=True)
 class LiftRequest:
     """A 2D track to lift: keypoints (T, J, 2) pixels in `layout` (NaN = not detected), its fps,
-    and optionally the image size (for the root trajectory), confidence (T, J) and threshold.
+    and optionally the image size (for the root trajectory), confidence (T, J), threshold and
+    the camera's focal length in pixels (None: the assumed camera, `screen.default_focal`).
 
-    fps and image_size are checked on construction (`check_fps`, `check_image_size`); the arrays
-    are checked by whoever lifts them, which knows the layouts.
+    fps, image_size and focal_px are checked on construction (`check_fps`, `check_image_size`,
+    `check_focal`); the arrays are checked by whoever lifts them, which knows the layouts.
     """
 
     keypoints: np.ndarray
@@ -75,14 +99,21 @@ class LiftRequest:
     image_size: tuple[int, int] | None = None
     confidence: np.ndarray | None = None
     threshold: float | None = None
+    focal_px: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fps", check_fps(self.fps))
         if self.image_size is not None:
             object.__setattr__(self, "image_size", check_image_size(self.image_size))
+        if self.focal_px is not None:
+            if self.image_size is None:
+                raise ValueError("focal_px needs image_size: give the image size too")
+            object.__setattr__(self, "focal_px", check_focal(self.focal_px))
 
     @classmethod
-    def from_track(cls, track: Any, threshold: float | None = None) -> LiftRequest:
+    def from_track(
+        cls, track: Any, threshold: float | None = None, focal_px: float | None = None
+    ) -> LiftRequest:
         """From a `tracks.Track` (or anything with its fields); the track must know its fps."""
         return cls(
             keypoints=track.keypoints,
@@ -91,6 +122,7 @@ class LiftRequest:
             image_size=track.image_size,
             confidence=track.confidence,
             threshold=threshold,
+            focal_px=focal_px,
         )
 
     def arguments(self) -> dict[str, Any]:
@@ -102,13 +134,17 @@ class LiftRequest:
             "image_size": self.image_size,
             "confidence": self.confidence,
             "threshold": self.threshold,
+            "focal_px": self.focal_px,
         }
 
     def params(self) -> dict[str, Any]:
-        """The request's wire parameters (docs/protocol.md): fps, image_size, threshold."""
+        """The request's wire parameters (docs/protocol.md): fps, image_size, threshold,
+        focal_px."""
         params: dict[str, Any] = {"fps": self.fps}
         if self.image_size is not None:
             params["image_size"] = list(self.image_size)
         if self.threshold is not None:
             params["threshold"] = float(self.threshold)
+        if self.focal_px is not None:
+            params["focal_px"] = float(self.focal_px)
         return params

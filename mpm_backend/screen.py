@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# a user's field of view and the assumed one convert by the same rule
+from mpm_backend.lift_request import focal_from_fov  # noqa: F401 (the cameras import it here)
+
 DEFAULT_FOV_DEG = 65.0  # horizontal (long-side) field of view: mid of training's 50–80°
 
 
@@ -36,11 +39,6 @@ def denormalise_screen(uv_n: np.ndarray, width: float, height: float) -> np.ndar
     uv_n = np.asarray(uv_n, dtype=np.float64)
     offset = np.array([1.0, height / width])
     return (uv_n + offset) * (width / 2.0)
-
-
-def focal_from_fov(fov_deg: float, extent_px: float) -> float:
-    """Focal length in pixels that spans `extent_px` pixels with a field of view of `fov_deg`."""
-    return float(0.5 * extent_px / np.tan(np.radians(fov_deg) / 2.0))
 
 
 def default_focal(width: float, height: float) -> float:

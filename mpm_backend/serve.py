@@ -279,14 +279,18 @@ def _prepare(engine, message: wire.Message):
     if threshold is not None and not 0 <= threshold <= 1:
         raise wire.ProtocolError(wire.BAD_PARAMS, f"threshold must lie in [0, 1], got {threshold}")
     call = engine.lift if message.op == "lift" else engine.complete_2d
-    request = LiftRequest(
-        keypoints=keypoints,
-        layout=layout.name,
-        fps=fps,
-        image_size=image_size,
-        confidence=confidence,
-        threshold=threshold,
-    )
+    try:
+        request = LiftRequest(
+            keypoints=keypoints,
+            layout=layout.name,
+            fps=fps,
+            image_size=image_size,
+            confidence=confidence,
+            threshold=threshold,
+            focal_px=message.params.get("focal_px"),
+        )
+    except ValueError as error:  # focal_px: the other fields were checked above
+        raise wire.ProtocolError(wire.BAD_PARAMS, str(error)) from None
 
     def run(progress, cancelled):
         # the engine gets its own copies: the message's arrays are read-only views of its frames

@@ -106,6 +106,16 @@ def test_camera_option_words_and_angles(tmp_path, capsys):
     assert (options.level, options.camera_pitch, options.camera_roll) == ("KNOWN", 12.0, -3.0)
     assert batch.main([*base, "--camera", "steep"]) == 2
     assert "give auto, level, or the camera's pitch" in capsys.readouterr().err
+    # the lens: a focal length in pixels, or a field of view across the long side
+    lens = batch.config_from_args(parse([*base, "--fov", "65"])).options
+    assert lens.focal_for((1920, 1080)) == pytest.approx(1506.9, abs=0.1)
+    assert lens.focal_for(None) is None  # no image size: no root path (and a warning)
+    assert (
+        batch.config_from_args(parse([*base, "--focal-px", "1400"])).options.focal_for((640, 480))
+        == 1400.0
+    )
+    assert batch.main([*base, "--fov", "200"]) == 2
+    assert "under 180 degrees" in capsys.readouterr().err
 
 
 def test_cleanup_flags_mean_what_they_say(tmp_path, capsys):

@@ -240,6 +240,17 @@ def test_root_trajectory_recovers_the_camera_frame_pelvis(engine, walk):
     depth_error = np.abs(root[:, 2] - pelvis[:, 2]) / pelvis[:, 2]
     assert np.median(depth_error) < 0.05 and depth_error.max() < 0.10  # measured 1.2 %, 3.3 %
     assert np.linalg.norm(root - pelvis, axis=-1).mean() < 0.25  # metres, at ~7.5 m
+    # a camera with a longer lens than the assumed one: its focal length puts the root right
+    long_lens = Camera(sampled.rotation, sampled.translation, [1.6 * focal] * 2,
+                       [width / 2, height / 2], width, height)  # fmt: skip
+    uv_long, cam_long, _ = film(world, long_lens)
+    told = engine.lift(uv_long, "h36m17", 30, (width, height), focal_px=1.6 * focal).root
+    assumed = engine.lift(uv_long, "h36m17", 30, (width, height)).root
+    truth = cam_long[:, H36M17.index("pelvis"), 2]
+    assert np.median(np.abs(told[:, 2] - truth) / truth) < 0.05
+    assert np.median(assumed[:, 2] / truth) < 0.7  # the assumed lens puts it 1.6 x too near
+    with pytest.raises(InputError, match="focal_px needs image_size"):
+        engine.lift(uv, "h36m17", 30, focal_px=1000.0)
     # frames where fewer than two joints are seen take the root from their neighbours
     few = uv.copy()
     few[40:45, 1:] = np.nan

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mpm_backend import protocol as wire
-from mpm_backend.lift_request import LiftRequest, check_fps, check_image_size
+from mpm_backend.lift_request import LiftRequest, check_fps, check_image_size, focal_from_fov
 from mpm_backend.serve import _fps, _image_size
 from mpm_backend.tracks import Track, TrackError, read_track
 
@@ -61,3 +61,16 @@ def test_a_request_from_a_track_passes_everything_by_keyword():
     assert arguments["fps"] == track.fps and arguments["image_size"] == (1920, 1080)
     assert arguments["confidence"] is track.confidence and arguments["threshold"] == 0.25
     assert request.params() == {"fps": track.fps, "image_size": [1920, 1080], "threshold": 0.25}
+
+
+def test_a_focal_length_needs_an_image_size_and_goes_on_the_wire():
+    track = read_track(EXAMPLE, fps=30, image_size=(1920, 1080))
+    request = LiftRequest.from_track(track, focal_px=1400)
+    assert request.arguments()["focal_px"] == 1400.0 and request.params()["focal_px"] == 1400.0
+    for bad, said in ((0, "positive number of pixels"), ("wide", "a number of pixels")):
+        with pytest.raises(ValueError, match=said):
+            LiftRequest.from_track(track, focal_px=bad)
+    with pytest.raises(ValueError, match="focal_px needs image_size"):
+        LiftRequest(track.keypoints, track.layout, 30.0, focal_px=1400)
+    # a 65 degree lens across 1920 pixels
+    assert focal_from_fov(65.0, 1920) == pytest.approx(1506.9, abs=0.1)
