@@ -152,6 +152,12 @@ def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
 # --------------------------------------------------------------------------- feet
 
 
+# A lifted planted ankle is within this of the floor (m) and slower than this (m/s): the lift's
+# errors move it by a few centimetres and half a metre a second where the true foot is still.
+CONTACT_HEIGHT = 0.08
+CONTACT_SPEED = 0.5
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) index pairs of the True runs of a 1-D boolean array."""
     padded = np.concatenate([[False], mask, [False]])
@@ -177,10 +183,10 @@ def detect_foot_contacts(
     fps: float,
     *,
     floor: float | None = None,
-    height_on: float = 0.04,
-    height_off: float = 0.08,
-    speed_on: float = 0.3,
-    speed_off: float = 0.6,
+    height_on: float = CONTACT_HEIGHT,
+    height_off: float = 2.0 * CONTACT_HEIGHT,
+    speed_on: float = CONTACT_SPEED,
+    speed_off: float = 2.0 * CONTACT_SPEED,
     min_duration: float = 0.1,
     max_gap: float = 0.05,
     smooth: float = 0.1,
@@ -428,8 +434,8 @@ class CleanupOptions:
     beta: float = 1.0
     d_cutoff: float = 1.0
     foot_lock: bool = False
-    contact_height: float = 0.04
-    contact_speed: float = 0.3
+    contact_height: float = CONTACT_HEIGHT
+    contact_speed: float = CONTACT_SPEED
     min_contact: float = 0.1
     blend_frames: int = 4
     root: str = "full"

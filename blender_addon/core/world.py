@@ -28,7 +28,7 @@ from .coords import (
 
 UP = np.array([0.0, 0.0, 1.0])
 # A resting ankle moves slower than this (m/s); walking feet in swing move at 2-5 m/s.
-REST_SPEED = 0.35
+REST_SPEED = 0.5
 # Lifted contact heights scatter by about this much (m) about the true floor ...
 CONTACT_NOISE = 0.02
 # ... and an upright trunk's median direction is within about this of gravity (radians, 5 deg).
