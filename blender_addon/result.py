@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 
 from .anim import Channel, new_action, write_channels
-from .core import auto_rigmap, cleanup, coords, retarget, rigmaps, vocabulary, world
+from .core import auto_rigmap, cleanup, coords, retarget, rigmap_yaml, rigmaps, vocabulary, world
 from .deps import skeleton
 
 SKELETON_NAME = "MPM skeleton"
@@ -100,6 +100,12 @@ def rig_map_for(armature: bpy.types.Object, options) -> rigmaps.RigMap:
     if options.rig == "AUTO":  # the shipped/user YAML maps, else the joint matcher's map
         skel = auto_rigmap.Skeleton.from_bones(armature.data.bones)
         return rigmaps.detect_rig_map(names, skeleton=skel)
+    if options.rig == "PANEL":  # the panel's bone map (bone_map.py), as rig-map YAML
+        if not options.panel_map:
+            raise rigmaps.RigMapError(
+                options.panel_map_error or "Rig map 'Panel map' needs a map: press Map bones"
+            )
+        return rigmaps.resolve(rigmap_yaml.load_rig_map_text(options.panel_map, "panel map"), names)
     if options.rig == "CUSTOM":
         source = options.rig_map_path
     else:  # a preset names its map's family; a family's own name is taken as it is
@@ -178,6 +184,7 @@ def retarget_onto(
         root_motion=options.root_motion != "OFF",
         fps=fps,
         contacts=contacts,
+        source_floor=coords.DEFAULT_ANKLE_HEIGHT,  # where prepare_joints stands planted ankles
     )  # fmt: skip
     frames = scene_frames(len(joints), fps, scene, options.frame_offset)
     return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")
