@@ -200,7 +200,9 @@ def solve(
     if root_motion and contacts is not None:
         ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
         wanted = rig_floor + scale * ((target[:, ankles] - floor_point) @ up)  # (T, 2)
-        location = _ground_rig(rest, rig_map, rotations, location, contacts, (wanted, up))
+        location = _ground_rig(
+            rest, rig_map, rotations, location, contacts, (wanted, up, rig_floor)
+        )
     location = location if root_motion else np.zeros_like(location)
     return RetargetResult(
         rotations=rotations,
@@ -245,7 +247,7 @@ def _ground_rig(
     rotations: dict[str, np.ndarray],
     location: np.ndarray,
     contacts: np.ndarray,
-    floor: tuple[np.ndarray, np.ndarray],
+    floor: tuple[np.ndarray, np.ndarray, float],
 ) -> np.ndarray:
     """The root's location moved along up, frame by frame, so the rig's own lower planted ankle
     stands where the source's does above the floor (scaled) wherever a foot is down; the shift
@@ -253,9 +255,10 @@ def _ground_rig(
 
     The root follows the source's pelvis scaled by the ratio of leg lengths; a rig whose thigh
     and shin are in other proportions than the source's would float or sink whenever the knees
-    bend (a deep stance, a crouch). floor: (the wanted ankle heights (T, 2), up).
+    bend (a deep stance, a crouch); no frame in between puts an ankle under the rig's floor.
+    floor: (the wanted ankle heights (T, 2), up, the rig's ankle height on the floor).
     """
-    wanted, up = floor
+    wanted, up, rig_floor = floor
     pose = pose_world_matrices(rest, rotations, {rig_map.root: location}, rig_map=rig_map)
     ankles = posed_joint_positions(rest, rig_map, pose)
     names = ("left_ankle", "right_ankle")
@@ -267,6 +270,7 @@ def _ground_rig(
     picked = np.arange(len(heights)), lower
     shift = wanted[picked] - heights[picked]
     shift = np.interp(np.arange(len(location)), frames, shift[frames])
+    shift += np.maximum(rig_floor - (heights.min(axis=1) + shift), 0.0)
     return location + (shift[:, None] * up) @ rest.rotation(rig_map.root)
 
 

@@ -119,14 +119,18 @@ def ground_contacts(
     joints: np.ndarray, fps: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
 ) -> np.ndarray:
     """A levelled clip moved up or down frame by frame so every resting ankle stands at
-    ``ankle_height``; in between (a step's swing, a jump) the shift is interpolated. The root's
-    depth error bends the path up and down; the feet say where the floor is, so the body
-    neither sinks nor floats, and a jump keeps its height."""
+    ``ankle_height``; in between (a step's swing, a jump) the shift is interpolated, raised
+    where a foot would go under the floor. The root's depth error bends the path up and down;
+    the feet say where the floor is, so the body neither sinks nor floats, and a jump keeps its
+    height."""
     frames, points = _resting(joints, fps)
     if len(frames) < 2:
         return np.asarray(joints, dtype=float).copy()
     shift = np.interp(np.arange(len(joints)), frames, ankle_height - points[:, 2])
     out = np.asarray(joints, dtype=float).copy()
+    # and no frame in between puts a foot through the floor
+    lowest = np.nanmin(out[:, list(ANKLES), 2], axis=1) + shift
+    shift += np.maximum(ankle_height - lowest, 0.0)
     out[..., 2] += shift[:, None]
     return out
 
