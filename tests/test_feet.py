@@ -294,7 +294,9 @@ def test_a_rig_with_other_leg_proportions_stands_on_its_planted_feet():
     ankles = np.stack([posed["left_ankle"][:, 2], posed["right_ankle"][:, 2]], axis=1)
     source = joints[:, [J["left_ankle"], J["right_ankle"]], 2]
     floor = np.percentile(source.min(axis=1), 2.0)  # the solve's source floor
-    wanted = result.rest_joints[J["left_ankle"], 2] + result.scale * (source - floor)
+    rig_floor = result.rest_joints[J["left_ankle"], 2]
+    wanted = rig_floor + result.scale * (source - floor)
+    wanted = np.maximum(wanted, rig_floor)  # never under the floor
     planted = result.contacts
     frames = np.flatnonzero(planted.any(axis=1))
     lower = np.argmin(np.where(planted, wanted, np.inf), axis=1)[frames]  # the foot it stands on
