@@ -301,4 +301,8 @@ def test_a_rig_with_other_leg_proportions_stands_on_its_planted_feet():
     frames = np.flatnonzero(planted.any(axis=1))
     lower = np.argmin(np.where(planted, wanted, np.inf), axis=1)[frames]  # the foot it stands on
     assert len(frames) > 0.5 * len(joints)
-    assert np.abs(ankles[frames, lower] - wanted[frames, lower]).max() < 0.005
+    error = np.abs(ankles[frames, lower] - wanted[frames, lower])
+    # where it is off, the other foot would have gone under the floor and was held on it
+    lifted = np.isclose(ankles[frames].min(axis=1), rig_floor, atol=1e-6)
+    assert error[~lifted].max() < 0.005 and lifted.mean() < 0.05
+    assert ankles.min() > rig_floor - 1e-6
