@@ -14,15 +14,25 @@ def _modules():
 
 
 def _classes():
+    from . import bone_map
+
     operators, panel, preferences, _ = _modules()
-    return (preferences.MPMLiftPreferences, *operators.CLASSES, panel.VIEW3D_PT_mpm_lift)
+    return (
+        preferences.MPMLiftPreferences,
+        *operators.CLASSES,
+        *bone_map.CLASSES,
+        panel.VIEW3D_PT_mpm_lift,
+    )
 
 
 def register() -> None:
     import bpy
 
+    from . import bone_map
+
     _, _, _, properties = _modules()
     properties.register()
+    bone_map.register()
     for cls in _classes():
         bpy.utils.register_class(cls)
 
@@ -30,11 +40,12 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import jobs
+    from . import bone_map, jobs
 
     operators, _, _, properties = _modules()
     jobs.stop()
     operators.close_clients()
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)
+    bone_map.unregister()
     properties.unregister()

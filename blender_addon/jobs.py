@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import bpy
 
+from . import bone_map
 from . import result as scene_result
 from .deps import client as backend
 from .deps import lift_request, tracks
@@ -30,6 +31,8 @@ class LiftOptions:
     target: str | None = None  # armature object name
     rig: str = "AUTO"
     rig_map_path: str = ""
+    panel_map: str = ""  # rig "PANEL": the panel's bone map as rig-map YAML
+    panel_map_error: str = ""  # why there is none (the list is empty or incomplete)
     smoothing: str = "BUTTERWORTH"
     cutoff_hz: float = 6.0
     one_euro_min_cutoff: float = 1.0
@@ -58,6 +61,7 @@ class LiftOptions:
     @classmethod
     def from_scene(cls, scene: bpy.types.Scene) -> LiftOptions:
         s = scene.mpm_lift
+        panel_map, panel_error = bone_map.map_text(scene) if s.rig == "PANEL" else ("", "")
         size = (s.image_width, s.image_height) if s.image_width and s.image_height else None
         return cls(
             layout=None if s.layout == "AUTO" else s.layout,
@@ -67,6 +71,8 @@ class LiftOptions:
             target=s.target.name if s.target else None,
             rig=s.rig,
             rig_map_path=bpy.path.abspath(s.rig_map_path) if s.rig_map_path else "",
+            panel_map=panel_map,
+            panel_map_error=panel_error,
             smoothing=s.smoothing,
             cutoff_hz=s.cutoff_hz,
             one_euro_min_cutoff=s.one_euro_min_cutoff,
@@ -87,7 +93,10 @@ class LiftOptions:
 
 def read_track(path: str, options: LiftOptions, scene_fps: float) -> tracks.Track:
     """The track, with the panel's layout/fps/size overriding the file; fps falls back to the scene's."""
-    track = tracks.read_track(path, layout=options.layout, fps=options.fps)
+    # the size goes to the reader too: MediaPipe's normalised landmarks need it to be read
+    track = tracks.read_track(
+        path, layout=options.layout, fps=options.fps, image_size=options.image_size
+    )
     if options.image_size:
         track.image_size = options.image_size
     if not track.fps:
@@ -160,6 +169,7 @@ class LiftJob:
             f"Lifted {len(self.track.keypoints)} frames in {seconds:.1f} s: " + ", ".join(made),
             f"Floor levelled ({floor['source']}): camera pitch {floor['camera_pitch_deg']:.1f}°, "
             f"roll {floor['camera_roll_deg']:.1f}°",
+            scene_result.cleanup_report(self.options),
             *(f"Warning: {w}" for w in warnings),
         ]
         return self._end("done", "\n".join(lines))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import bone_map
+
 
 class VIEW3D_PT_mpm_lift(bpy.types.Panel):
     bl_label = "Lift 2D track to 3D"
@@ -32,6 +34,7 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
         box.prop(s, "rig")
         if s.rig == "CUSTOM":
             box.prop(s, "rig_map_path")
+        bone_map.draw(box.box(), context)
 
         box = layout.box()
         box.label(text="Cleanup")

@@ -12,12 +12,13 @@ from bpy.props import (
     StringProperty,
 )
 
+from .core.rigmaps import builtin_rig_maps
 from .core.vocabulary import (
     LEVEL_ROWS,
-    RIG_PRESET_ROWS,
     ROOT_MOTION_ROWS,
     SMOOTHING_ROWS,
     enum_items,
+    rig_rows,
 )
 
 LAYOUT_ITEMS = [
@@ -27,11 +28,9 @@ LAYOUT_ITEMS = [
     ("blazepose33", "BlazePose-33", "MediaPipe pose landmarks"),
     ("body25", "OpenPose BODY_25", "OpenPose's 25 keypoints"),
 ]
-RIG_ITEMS = [
-    ("AUTO", "Auto", "Detect the rig family from its bone names"),
-    *enum_items(RIG_PRESET_ROWS),
-    ("CUSTOM", "Custom map", "A rig map YAML file (blender_addon/rigs/TEMPLATE.yaml.example)"),
-]
+# From the shipped maps (blender_addon/rigs/*.yaml), so a map added there is a choice here.
+RIG_ROWS = rig_rows({f: m.description for f, m in builtin_rig_maps().items()})
+RIG_ITEMS = enum_items(RIG_ROWS)
 
 
 def _is_armature(_self, obj) -> bool:

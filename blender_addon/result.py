@@ -252,8 +252,8 @@ def floor_report(level: world.Level, arrays: dict) -> tuple[dict, list[str]]:
     """How the floor was levelled, and what the user should know about the world space."""
     floor = {
         "source": level.source,
-        "camera_pitch_deg": round(level.camera.pitch_deg, 2),
-        "camera_roll_deg": round(level.camera.roll_deg, 2),
+        "camera_pitch_deg": round(level.camera.pitch_deg, 2) + 0.0,  # + 0.0: no "-0.0°"
+        "camera_roll_deg": round(level.camera.roll_deg, 2) + 0.0,
         "scale": round(level.scale, 4),
     }
     warnings = []
@@ -263,6 +263,21 @@ def floor_report(level: world.Level, arrays: dict) -> tuple[dict, list[str]]:
             "that says it, for the person's travel)"
         )
     return floor, warnings
+
+
+def cleanup_report(options) -> str:
+    """The cleanup a lift used, in the panel's words (the status line says it after a lift)."""
+    labels = {value: label for value, _, label, _ in vocabulary.SMOOTHING_ROWS}
+    smoothing = labels[options.smoothing]
+    if options.smoothing == "BUTTERWORTH":
+        smoothing += f" {options.cutoff_hz:g} Hz"
+    elif options.smoothing == "ONE_EURO":
+        smoothing += (
+            f" (min cutoff {options.one_euro_min_cutoff:g} Hz, beta {options.one_euro_beta:g})"
+        )
+    root = {value: label for value, _, label, _ in vocabulary.ROOT_MOTION_ROWS}[options.root_motion]
+    lock = "on" if options.foot_lock else "off"
+    return f"Smoothing: {smoothing}; foot lock {lock}; root motion: {root}"
 
 
 def store_level(obj: bpy.types.Object, level: world.Level) -> None:

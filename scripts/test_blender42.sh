@@ -13,4 +13,5 @@ if [ ! -x "$OLD/bin/python" ] || ! "$OLD/bin/python" -c "import bpy" 2>/dev/null
     printf '%s\n%s\n' "$main" "$REPO" > "$site/zz_mpm_lift.pth"
 fi
 MPM_HARD_EXIT=1 exec "$OLD/bin/python" -m pytest -p no:cacheprovider tests/test_blender_addon.py \
-    tests/test_blender_roundtrip.py tests/test_extension.py "$@"
+    tests/test_blender_roundtrip.py tests/test_extension.py tests/test_bone_map.py \
+    tests/test_panel_options.py "$@"

@@ -8,6 +8,8 @@ map family it selects, blender_addon/rigs/*.yaml). Pure Python: no bpy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 Row = tuple[str, str, str, str]
 
 RIG_PRESET_ROWS: tuple[Row, ...] = (
@@ -42,6 +44,33 @@ RIG_PRESETS = {value: word for value, word, *_ in RIG_PRESET_ROWS}  # preset →
 SMOOTHING = {value: word for value, word, *_ in SMOOTHING_ROWS}  # also cleanup's mode names
 ROOT_MOTION = {value: word for value, word, *_ in ROOT_MOTION_ROWS}
 LEVEL = {value: word for value, word, *_ in LEVEL_ROWS}
+
+
+RIG_AUTO: Row = ("AUTO", "auto", "Auto", "Detect the rig family from its bone names")
+RIG_PANEL: Row = (
+    "PANEL",
+    "panel",
+    "Panel map",
+    "The bone map made with Map bones (below), as edited in the list",
+)
+RIG_CUSTOM: Row = (
+    "CUSTOM",
+    "custom",
+    "Custom map",
+    "A rig map YAML file (blender_addon/rigs/TEMPLATE.yaml.example)",
+)
+
+
+def rig_rows(families: Mapping[str, str]) -> tuple[Row, ...]:
+    """The panel's rig choices: Auto, one per shipped map (``families``: family → description,
+    blender_addon/rigs/*.yaml), the panel's map, a custom file. A family a preset names keeps
+    the preset's value and label (saved .blend files and batch configs hold those)."""
+    presets = {word: (value, label, desc) for value, word, label, desc in RIG_PRESET_ROWS}
+    rows = [RIG_AUTO]
+    for family, description in sorted(families.items()):
+        value, label, desc = presets.get(family, (family, family, description or family))
+        rows.append((value, family, label, desc))
+    return (*rows, RIG_PANEL, RIG_CUSTOM)
 
 
 def enum_items(rows: tuple[Row, ...]) -> list[tuple[str, str, str]]:
