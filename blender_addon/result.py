@@ -173,9 +173,12 @@ def retarget_onto(
     options,
     rig_map: rigmaps.RigMap | None = None,
     contacts: np.ndarray | None = None,
+    prepared: bool = False,
 ) -> bpy.types.Action:
     """Solve and key ``joints`` on ``armature``; ``contacts`` (T, 2): where the feet are down
-    (None: the solve finds them in the joints)."""
+    (None: the solve finds them in the joints); ``prepared``: the joints come from
+    `prepare_joints`, so planted ankles stand at the ankle height (else the solve finds the
+    floor in the joints)."""
     rig_map = rig_map or rig_map_for(armature, options)
     rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
     solved = retarget.solve(  # the feet plant on contacts detected from the joints at fps
@@ -184,7 +187,7 @@ def retarget_onto(
         root_motion=options.root_motion != "OFF",
         fps=fps,
         contacts=contacts,
-        source_floor=coords.DEFAULT_ANKLE_HEIGHT,  # where prepare_joints stands planted ankles
+        source_floor=coords.DEFAULT_ANKLE_HEIGHT if prepared else None,
     )  # fmt: skip
     frames = scene_frames(len(joints), fps, scene, options.frame_offset)
     return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")
@@ -308,14 +311,25 @@ def apply(
         store(skel, joints, track.fps, arrays)
         store_level(skel, level)
         skeleton_map = rigmaps.rig_map_by_name(SKELETON_MAP)
-        action = retarget_onto(scene, skel, joints, track.fps, options, skeleton_map, contacts)
+        action = retarget_onto(
+            scene, skel, joints, track.fps, options, skeleton_map, contacts, prepared=True
+        )
         made.append(action)
         names = [skel.name]
         if target is not None:
             old = target.animation_data.action if target.animation_data else None
             try:
                 made.append(
-                    retarget_onto(scene, target, joints, track.fps, options, target_map, contacts)
+                    retarget_onto(
+                        scene,
+                        target,
+                        joints,
+                        track.fps,
+                        options,
+                        target_map,
+                        contacts,
+                        prepared=True,
+                    )
                 )
             except Exception:
                 if old is not None:
@@ -341,7 +355,7 @@ def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, optio
     if target is None or target.type != "ARMATURE":
         raise ValueError("Choose a target armature first")
     try:
-        retarget_onto(scene, target, joints, float(skel["mpm_fps"]), options)
+        retarget_onto(scene, target, joints, float(skel["mpm_fps"]), options, prepared=True)
     except rigmaps.RigMapError as exc:
         raise ValueError(str(exc)) from None
     return target.name

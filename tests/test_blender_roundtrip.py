@@ -573,7 +573,11 @@ def test_root_travels_like_the_source_scaled(other_rig):
     src = joints[:, J["pelvis"]]
     want = ratio * (src - src[0])
     assert np.linalg.norm(want[-1, :2]) > 1.0
-    assert np.linalg.norm((pelvis - pelvis[0]) - want, axis=-1).max() < 0.005
+    off = (pelvis - pelvis[0]) - want
+    assert np.linalg.norm(off[:, :2], axis=-1).max() < 0.005
+    # up and down it may differ by what stands the rig on its planted feet: its thigh and
+    # shin are not in the source's proportions
+    assert np.abs(off[:, 2]).max() < 0.03
     # feet on the rig's floor: the lower ankle comes down to where the rig's rest ankles are
     ankles = np.minimum(rig.tail(shins[0])[:, 2], rig.tail(shins[1])[:, 2])
     rest_ankle = (other_rig.obj.matrix_world @ bones[shins[0]].tail_local).z

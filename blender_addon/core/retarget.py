@@ -255,7 +255,8 @@ def _ground_rig(
 
     The root follows the source's pelvis scaled by the ratio of leg lengths; a rig whose thigh
     and shin are in other proportions than the source's would float or sink whenever the knees
-    bend (a deep stance, a crouch); no frame in between puts an ankle under the rig's floor.
+    bend (a deep stance, a crouch); no frame in between puts an ankle under the rig's floor
+    (unless the source's own ankle goes under its floor there).
     floor: (the wanted ankle heights (T, 2), up, the rig's ankle height on the floor).
     """
     wanted, up, rig_floor = floor
@@ -270,7 +271,8 @@ def _ground_rig(
     picked = np.arange(len(heights)), lower
     shift = wanted[picked] - heights[picked]
     shift = np.interp(np.arange(len(location)), frames, shift[frames])
-    shift += np.maximum(rig_floor - (heights.min(axis=1) + shift), 0.0)
+    floor_level = np.minimum(rig_floor, wanted.min(axis=1))  # as low as the source goes, no lower
+    shift += np.maximum(floor_level - (heights.min(axis=1) + shift), 0.0)
     return location + (shift[:, None] * up) @ rest.rotation(rig_map.root)
 
 
