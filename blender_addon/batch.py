@@ -12,9 +12,10 @@ TRACKS are track files (every format `mpm_backend.tracks.read_track` reads) or f
 of OpenPose `*_keypoints.json` files is one track, any other folder stands for the track files
 and OpenPose folders directly inside it. For each track: read → lift (the model in-process, or a
 `python -m mpm_backend.serve` backend) → retarget onto a fresh copy of each rig in a fresh file →
-write `DIR/<track>.<rig>.<format>` with Blender's own exporters. Writes go to hidden temporary
-names and are renamed when all of a track's outputs are written; a track whose outputs all exist
-is skipped unless --force. While one track is retargeted and exported, the next ones are being
+write `DIR/<track>.<rig>.<format>` with Blender's own exporters (a file with several people:
+`DIR/<track>.p<k>.<rig>.<format>` per person k, unless --person picks one). Writes go to hidden
+temporary names and are renamed when all of a track's outputs are written; a track whose outputs
+all exist is skipped unless --force. While one track is retargeted and exported, the next ones are being
 read and lifted (--lookahead). Exit code 0: every track ok or skipped; 1: some failed; 2: bad
 arguments. docs/batch.md has the details.
 
@@ -93,11 +94,25 @@ class TrackResult:
     error: str | None = None
     floor: dict | None = None  # how the ground was levelled (source, camera pitch and roll)
     warnings: list[str] = field(default_factory=list)
+    person: int | None = None  # which person of a file with several (its output is <name>.p<k>)
+    people: int = 1  # how many people the input file holds
+    person_id: int | None = None  # that person's id in the file (or as associated)
     track: object = None  # keep_arrays only; not in the JSON summary
     arrays: dict | None = None
 
     def as_json(self) -> dict:
-        keep = ("input", "name", "status", "frames", "fps", "seconds", "lift_seconds")
+        keep = (
+            "input",
+            "name",
+            "person",
+            "person_id",
+            "people",
+            "status",
+            "frames",
+            "fps",
+            "seconds",
+            "lift_seconds",
+        )
         data = {k: getattr(self, k) for k in keep}
         data["seconds"] = round(self.seconds, 3)
         data["wait_seconds"] = round(self.wait_seconds, 3)
@@ -115,13 +130,16 @@ class TrackResult:
         """The one line a track gets in the log."""
         if self.status == FAILED:  # track errors start with the path already
             said = self.error or ""
-            return f"failed   {said if said.startswith(self.input) else f'{self.input}: {said}'}"
+            said = said if said.startswith(self.input) else f"{self.input}: {said}"
+            return f"failed   {said}" + ("" if self.person is None else f" (person {self.person})")
         names = " ".join(_relative(p, out) for p in self.outputs)
         if self.status == SKIPPED:
             return f"skipped  {self.input}: outputs exist (--force redoes): {names}"
         said = "".join(f"\n  warning: {w}" for w in self.warnings)
+        who = "" if self.person is None else f" person {self.person}"
         return (
-            f"ok       {self.input}: {self.frames} frames in {self.seconds:.1f} s → {names}{said}"
+            f"ok       {self.input}{who}: {self.frames} frames in {self.seconds:.1f} s → "
+            f"{names}{said}"
         )
 
 
@@ -179,6 +197,7 @@ class BatchSummary:
             "seconds": round(self.seconds, 3),
             "counts": {s: self.count(s) for s in (OK, SKIPPED, FAILED)},
             "inputs": [r.input for r in self.results],
+            "people": {r.input: r.people for r in self.results},  # per input file
             "outputs": [p for r in self.results for p in r.outputs],
             "frames": sum(r.frames or 0 for r in self.results if r.status == OK),
             "errors": [{"input": r.input, "error": r.error} for r in self.results if r.error],
@@ -361,9 +380,7 @@ def run(
     todo = []
     for i, job in enumerate(jobs):
         if not config.force and all(p.is_file() for p in job.outputs.values()):
-            results[i] = TrackResult(
-                str(job.source), job.name, SKIPPED, outputs=[str(p) for p in job.outputs.values()]
-            )
+            results[i] = _result(job, SKIPPED, outputs=[str(p) for p in job.outputs.values()])
         else:
             todo.append((i, job))
 
@@ -388,13 +405,20 @@ def run(
     return BatchSummary(config, ordered, time.perf_counter() - started)
 
 
+def _result(job: Job, status: str, **fields: object) -> TrackResult:
+    """A job's result, saying which person of its file it is."""
+    return TrackResult(
+        str(job.source), job.name, status, person=job.person, people=job.people, **fields
+    )
+
+
 def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
     try:
         lifter.start()
     except Exception as exc:
         message = f"cannot lift ({lifter.name}): {_describe(exc)}"
         for i, job in todo:
-            results[i] = TrackResult(str(job.source), job.name, FAILED, error=message)
+            results[i] = _result(job, FAILED, error=message)
             emit(results[i].line(config.out))
             bar.update(1)
         return
@@ -411,13 +435,14 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
         top_up(config.lookahead + 1)  # this track and the next ones
         i, job, handle = in_flight.popleft()
         bar.set_postfix_str(f"{job.name}: lifting")
-        track_result = TrackResult(str(job.source), job.name, FAILED)
+        track_result = _result(job, FAILED)
         try:
             track, arrays, lift_seconds = lifter.result(handle)
             track_result.wait_seconds = time.perf_counter() - start
             top_up(config.lookahead)  # the next lifts run while this one is retargeted
             track_result.frames, track_result.fps = int(track.num_frames), float(track.fps)
             track_result.lift_seconds = lift_seconds
+            track_result.person_id = getattr(track, "person_id", None)
             bar.set_postfix_str(f"{job.name}: retargeting, writing")
             prepared = scene_result.prepare_joints(arrays, track.fps, config.options)
             track_result.floor, track_result.warnings = scene_result.floor_report(

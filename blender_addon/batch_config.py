@@ -47,3 +47,5 @@ class Job:
     source: Path
     name: str
     outputs: dict[str, Path]  # "<rig>.<format>" → final path
+    person: int | None = None  # which person of a file with several (None: --person, or the one)
+    people: int = 1  # how many people the file holds (1 when it could not be read yet)

@@ -67,19 +67,37 @@ def track_names(paths: Sequence[Path]) -> list[str]:
 
 
 def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
+    """One job per track, or per person of a track with several (`<track>.p<k>`, k in
+    `read_people`'s order: first appearance) unless --person picks one."""
     labels = rig_labels(config.rigs)
-    return [
-        Job(
-            path,
-            name,
-            {
-                f"{label}.{fmt}": config.out / f"{name}.{label}.{fmt}"
-                for label in labels
-                for fmt in config.formats
-            },
-        )
-        for path, name in zip(paths, track_names(paths), strict=True)
-    ]
+
+    def job(path: Path, name: str, person: int | None, people: int) -> Job:
+        outputs = {
+            f"{label}.{fmt}": config.out / f"{name}.{label}.{fmt}"
+            for label in labels
+            for fmt in config.formats
+        }
+        return Job(path, name, outputs, person, people)
+
+    jobs = []
+    for path, name in zip(paths, track_names(paths), strict=True):
+        people = people_in(path, config)
+        if people > 1:
+            jobs += [job(path, f"{name}.p{k}", k, people) for k in range(people)]
+        else:
+            jobs.append(job(path, name, None, people))
+    return jobs
+
+
+def people_in(path: Path, config: BatchConfig) -> int:
+    """How many people a track file holds; 1 with --person, or when it cannot be read (its
+    error is reported in its turn)."""
+    if config.person is not None:
+        return 1
+    try:
+        return max(1, len(tracks.read_people(path, config.layout, None, config.image_size)))
+    except (tracks.TrackError, OSError):
+        return 1
 
 
 def rig_labels(specs: Sequence[str]) -> list[str]:
@@ -127,11 +145,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def load_track(path: Path, config: BatchConfig) -> tracks.Track:
-    """Read a track with the run's overrides; a track without a frame rate takes --fps."""
+def load_track(path: Path, config: BatchConfig, person: int | None = None) -> tracks.Track:
+    """Read a track with the run's overrides (person: a job's person, else --person); a track
+    without a frame rate takes --fps."""
     try:
         track = tracks.read_track(
-            path, layout=config.layout, person=config.person, image_size=config.image_size
+            path,
+            layout=config.layout,
+            person=config.person if person is None else person,
+            image_size=config.image_size,
         )
     except tracks.TrackError as exc:
         if "image size" in str(exc) and config.image_size is None:

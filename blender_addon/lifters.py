@@ -35,7 +35,7 @@ class InProcessLifter:
         return self.pool.submit(self._lift, job)
 
     def _lift(self, job: Job):
-        track = load_track(job.source, self.config)
+        track = load_track(job.source, self.config, job.person)
         start = time.perf_counter()
         request = lift_request_for(track, self.config)
         lifted = self.engine.lift(**request.arguments())
@@ -81,7 +81,7 @@ class BackendLifter:
 
     def submit(self, job: Job):
         try:
-            track = load_track(job.source, self.config)
+            track = load_track(job.source, self.config, job.person)
             lift = lift_request_for(track, self.config)
             request = self.client.submit_request(lift)
         except Exception as exc:  # reported when this track's turn comes

@@ -41,7 +41,7 @@ CAMERA_POSITION = np.array([4.6, 1.4, 2.2])  # metres, world (Y up)
 CAMERA_TARGET = np.array([0.6, 0.85, 0.0])
 OPENPOSE_FRAMES = 30
 # The COCO example has a second, farther person standing still in these frames (listed first in
-# each frame's instances, so picking by index alone would jump to them).
+# each frame's instances, so picking by list position alone would jump to them).
 BYSTANDER_FRAMES = range(20, 70)
 BYSTANDER_OFFSET = np.array([-2.6, 0.0, -1.4])  # from the walker's first pose, metres
 UP = np.array([0.0, 1.0, 0.0])

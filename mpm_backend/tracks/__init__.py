@@ -3,7 +3,8 @@
 A `Track` is one person's 2D keypoints over time, in pixels, in one joint layout of
 `mpm_backend.skeleton`. `read_track` picks a reader module from the path (`_reader_for`: a folder
 is OpenPose per-frame JSON; a `.json` file is sniffed; `.csv` is MediaPipe; `.npz` is our own
-format) and `write_track` writes our own format. docs/tracks.md describes every format, the
+format) and `write_track` writes our own format (`read_people` / `write_people`: every person of a file).
+docs/tracks.md describes every format, the
 detection rules, how one person is picked when a frame holds several, and the own format in full.
 
 Rules every reader follows:
@@ -16,8 +17,10 @@ Rules every reader follows:
 - Arguments given to `read_track` (layout, fps, image size, person) override what the file says.
 - A bad file raises `TrackError` (a ValueError) naming the file, the frame or field, and what to do.
 
-A reader is `(path, options) -> Track | Raw`: detector readers return `Raw` frames, which
-assemble.py turns into one person's track. Adding a format is one module and one line in
+A reader is `(path, options) -> Track | list[Track] | Raw`: detector readers return `Raw`
+frames, which assemble.py turns into one person's track (`read_track`) or every person's
+(`read_people`, association.py following people across frames when the file has no ids); our
+own format returns the track(s) it holds. Adding a format is one module and one line in
 `READERS` (or, for another JSON structure, in json_sniff.py).
 
 Torch-free and bpy-free: the Blender add-on imports this package.
@@ -37,18 +40,22 @@ from mpm_backend.tracks.assemble import (
     BOX_CONFIDENCE,
     GATE_BASE,
     GATE_PER_FRAME,
+    MAX_GAP_SECONDS,
     MIN_BOX_SIZE_PX,
+    MIN_PERSON_SECONDS,
     assemble,
+    assemble_people,
 )
 from mpm_backend.tracks.common import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    PEOPLE_VERSION,
     SUPPORTED_FORMATS,
     Raw,
     ReadOptions,
     checked_fps,
 )
-from mpm_backend.tracks.own import write_track
+from mpm_backend.tracks.own import write_people, write_track
 from mpm_backend.tracks.track import Track, TrackError
 
 __all__ = [
@@ -57,17 +64,23 @@ __all__ = [
     "FORMAT_VERSION",
     "GATE_BASE",
     "GATE_PER_FRAME",
+    "MAX_GAP_SECONDS",
     "MIN_BOX_SIZE_PX",
+    "MIN_PERSON_SECONDS",
+    "PEOPLE_VERSION",
     "READERS",
     "SUPPORTED_FORMATS",
     "TRACK_SUFFIXES",
     "Track",
     "TrackError",
+    "read_people",
     "read_track",
+    "write_people",
     "write_track",
 ]
 
-Reader = Callable[[Path, ReadOptions], "Track | Raw"]
+# A reader gives a detector file's raw frames, or the track(s) our own format holds.
+Reader = Callable[[Path, ReadOptions], "Track | list[Track] | Raw"]
 
 
 # The format registry: which reader a track file's suffix goes to (a new format adds one line
@@ -106,8 +119,9 @@ def read_track(
     layout: the joint layout (needed only to read 17-joint detector files as H36M-17 rather than
         COCO-17); must match the file's joint count.
     fps: the frame rate, when the file does not say or says wrong.
-    person: index of the person in each frame's list, as the file orders them; None tracks the
-        most prominent person (docs/tracks.md, "Several people").
+    person: which person of a file with several, as `read_people` orders them (0 is the first
+        to appear); None follows the most prominent person of a detector file (docs/tracks.md,
+        "Several people"), or takes person 0 of our own format.
     image_size: (width, height) in pixels; needed for normalised MediaPipe coordinates when the
         file does not give it; joints outside the image are masked.
     """
@@ -116,7 +130,49 @@ def read_track(
     if not path.exists():
         raise TrackError(f"{path}: no such file or folder; check the path")
     found = _reader_for(path)(path, options)
-    return found if isinstance(found, Track) else assemble(path, found, options)
+    if isinstance(found, Raw):
+        return assemble(path, found, options)
+    return _select(path, [found] if isinstance(found, Track) else found, person or 0)
+
+
+def read_people(
+    path: str | Path,
+    layout: str | None = None,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    min_seconds: float = MIN_PERSON_SECONDS,
+    max_gap_seconds: float = MAX_GAP_SECONDS,
+) -> list[Track]:
+    """Every person of a track file, each a `Track` over the same frames (masked where the
+    person is absent) with its `person_id`, ordered by first appearance (docs/tracks.md,
+    "Several people"). A detector file's own ids are used when every person has one; otherwise
+    people are followed across frames (association.py). People seen for less than min_seconds
+    are dropped (unless nobody is seen longer); a person unseen for up to max_gap_seconds can
+    be found again. Our own format gives the people it holds, as written."""
+    path = Path(path)
+    options = _checked_options(path, layout, fps, None, image_size)
+    if not (min_seconds >= 0 and max_gap_seconds >= 0):  # NaN too
+        raise TrackError(f"{path}: min_seconds and max_gap_seconds must be 0 or more")
+    if not path.exists():
+        raise TrackError(f"{path}: no such file or folder; check the path")
+    found = _reader_for(path)(path, options)
+    if isinstance(found, Raw):
+        return assemble_people(path, found, options, min_seconds, max_gap_seconds)
+    if isinstance(found, Track):  # version 1 of our format: one person, number 0
+        found.person_id = 0
+        return [found]
+    return found
+
+
+def _select(path: Path, people: list[Track], person: int) -> Track:
+    """Person `person` of our own format's people, or a refusal naming how many there are."""
+    if person < len(people):
+        return people[person]
+    held = "one person (index 0)" if len(people) == 1 else f"{len(people)} people"
+    raise TrackError(
+        f"{path}: person {person} was asked for, but the file holds {held}; leave person out "
+        "or give a smaller index"
+    )
 
 
 def _checked_options(

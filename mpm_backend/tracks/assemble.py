@@ -1,13 +1,17 @@
-"""Raw detector frames → one person's `Track`: the layout a joint count means, pixels, masking,
-and which person to follow when a frame holds several (docs/tracks.md, "Several people")."""
+"""Raw detector frames → `Track`s: the layout a joint count means, pixels, masking, which person
+to follow when a frame holds several, or every person (docs/tracks.md, "Several people")."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mpm_backend.skeleton import BLAZEPOSE33, BODY25, COCO17, LAYOUTS, Layout
+from mpm_backend.tracks import association
+from mpm_backend.tracks.association import BOX_CONFIDENCE
 from mpm_backend.tracks.common import Raw, ReadOptions
 from mpm_backend.tracks.track import Track, TrackError
 
@@ -16,10 +20,16 @@ from mpm_backend.tracks.track import Track, TrackError
 # tracked person's box centre may move GATE_BASE + GATE_PER_FRAME * (frames since last seen) box
 # sizes; a nearest candidate beyond that is someone else, and the frame is masked. Box size is
 # the larger side of the largest box seen for the tracked person, at least MIN_BOX_SIZE_PX.
-BOX_CONFIDENCE = 0.3
 GATE_BASE = 0.5
 GATE_PER_FRAME = 0.1
 MIN_BOX_SIZE_PX = 50.0
+
+# Several people (assemble_people): a person seen in fewer frames than MIN_PERSON_SECONDS is a
+# spurious detection and dropped; one unseen for up to MAX_GAP_SECONDS is still the same person.
+# Without an fps (file or caller), ASSUMED_FPS converts these to frames.
+MIN_PERSON_SECONDS = 0.5
+MAX_GAP_SECONDS = 0.5
+ASSUMED_FPS = 30.0
 
 # A span of frame numbers this much longer than the records it holds is not a video's frames
 # (COCO image ids of unrelated photos, for instance); refuse it rather than allocate it.
@@ -35,10 +45,99 @@ _COCO18_TO_COCO17 = np.array([_OPENPOSE_COCO18.index(name) for name in COCO17.jo
 _COCO_SUPERSETS = {26: "Halpe-26", 133: "COCO-WholeBody-133"}
 
 
+@dataclass
+class _Detections:
+    """Every person of every frame in one array, cleaned; frames hold row indices into it."""
+
+    layout: Layout
+    size: tuple[int, int] | None
+    frames: dict[int, list[int]]
+    keypoints: np.ndarray  # (N, J, 2) pixels, NaN where masked
+    scores: np.ndarray  # (N, J)
+    ids: list[int | None]  # (N,) the file's person id of each row, None where it gives none
+    first: int
+    span: int
+
+
 def assemble(path: Path, raw: Raw, options: ReadOptions) -> Track:
-    """One person's track from a detector reader's raw frames; options override the file."""
+    """One person's track from a detector reader's raw frames; options override the file.
+
+    person None follows the most prominent person; person k is person k of `assemble_people`."""
+    if options.person is not None:
+        people = assemble_people(path, raw, options)
+        if options.person >= len(people):
+            raise TrackError(
+                f"{path}: person {options.person} was asked for but the file has "
+                f"{len(people)} {'person' if len(people) == 1 else 'people'} "
+                f'(indices 0..{len(people) - 1}; docs/tracks.md, "Several people")'
+            )
+        return people[options.person]
+    found = _detections(path, raw, options)
+    chosen = _pick_prominent(found.frames, found.keypoints, found.scores)
+    track = _track(path, raw, options, found, chosen)
+    _refuse_empty(path, [track], found.size)
+    return track
+
+
+def assemble_people(
+    path: Path,
+    raw: Raw,
+    options: ReadOptions,
+    min_seconds: float = MIN_PERSON_SECONDS,
+    max_gap_seconds: float = MAX_GAP_SECONDS,
+) -> list[Track]:
+    """Every person of a detector file, each over the file's whole span of frames, ordered by
+    first appearance (ties left to right). The file's ids when every person has one, else
+    association.py. People seen in fewer frames than min_seconds are dropped (unless nobody is
+    seen longer); a person unseen for up to max_gap_seconds is still the same person."""
+    found = _detections(path, raw, options)
+    fps = options.fps or raw.fps or ASSUMED_FPS
+    min_frames = max(1, math.ceil(min_seconds * fps - 1e-9))
+    by_id = _people_by_id(found)
+    if by_id is not None:
+        shortest = min(min_frames, max(len(p) for p in by_id.values())) if by_id else 0
+        kept = {pid: p for pid, p in by_id.items() if len(p) >= shortest}
+        order = sorted(kept, key=lambda pid: _first_seen(found, kept[pid]))
+        people = [(pid, kept[pid]) for pid in order]
+    else:
+        max_gap = max(0, round(max_gap_seconds * fps))
+        chosen = association.associate(
+            found.frames, found.keypoints, found.scores, max_gap, min_frames
+        )
+        people = list(enumerate(chosen))
+    tracks = [_track(path, raw, options, found, rows, pid) for pid, rows in people]
+    _refuse_empty(path, tracks, found.size)
+    return tracks
+
+
+def _people_by_id(found: _Detections) -> dict[int, dict[int, int]] | None:
+    """{id: {frame: row}} from the file's ids; None when a person lacks one or an id repeats
+    within a frame (then the file's ids cannot be trusted and people are associated)."""
+    people: dict[int, dict[int, int]] = {}
+    for number, rows in found.frames.items():
+        for row in rows:
+            if not (found.scores[row] > 0).any():
+                continue  # nobody there after masking
+            pid = found.ids[row]
+            if pid is None:
+                return None
+            if number in people.setdefault(pid, {}):
+                return None
+            people[pid][number] = row
+    return people
+
+
+def _first_seen(found: _Detections, rows: dict[int, int]) -> tuple[int, float]:
+    """Sort key of a person: first frame, then box centre x there (left first)."""
+    number = min(rows)
+    points = found.keypoints[rows[number], :, 0]
+    finite = points[np.isfinite(points)]
+    return number, float((finite.min() + finite.max()) / 2) if finite.size else 0.0
+
+
+def _detections(path: Path, raw: Raw, options: ReadOptions) -> _Detections:
+    """The raw frames as one cleaned array, the layout resolved, the frame span checked."""
     joint_count = _joint_count(path, raw)
-    person = options.person
     requested = options.layout or raw.layout
     layout, take = _resolve_layout(path, raw.family, joint_count, requested)
     size = options.image_size or raw.image_size
@@ -48,18 +147,18 @@ def assemble(path: Path, raw: Raw, options: ReadOptions) -> Track:
             "image size; give the image size (width, height in pixels), e.g. "
             "read_track(path, image_size=(1920, 1080)), or add image_width/image_height to the file"
         )
-    # All people of all frames in one array; frames hold row indices into it.
     frames: dict[int, list[int]] = {}
-    rows_kp, rows_sc = [], []
+    rows_kp, rows_sc, ids = [], [], []
     for number, people in raw.frames.items():
         frames[number] = list(range(len(rows_kp), len(rows_kp) + len(people)))
         rows_kp.extend(keypoints for keypoints, _ in people)
         rows_sc.extend(scores for _, scores in people)
+        given = raw.ids.get(number, [])
+        ids.extend(given[i] if i < len(given) else None for i in range(len(people)))
     all_kp, all_sc = np.stack(rows_kp), np.stack(rows_sc)
     if take is not None:
         all_kp, all_sc = all_kp[:, take], all_sc[:, take]
     all_kp, all_sc = _clean(all_kp, all_sc, size, raw.normalised)
-
     first, last = min(frames), max(frames)
     span = last - first + 1
     if span > _MAX_SPARSE_SPAN and span > 100 * len(frames):
@@ -68,38 +167,45 @@ def assemble(path: Path, raw: Raw, options: ReadOptions) -> Track:
             "have records; these look like ids of unrelated images, not video frames. Number "
             "the frames of one video consecutively"
         )
-    if person is not None:
-        most = max(len(people) for people in frames.values())
-        if person >= most:
-            raise TrackError(
-                f"{path}: person {person} was asked for but no frame has more than {most} "
-                f"people (indices 0..{most - 1})"
-            )
-        chosen = {n: rows[person] for n, rows in frames.items() if person < len(rows)}
-    else:
-        chosen = _pick_prominent(frames, all_kp, all_sc)
-    keypoints = np.full((span, layout.num_joints, 2), np.nan)
-    confidence = np.zeros((span, layout.num_joints))
+    return _Detections(layout, size, frames, all_kp, all_sc, ids, first, span)
+
+
+def _track(
+    path: Path,
+    raw: Raw,
+    options: ReadOptions,
+    found: _Detections,
+    chosen: dict[int, int],
+    person_id: int | None = None,
+) -> Track:
+    """The track of the rows chosen per frame number, masked elsewhere over the whole span."""
+    keypoints = np.full((found.span, found.layout.num_joints, 2), np.nan)
+    confidence = np.zeros((found.span, found.layout.num_joints))
     if chosen:
         numbers = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
         rows = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
-        keypoints[numbers - first], confidence[numbers - first] = all_kp[rows], all_sc[rows]
-    if not (confidence > 0).any():
+        at = numbers - found.first
+        keypoints[at], confidence[at] = found.keypoints[rows], found.scores[rows]
+    return Track(
+        keypoints=keypoints,
+        confidence=confidence,
+        layout=found.layout.name,
+        fps=options.fps if options.fps is not None else raw.fps,
+        image_size=found.size,
+        source=str(path),
+        format=raw.format,
+        first_frame=found.first,
+        person_id=person_id,
+    )
+
+
+def _refuse_empty(path: Path, tracks: list[Track], size: tuple[int, int] | None) -> None:
+    if not any((track.confidence > 0).any() for track in tracks):
         raise TrackError(
             f"{path}: no joint of any person is inside the image with a confidence above 0"
             + (f" (image size {size[0]}x{size[1]})" if size else "")
             + "; check the image size and the detector output"
         )
-    return Track(
-        keypoints=keypoints,
-        confidence=confidence,
-        layout=layout.name,
-        fps=options.fps if options.fps is not None else raw.fps,
-        image_size=size,
-        source=str(path),
-        format=raw.format,
-        first_frame=first,
-    )
 
 
 def _joint_count(path: Path, raw: Raw) -> int:

@@ -16,6 +16,7 @@ from mpm_backend.tracks.common import (
     describe,
     frame_number,
     has_frame_key,
+    person_id,
     whole_number,
 )
 from mpm_backend.tracks.track import TrackError
@@ -28,6 +29,7 @@ def people_frames(path: Path, records: list) -> Raw:
     lists of instances per frame."""
     keyed = has_frame_key(records[0]) if records else False
     frames: dict[int, list[Person]] = {}
+    ids: dict[int, list[int | None]] = {}
     fmt = "mmpose-json"
     openpose = False
     for position, record in enumerate(records):
@@ -54,13 +56,14 @@ def people_frames(path: Path, records: list) -> Raw:
             one = parse_person(path, entry, f"frame {number}, person {i}")
             if one is not None:
                 parsed.append(one)
+                ids.setdefault(number, []).append(person_id(entry))
             if isinstance(entry, dict) and "pose_keypoints_2d" in entry:
                 openpose = True
         frames.setdefault(number, []).extend(parsed)
     family = "coco"
     if openpose:
         family, fmt = "openpose", "openpose-json"
-    return Raw(format=fmt, family=family, frames=frames)
+    return Raw(format=fmt, family=family, frames=frames, ids=ids)
 
 
 def coco_images(path: Path, images: list) -> dict[Any, tuple[int, tuple[int, int] | None]]:
@@ -87,6 +90,7 @@ def coco_images(path: Path, images: list) -> dict[Any, tuple[int, tuple[int, int
 def coco_results(path: Path, records: list, images: dict | None) -> Raw:
     """COCO results / annotations: one record per person, grouped by image_id (or frame_id)."""
     frames: dict[int, list[Person]] = {}
+    ids: dict[int, list[int | None]] = {}
     sizes = set()
     keyed = has_frame_key(records[0]) if records else False
     if images is not None:
@@ -110,6 +114,7 @@ def coco_results(path: Path, records: list, images: dict | None) -> Raw:
         people = frames.setdefault(number, [])
         if one is not None:
             people.append(one)
+            ids.setdefault(number, []).append(person_id(record))
     if len(sizes) > 1:
         raise TrackError(
             f"{path}: the images have different sizes {sorted(sizes)}; a track is one video"
@@ -119,6 +124,7 @@ def coco_results(path: Path, records: list, images: dict | None) -> Raw:
         family="coco",
         frames=frames,
         image_size=sizes.pop() if sizes else None,
+        ids=ids,
     )
 
 

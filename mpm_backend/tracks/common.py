@@ -4,7 +4,7 @@ return, and the checks of frame numbers, numbers, fps and JSON text (one message
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ from mpm_backend.skeleton import Layout
 from mpm_backend.tracks.track import TrackError
 
 FORMAT_NAME = "mpm-lift-track"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # one person
+PEOPLE_VERSION = 2  # several people: a person axis first (docs/tracks.md)
 
 # What read_track understands, for error messages.
 SUPPORTED_FORMATS = (
@@ -63,6 +64,9 @@ class Raw:
     image_size: tuple[int, int] | None = None
     normalised: bool = False
     layout: Layout | None = None  # a "layout" the file names; the caller's layout overrides it
+    # The file's own person ids (MMPose track_id, OpenPose person_id), per frame number in the
+    # order of `frames`' people, None for a person without one; a frame left out has none.
+    ids: dict[int, list[int | None]] = field(default_factory=dict)
 
 
 def load_json(path: Path) -> Any:
@@ -139,3 +143,21 @@ def as_float_array(path: Path, value: Any, where: str) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TrackError(f"{path}: {where} must hold numbers, got {str(value)[:80]}") from None
+
+
+ID_KEYS = ("track_id", "person_id")  # a person's own id across frames (MMPose, OpenPose)
+
+
+def person_id(obj: Any) -> int | None:
+    """A detection's own person id (`track_id`, or OpenPose's `person_id`, a number or a
+    one-element list); None when absent, -1 (OpenPose's "not tracked") or not a whole number."""
+    if not isinstance(obj, dict):
+        return None
+    value = next((obj[key] for key in ID_KEYS if obj.get(key) is not None), None)
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if value >= 0 else None

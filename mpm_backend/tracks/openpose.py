@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mpm_backend.tracks.common import Person, Raw, ReadOptions, as_float_array, describe, load_json
+from mpm_backend.tracks.common import (
+    Person,
+    Raw,
+    ReadOptions,
+    as_float_array,
+    describe,
+    load_json,
+    person_id,
+)
 from mpm_backend.tracks.track import TrackError
 
 _OPENPOSE_NUMBER = re.compile(r"(\d+)(?:_keypoints)?$")
@@ -20,6 +28,7 @@ def read_folder(path: Path, options: ReadOptions) -> Raw:
             "per-frame *_keypoints.json files (openpose --write_json FOLDER)"
         )
     frames: dict[int, list[Person]] = {}
+    ids: dict[int, list[int | None]] = {}
     owner: dict[int, Path] = {}
     for file in files:
         match = _OPENPOSE_NUMBER.search(file.stem)
@@ -57,4 +66,5 @@ def read_folder(path: Path, options: ReadOptions) -> Raw:
             triples = values.reshape(-1, 3)
             people.append((triples[:, :2], triples[:, 2]))
         frames[number] = people
-    return Raw(format="openpose", family="openpose", frames=frames)
+        ids[number] = [person_id(entry) for entry in data["people"]]
+    return Raw(format="openpose", family="openpose", frames=frames, ids=ids)

@@ -26,6 +26,8 @@ class Track:
     source: the file or folder it was read from ("" when made in memory).
     format: the format it was read as (see FORMATS in docs/tracks.md), "" when made in memory.
     first_frame: the frame number of keypoints[0]; frame t is first_frame + t.
+    person_id: which person of a multi-person file (the file's own id, else the index that
+        `read_people` gives); None when the track was not read as one of several people.
     """
 
     keypoints: np.ndarray
@@ -36,6 +38,7 @@ class Track:
     source: str = ""
     format: str = ""
     first_frame: int = 0
+    person_id: int | None = None
 
     def __post_init__(self) -> None:
         layout = get_layout(self.layout.name if isinstance(self.layout, Layout) else self.layout)
@@ -65,6 +68,8 @@ class Track:
             self.image_size = check_image_size(self.image_size)
         self.first_frame = int(self.first_frame)
         self.source = str(self.source)
+        if self.person_id is not None:
+            self.person_id = int(self.person_id)
 
     @property
     def num_frames(self) -> int:
