@@ -69,7 +69,7 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepar
     root = arrays.get("root")
     if root is not None and options.smoothing != "NONE":
         root = world.steady_root(root, fps)
-    joints = coords.camera_clip_to_blender(arrays["joints3d"], root, floor=False)
+    joints = coords.camera_clip_to_blender(arrays["joints3d"], root)
     joints, level = world.level_world(joints, fps, camera_for(options))
     if options.subject_height:
         joints, factor = world.scale_to_height(joints, options.subject_height)

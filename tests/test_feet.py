@@ -66,7 +66,8 @@ def walking(step: int = 1) -> tuple[np.ndarray, float]:
     clip = load_clip(EXAMPLES / "cmu_actions_train_walking_1.bvh", skip_frames=1)
     y_up = clip.joints[::step]
     joints = np.stack([y_up[..., 0], -y_up[..., 2], y_up[..., 1]], -1)  # Y up -> Z up
-    joints, _ = coords.feet_on_floor(joints)
+    lowest = joints[:, [J["left_ankle"], J["right_ankle"]], 2].min()
+    joints[..., 2] += coords.DEFAULT_ANKLE_HEIGHT - lowest
     return joints, clip.fps / step
 
 

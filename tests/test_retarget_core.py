@@ -483,7 +483,7 @@ def test_camera_to_blender_axes():
     assert np.isclose(np.linalg.det(coords.CAMERA_TO_BLENDER), 1.0)
 
 
-def test_camera_clip_to_blender_floor_and_root():
+def test_camera_clip_to_blender_axes_and_root():
     rest = make_rig()
     rig_map = mixamo_map()
     rest_joints = retarget.rest_joint_positions(rest, rig_map)
@@ -491,23 +491,10 @@ def test_camera_clip_to_blender_floor_and_root():
     cam = coords.blender_to_camera(rest_joints - rest_joints[J["pelvis"]])
     cam = np.repeat(cam[None], 4, 0)
     root = np.array([[0.0, 0.2, 3.0], [0.1, 0.2, 3.0], [0.2, 0.2, 3.1], [0.3, 0.2, 3.2]])
-    world = coords.camera_clip_to_blender(cam, root, ankle_height=0.05)
-    assert np.isclose(world[..., coords.ANKLES, 2].min(), 0.05)
-    assert np.allclose(world[0, J["pelvis"], :2], 0.0)  # starts over the origin
+    world = coords.camera_clip_to_blender(cam, root)
     assert np.allclose(world[:, J["pelvis"], 0], [0.0, 0.1, 0.2, 0.3])  # camera x -> X
-    assert np.allclose(world[:, J["pelvis"], 1], [0.0, 0.0, 0.1, 0.2])  # depth -> Y
+    assert np.allclose(world[:, J["pelvis"], 1], [3.0, 3.0, 3.1, 3.2])  # depth -> Y
+    assert np.allclose(world[:, J["pelvis"], 2], -0.2)  # camera y (down) -> -Z
     # facing -Y, left on +X
     assert world[0, J["left_hip"], 0] > world[0, J["right_hip"], 0]
     assert world[0, J["nose"], 1] < world[0, J["head"], 1] + 1e-9
-
-
-def test_level_undoes_camera_pitch():
-    rest = make_rig()
-    rest_joints = retarget.rest_joint_positions(rest, mixamo_map())
-    tilted = rest_joints @ _rot((1, 0, 0), np.radians(15)).T
-    levelled, _ = coords.level(np.repeat(tilted[None], 3, 0))
-    trunk = levelled[0, J["thorax"]] - levelled[0, J["pelvis"]]
-    assert np.degrees(np.arccos(trunk[2] / np.linalg.norm(trunk))) < 0.5
-
-
-# --------------------------------------------------------------------------- rig maps

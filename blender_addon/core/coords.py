@@ -63,23 +63,6 @@ def ankle_floor_height(joints: np.ndarray, percentile: float = 2.0) -> float:
     return float(np.percentile(lower, percentile))
 
 
-def feet_on_floor(
-    joints: np.ndarray,
-    ankle_height: float = DEFAULT_ANKLE_HEIGHT,
-    percentile: float = 0.0,
-) -> tuple[np.ndarray, float]:
-    """Shift a Z-up clip (T, 17, 3) vertically so its lowest ankle sits at ``ankle_height``.
-
-    With ``percentile=0`` the lowest ankle over the whole clip is used. Returns the shifted
-    joints and the shift added to Z.
-    """
-    joints = np.asarray(joints, dtype=float)
-    shift = ankle_height - ankle_floor_height(joints, percentile)
-    out = joints.copy()
-    out[..., 2] += shift
-    return out, float(shift)
-
-
 def estimate_up(joints: np.ndarray) -> np.ndarray:
     """Unit vector along which the body stands, from a Blender-frame clip (T, 17, 3).
 
@@ -118,56 +101,22 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx / (1.0 + c)
 
 
-def level(joints: np.ndarray, up: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate a Blender-frame clip about the origin so that ``up`` (default: `estimate_up`) is +Z.
-
-    The rotation is the smallest one (no turn about Z). Returns the joints and the (3, 3) rotation.
-    """
-    joints = np.asarray(joints, dtype=float)
-    if up is None:
-        up = estimate_up(joints)
-    rotation = rotation_between(up, np.array([0.0, 0.0, 1.0]))
-    return joints @ rotation.T, rotation
-
-
-def camera_clip_to_blender(
-    joints: np.ndarray,
-    root: np.ndarray | None = None,
-    *,
-    root_scale: float = 1.0,
-    use_root: bool = True,
-    level_trunk: bool = False,
-    floor: bool = True,
-    ankle_height: float = DEFAULT_ANKLE_HEIGHT,
-    floor_percentile: float = 0.0,
-) -> np.ndarray:
-    """The backend's output (camera frame) -> Blender world joints (T, 17, 3), Z up, metres.
+def camera_clip_to_blender(joints: np.ndarray, root: np.ndarray | None = None) -> np.ndarray:
+    """The backend's output (camera frame) -> joints (T, 17, 3) in Blender's axes, metres.
 
     joints: (T, 17, 3) camera-frame joints, root-relative (or absolute when ``root`` is None).
-    root: optional (T, 3) camera-frame pelvis trajectory; added (times ``root_scale``) when
-        ``use_root``. The trajectory's start is moved to the horizontal origin, so the motion
-        starts where the armature stands.
-    level_trunk: rotate so the median trunk axis is vertical (undoes a camera's pitch; leaves a
-        person who leans all the clip standing upright).
-    floor: shift vertically so the lowest ankle over the clip sits at ``ankle_height``.
+    root: optional (T, 3) camera-frame pelvis trajectory, added. Still the camera's frame, only
+    turned to Blender's axes: `world.level_world` makes the floor level and places the start.
     """
     joints = np.asarray(joints, dtype=float)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"joints must be (T, {NUM_JOINTS}, 3), got {joints.shape}")
-    world = joints.copy()
-    if root is not None and use_root:
+    if root is not None:
         root = np.asarray(root, dtype=float)
         if root.shape != (len(joints), 3):
             raise ValueError(f"root must be ({len(joints)}, 3), got {root.shape}")
-        world = world + root_scale * root[:, None, :]
-    out = camera_to_blender(world)
-    if level_trunk and len(out):
-        out, _ = level(out)
-    if root is not None and use_root and len(out):
-        out[..., :2] -= out[0, PELVIS, :2]
-    if floor and len(out):
-        out, _ = feet_on_floor(out, ankle_height, floor_percentile)
-    return out
+        joints = joints + root[:, None, :]
+    return camera_to_blender(joints)
 
 
 def to_armature_space(points: np.ndarray, matrix_world: np.ndarray | None) -> np.ndarray:
