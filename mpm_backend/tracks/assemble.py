@@ -11,7 +11,6 @@ import numpy as np
 
 from mpm_backend.skeleton import BLAZEPOSE33, BODY25, COCO17, LAYOUTS, Layout
 from mpm_backend.tracks import association
-from mpm_backend.tracks.association import BOX_CONFIDENCE
 from mpm_backend.tracks.common import Raw, ReadOptions
 from mpm_backend.tracks.track import Track, TrackError
 
@@ -304,13 +303,7 @@ def _boxes(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, ...]:
     The box is around the joints with confidence >= BOX_CONFIDENCE, or around all present joints
     for a person with fewer than two that confident.
     """
-    use = scores >= BOX_CONFIDENCE
-    few = use.sum(axis=1) < 2
-    use[few] = scores[few] > 0
-    valid = use.any(axis=1)
-    low = np.where(use[..., None], keypoints, np.inf).min(axis=1)
-    high = np.where(use[..., None], keypoints, -np.inf).max(axis=1)
-    low[~valid], high[~valid] = 0.0, 0.0
+    low, high, valid = association.boxes(keypoints, scores)
     extent = high - low
     return (low + high) / 2, extent[:, 0] * extent[:, 1], extent.max(axis=1), valid
 
