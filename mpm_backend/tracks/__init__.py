@@ -37,7 +37,6 @@ from mpm_backend.lift_request import check_image_size
 from mpm_backend.skeleton import get_layout
 from mpm_backend.tracks import json_sniff, mediapipe_csv, openpose, own
 from mpm_backend.tracks.assemble import (
-    BOX_CONFIDENCE,
     GATE_BASE,
     GATE_PER_FRAME,
     MAX_GAP_SECONDS,
@@ -46,6 +45,7 @@ from mpm_backend.tracks.assemble import (
     assemble,
     assemble_people,
 )
+from mpm_backend.tracks.association import BOX_CONFIDENCE
 from mpm_backend.tracks.common import (
     FORMAT_NAME,
     FORMAT_VERSION,
