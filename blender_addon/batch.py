@@ -1,7 +1,8 @@
 """Headless batch retargeting: a folder of 2D tracks → keyframed rigs in .blend, BVH and FBX.
 
     python -m blender_addon.batch TRACKS... --rig metarig --out DIR [--format blend,bvh,fbx]
-        [--backend tcp://HOST:PORT | --in-process] [--smooth none|one_euro|butterworth]
+        [--backend tcp://HOST:PORT[,...] | --in-process] [--shard i/n]
+        [--smooth none|one_euro|butterworth]
         [--cutoff HZ | --min-cutoff HZ --beta B] [--foot-lock | --no-foot-lock] [--no-cleanup]
         [--root move|in_place|off]
         [--camera auto|level|PITCH[,ROLL]] [--force]
@@ -20,8 +21,8 @@ read and lifted (--lookahead). Exit code 0: every track ok or skipped; 1: some f
 arguments. docs/batch.md has the details.
 
 This module is the command line and the run; `discovery.py` finds the tracks and names the
-outputs, `lifters.py` lifts (in-process or through a backend), `batch_config.py` holds the
-settings all three share.
+outputs, `lifters.py` lifts (in-process or through a backend), `farm.py` through several
+backends, `shards.py` picks a --shard's tracks, `batch_config.py` holds the settings they share.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from dataclasses import dataclass, field  # noqa: E402
 
 import bpy  # noqa: E402
 
-from . import export, presets  # noqa: E402
+from . import export, presets, shards  # noqa: E402
 from . import result as scene_result  # noqa: E402
 from .batch_cli import build_parser, config_from_args  # noqa: E402
 from .batch_config import (  # noqa: E402
@@ -73,7 +74,9 @@ from .discovery import (  # noqa: E402
     partial_path,
     remove_stale_partials,
     rig_labels,
+    track_names,
 )
+from .farm import BackendFarm  # noqa: E402
 from .jobs import LiftOptions  # noqa: E402
 from .lifters import BackendLifter, InProcessLifter  # noqa: E402
 
@@ -97,6 +100,8 @@ class TrackResult:
     person: int | None = None  # which person of a file with several (its output is <name>.p<k>)
     people: int = 1  # how many people the input file holds
     person_id: int | None = None  # that person's id in the file (or as associated)
+    backend: str | None = None  # who lifted it: "in-process" or a backend's address
+    retried_from: list[str] = field(default_factory=list)  # backends that failed it first
     track: object = None  # keep_arrays only; not in the JSON summary
     arrays: dict | None = None
 
@@ -112,6 +117,8 @@ class TrackResult:
             "fps",
             "seconds",
             "lift_seconds",
+            "backend",
+            "retried_from",
         )
         data = {k: getattr(self, k) for k in keep}
         data["seconds"] = round(self.seconds, 3)
@@ -148,6 +155,8 @@ class BatchSummary:
     config: BatchConfig
     results: list[TrackResult]
     seconds: float
+    other_shards: list[dict] = field(default_factory=list)  # tracks --shard left to the others
+    backends: list[dict] = field(default_factory=list)  # per backend: lifted, down (several)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -185,7 +194,10 @@ class BatchSummary:
             "rig_sources": list(c.rigs),
             "formats": list(c.formats),
             "out": str(c.out),
-            "backend": c.backend or "in-process",
+            "backend": ",".join(c.backends) or "in-process",
+            "backends": self.backends,
+            "shard": shards.as_json(c.shard),
+            "other_shards": self.other_shards,
             "options": options,
             "reading": {
                 "fps": c.fps,
@@ -369,7 +381,9 @@ def run(
     config.formats = tuple(dict.fromkeys(config.formats))
     config.rigs = list(dict.fromkeys(config.rigs))
     rig_labels(config.rigs)  # refuses rigs whose outputs would collide
-    jobs = make_jobs(config, find_tracks(config.tracks))
+    paths = find_tracks(config.tracks)
+    mine, others = shards.split(paths, track_names(paths), config.shard)
+    jobs = make_jobs(config, paths, mine)
     try:
         config.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -389,20 +403,28 @@ def run(
     for i in sorted(results):
         emit(results[i].line(config.out))
         bar.update(1)
+    backends: list[dict] = []
     if todo:
         with tempfile.TemporaryDirectory(prefix="mpm-batch-rigs-") as folder:
             bar.set_postfix_str("building the rig" + ("s" if len(config.rigs) > 1 else ""))
             entries = build_rig_library(config, Path(folder))
-            lifter = (
-                BackendLifter(config, client) if config.backend else InProcessLifter(config, engine)
-            )
+            lifter = _lifter(config, engine, client)
             try:
                 _run_jobs(todo, entries, lifter, config, results, bar, emit)
             finally:
                 lifter.close()
+            backends = lifter.report() if isinstance(lifter, BackendFarm) else []
     bar.close()
     ordered = [results[i] for i in range(len(jobs))]
-    return BatchSummary(config, ordered, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return BatchSummary(config, ordered, seconds, others, backends)
+
+
+def _lifter(config: BatchConfig, engine, client):
+    """In-process, one backend, or several (farm.py: tracks spread, retried elsewhere)."""
+    if len(config.backends) > 1:
+        return BackendFarm(config)
+    return BackendLifter(config, client) if config.backends else InProcessLifter(config, engine)
 
 
 def _result(job: Job, status: str, **fields: object) -> TrackResult:
@@ -423,7 +445,7 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
             bar.update(1)
         return
     waiting = deque(todo)
-    in_flight: deque = deque()
+    in_flight: list = []
 
     def top_up(limit: int) -> None:
         while waiting and len(in_flight) < limit:
@@ -432,14 +454,15 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
 
     while waiting or in_flight:
         start = time.perf_counter()
-        top_up(config.lookahead + 1)  # this track and the next ones
-        i, job, handle = in_flight.popleft()
-        bar.set_postfix_str(f"{job.name}: lifting")
+        top_up(config.lookahead * lifter.lanes + 1)  # this track and the next ones
+        first = getattr(lifter, "first_done", None)  # several backends: whichever is ready
+        bar.set_postfix_str("lifting" if first else f"{in_flight[0][1].name}: lifting")
+        i, job, handle = in_flight.pop(first([h for *_, h in in_flight]) if first else 0)
         track_result = _result(job, FAILED)
         try:
             track, arrays, lift_seconds = lifter.result(handle)
             track_result.wait_seconds = time.perf_counter() - start
-            top_up(config.lookahead)  # the next lifts run while this one is retargeted
+            top_up(config.lookahead * lifter.lanes)  # the next lifts run during the retarget
             track_result.frames, track_result.fps = int(track.num_frames), float(track.fps)
             track_result.lift_seconds = lift_seconds
             track_result.person_id = getattr(track, "person_id", None)
@@ -458,6 +481,7 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
             track_result.error = _describe(exc)
             if config.verbose:
                 traceback.print_exc()
+        track_result.backend, track_result.retried_from = lifter.lifted_by(handle)
         track_result.seconds = time.perf_counter() - start
         results[i] = track_result
         emit(track_result.line(config.out))
@@ -520,7 +544,7 @@ def main(argv: Sequence[str] | None = None, engine=None) -> int:
     frames = sum(r.frames or 0 for r in summary.results if r.status == OK)
     print(
         f"{len(summary.results)} track(s): {counts}; {frames} frames in {summary.seconds:.1f} s; "
-        f"outputs in {config.out}"
+        f"outputs in {config.out}" + shards.said(config.shard, len(summary.other_shards))
     )
     if args.json:
         write_summary(args.json, summary)

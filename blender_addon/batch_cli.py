@@ -17,6 +17,7 @@ from . import export
 from .batch_config import DEFAULT_LOOKAHEAD, BatchConfig, UsageError
 from .core import vocabulary
 from .jobs import LiftOptions
+from .shards import parse_shard
 
 # The batch flags' words → the panel's enum values (core/vocabulary.py owns both).
 SMOOTHING = {word: value for value, word in vocabulary.SMOOTHING.items()}
@@ -92,13 +93,26 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
         help="BVH axes: y (default; Y up, what Blender's BVH importer expects) or z (Blender's)",
     )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--backend", metavar="tcp://HOST:PORT", help="lift through this backend")
+    where.add_argument(
+        "--backend",
+        action="append",
+        metavar="tcp://HOST:PORT",
+        help="lift through this backend; repeat it (or separate by commas) to spread the tracks "
+        "over several",
+    )
     where.add_argument(
         "--in-process", action="store_true", help="lift with the model in this process (default)"
     )
     p.add_argument("--checkpoint", default="default", help="in-process model (default: shipped)")
     p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda")
     p.add_argument("--timeout", type=_positive, default=120.0, help="backend timeout, seconds")
+    p.add_argument(
+        "--curve-dir",
+        type=Path,
+        metavar="DIR",
+        help="CURVE keys for backends on other machines (server.key, client.key_secret; "
+        "python -m mpm_backend.keys)",
+    )
     _add_motion_flags(p)
     _add_reading_flags(p)
     return p
@@ -183,6 +197,12 @@ def _add_reading_flags(p: argparse.ArgumentParser) -> None:
         help=f"tracks lifted ahead of the one being retargeted (default {DEFAULT_LOOKAHEAD}; "
         "0: one after another)",
     )
+    p.add_argument(
+        "--shard",
+        metavar="i/n",
+        help="only the tracks of shard i of n (1-based; by a hash of the track's name), one "
+        "machine's share of a farm",
+    )
     p.add_argument("--json", type=Path, metavar="SUMMARY.json", help="write a JSON summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="Blender's output and tracebacks")
@@ -221,9 +241,24 @@ def cleanup_options(args: argparse.Namespace) -> LiftOptions:
     )
 
 
+def _check_curve_dir(args: argparse.Namespace) -> None:
+    """--curve-dir: only with --backend, and holding the two files the client reads."""
+    if args.curve_dir is None:
+        return
+    if not args.backend:
+        raise UsageError("--curve-dir is for --backend (in-process lifting uses no keys)")
+    missing = [n for n in ("server.key", "client.key_secret") if not (args.curve_dir / n).is_file()]
+    if missing:
+        raise UsageError(
+            f"--curve-dir {args.curve_dir}: no {' or '.join(missing)} there (copies of the "
+            "server's server.key and a client.key_secret from python -m mpm_backend.keys)"
+        )
+
+
 def config_from_args(args: argparse.Namespace) -> BatchConfig:
     if args.fov is not None and not args.fov < 180:
         raise UsageError(f"--fov {args.fov:g}: a field of view is under 180 degrees")
+    _check_curve_dir(args)
     rigs = []
     for value in args.rig:
         rigs += [value] if Path(value).is_file() else [r for r in value.split(",") if r]
@@ -256,7 +291,9 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         force=args.force,
         lookahead=args.lookahead,
         timeout=args.timeout,
+        curve_dir=args.curve_dir,
         rig_object=args.rig_object,
+        shard=None if args.shard is None else parse_shard(args.shard),
         bvh_up=args.bvh_up.upper(),
         progress=False if args.no_progress else None,
         verbose=args.verbose,

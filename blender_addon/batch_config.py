@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import export
 from .jobs import LiftOptions
 
-PARTIAL = ".partial-"  # temporary outputs: DIR/.<final name>.partial-<pid>.<suffix>
+PARTIAL = ".partial-"  # temporary outputs: DIR/.<final name>.partial-<pid>@<host>.<suffix>
 DEFAULT_LOOKAHEAD = 2
 
 
@@ -23,7 +24,7 @@ class BatchConfig:
     rigs: list[str]
     out: Path
     formats: tuple[str, ...] = export.FORMATS
-    backend: str | None = None  # a backend address; None lifts in-process
+    backend: str | Sequence[str] | None = None  # backend address(es); None lifts in-process
     checkpoint: str = "default"  # in-process only
     device: str = "auto"  # in-process only
     options: LiftOptions = field(default_factory=LiftOptions)
@@ -35,11 +36,20 @@ class BatchConfig:
     force: bool = False
     lookahead: int = DEFAULT_LOOKAHEAD  # tracks lifted ahead of the one being retargeted
     timeout: float = 120.0  # backend: longest silence for one request, seconds
+    curve_dir: Path | None = None  # backend: CURVE keys (server.key, client.key_secret)
     rig_object: str | None = None  # which armature of a rig file
+    shard: tuple[int, int] | None = None  # (i, n), 1-based: only the tracks of shard i of n
     bvh_up: str = "Y"  # BVH files: Y up (the BVH habit) or Z up (Blender's own axes)
     keep_arrays: bool = False  # keep each track and its lift on its TrackResult (the demo)
     progress: bool | None = None  # the progress bar: None = on a terminal only
     verbose: bool = False  # Blender's own output and tracebacks
+
+    @property
+    def backends(self) -> list[str]:
+        """The backend addresses, in the order given (commas split, repeats dropped)."""
+        given = [self.backend] if isinstance(self.backend, str) else list(self.backend or ())
+        split = [a.strip() for value in given for a in value.split(",")]
+        return list(dict.fromkeys(a for a in split if a))
 
 
 @dataclass

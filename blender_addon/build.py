@@ -50,6 +50,8 @@ LEFT_OUT = (
     "batch_config.py",
     "discovery.py",
     "lifters.py",
+    "farm.py",
+    "shards.py",
     "export.py",
     "presets.py",
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from . import presets
@@ -14,6 +15,7 @@ from .batch_config import PARTIAL, BatchConfig, Job, UsageError
 from .deps import tracks
 
 TRACK_SUFFIXES = tracks.TRACK_SUFFIXES  # the suffixes the track readers know
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]) or "host"
 
 
 def is_openpose_folder(path: Path) -> bool:
@@ -66,9 +68,14 @@ def track_names(paths: Sequence[Path]) -> list[str]:
     return names
 
 
-def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
+def make_jobs(
+    config: BatchConfig, paths: Sequence[Path], keep: Collection[Path] | None = None
+) -> list[Job]:
     """One job per track, or per person of a track with several (`<track>.p<k>`, k in
-    `read_people`'s order: first appearance) unless --person picks one."""
+    `read_people`'s order: first appearance) unless --person picks one.
+
+    keep: only these paths (a --shard's), named as among all of `paths` so that every shard
+    gives a track the same name; the others are not even read to count their people."""
     labels = rig_labels(config.rigs)
 
     def job(path: Path, name: str, person: int | None, people: int) -> Job:
@@ -81,6 +88,8 @@ def make_jobs(config: BatchConfig, paths: Sequence[Path]) -> list[Job]:
 
     jobs = []
     for path, name in zip(paths, track_names(paths), strict=True):
+        if keep is not None and path not in keep:
+            continue
         people = people_in(path, config)
         if people > 1:
             jobs += [job(path, f"{name}.p{k}", k, people) for k in range(people)]
@@ -120,14 +129,17 @@ def rig_labels(specs: Sequence[str]) -> list[str]:
 
 
 def partial_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}{PARTIAL}{os.getpid()}{final.suffix}")
+    """`.<name>.partial-<pid>@<host>.<suffix>`: the host too, so that machines sharing one
+    output folder (--shard) can tell their own leftovers from another machine's live run."""
+    return final.with_name(f".{final.name}{PARTIAL}{os.getpid()}@{HOST}{final.suffix}")
 
 
 def remove_stale_partials(folder: Path) -> None:
-    """Temporary outputs left by runs that were killed (their process is gone)."""
+    """Temporary outputs left by runs of this machine that were killed (their process is gone);
+    another machine's (another host's name) are left alone: its run may still be writing."""
     for path in folder.glob(f".*{PARTIAL}*"):
-        match = re.search(re.escape(PARTIAL) + r"(\d+)", path.name)
-        if match is None or _alive(int(match.group(1))):
+        match = re.search(re.escape(PARTIAL) + r"(\d+)(?:@([A-Za-z0-9-]+))?", path.name)
+        if match is None or match.group(2) not in (None, HOST) or _alive(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
             path.unlink()

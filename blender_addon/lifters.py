@@ -1,6 +1,8 @@
 """The batch's two ways to lift: the model in this process, or a `mpm_backend.serve` backend.
 
-Both offer start / submit(job) / result(handle) / close, so the run pipelines either the same way.
+Both offer start / submit(job) / result(handle) / lifted_by(handle) / close and `lanes` (how many
+lifts run side by side: 1 here), so the run pipelines either the same way; `farm.py` has the same
+face over several backends.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ class InProcessLifter:
         self.config, self.engine = config, engine
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="mpm-lift")
 
+    lanes = 1
+
     @property
     def name(self) -> str:
         return "in-process"
+
+    def lifted_by(self, handle) -> tuple[str | None, list[str]]:
+        """(who lifted the track, the backends that failed it before): always this process."""
+        return self.name, []
 
     def start(self) -> None:
         if self.engine is None:
@@ -70,11 +78,20 @@ class BackendLifter:
         from .deps import client as backend
 
         self.config, self.own_client = config, client is None
-        self.client = client or backend.Client(config.backend, timeout=config.timeout)
+        self.address = config.backends[0]
+        self.client = client or backend.Client(
+            self.address, timeout=config.timeout, curve_dir=config.curve_dir
+        )
+
+    lanes = 1
 
     @property
     def name(self) -> str:
-        return self.config.backend
+        return self.address
+
+    def lifted_by(self, handle) -> tuple[str | None, list[str]]:
+        """(who lifted the track, the backends that failed it before): the one backend."""
+        return self.address, []
 
     def start(self) -> None:
         self.client.ping(timeout=min(10.0, self.config.timeout))
