@@ -158,16 +158,13 @@ def solve(
     root_motion: False leaves the root's location at rest (rotations only).
     source_floor: height of the source's ankles when the feet are down (world Z); None: a low
         percentile of the lower ankle over the clip.
-    rig_floor: height (armature units, along up) at which the rig's ankles go when the source's
-        are at ``source_floor``. None: the rig's rest ankle height where its rest pose stands on
-        the armature origin (Blender rigs, Mixamo), else (a BVH import, whose rest floats around
-        the root) the source's ankle height times the scale.
-    fit_trunk: turn the spine bones together so the rig's pelvis-to-chest direction and shoulder
-        line match the source's (see `fit_trunk`).
-    fit_neck: turn the neck bones together so the rig's eyes (the head joint) land where the
-        source's are, seen from the chest (see `fit_neck`).
-    contacts: (T, 2) left/right foot contacts for the map's feet (None: detected from ``joints``
-        at ``fps``, the clip's frame rate; all False: the feet follow the shins).
+    rig_floor: height (armature units, along up) of the rig's ankles when the source's are at
+        ``source_floor``. None: the rig's rest ankle height where its rest stands on the origin
+        (Blender rigs, Mixamo), else (a BVH's rest floats) the source's ankle height × scale.
+    fit_trunk / fit_neck: turn the spine bones so the rig's trunk and shoulder line match the
+        source's, and the neck bones so its eyes land where the source's are (`trunk_fit`).
+    contacts: (T, 2) left/right feet down, for the map's feet and the root's grounding (None:
+        found in ``joints`` at ``fps``; all False: the feet follow the shins).
     """
     joints = np.asarray(joints, dtype=float)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
@@ -196,14 +193,11 @@ def solve(
         planted = feet.plant_feet(rest, rig_map, parents, rest_joints, target, up, weights)
         rotations, world = {**rotations, **planted[0]}, {**world, **planted[1]}
     # the root's parents keep their rest pose, so M_pose(root) = M_rest(root) @ M_basis(root)
-    location = (head_target - rest[root].head) @ rest.rotation(root)
-    if root_motion and contacts is not None:
-        ankles = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
-        wanted = rig_floor + scale * ((target[:, ankles] - floor_point) @ up)  # (T, 2)
-        location = _ground_rig(
-            rest, rig_map, rotations, location, contacts, (wanted, up, rig_floor)
-        )
-    location = location if root_motion else np.zeros_like(location)
+    location = np.zeros((num_frames, 3))
+    if root_motion:
+        location = (head_target - rest[root].head) @ rest.rotation(root)
+        floor = (target, floor_point, up, scale, rig_floor)
+        location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
     return RetargetResult(
         rotations=rotations,
         locations={root: location},
@@ -246,8 +240,8 @@ def _ground_rig(
     rig_map: RigMap,
     rotations: dict[str, np.ndarray],
     location: np.ndarray,
-    contacts: np.ndarray,
-    floor: tuple[np.ndarray, np.ndarray, float],
+    contacts: np.ndarray | None,
+    floor: tuple[np.ndarray, np.ndarray, np.ndarray, float, float],
 ) -> np.ndarray:
     """The root's location moved along up, frame by frame, so the rig's own lower planted ankle
     stands where the source's does above the floor (scaled) wherever a foot is down; the shift
@@ -257,9 +251,14 @@ def _ground_rig(
     and shin are in other proportions than the source's would float or sink whenever the knees
     bend (a deep stance, a crouch); no frame in between puts an ankle under the rig's floor
     (unless the source's own ankle goes under its floor there).
-    floor: (the wanted ankle heights (T, 2), up, the rig's ankle height on the floor).
+    floor: (the source joints in armature space, its floor point, up, the root's scale, the
+    rig's ankle height on the floor).
     """
-    wanted, up, rig_floor = floor
+    target, floor_point, up, scale, rig_floor = floor
+    if contacts is None:
+        return location
+    ankle_joints = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+    wanted = rig_floor + scale * ((target[:, ankle_joints] - floor_point) @ up)  # (T, 2)
     pose = pose_world_matrices(rest, rotations, {rig_map.root: location}, rig_map=rig_map)
     ankles = posed_joint_positions(rest, rig_map, pose)
     names = ("left_ankle", "right_ankle")
