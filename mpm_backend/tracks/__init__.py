@@ -50,7 +50,6 @@ from mpm_backend.tracks.common import (
     FORMAT_NAME,
     FORMAT_VERSION,
     PEOPLE_VERSION,
-    SUPPORTED_FORMATS,
     Raw,
     ReadOptions,
     checked_fps,
@@ -92,6 +91,16 @@ READERS: dict[str, Reader] = {
     ".csv": mediapipe_csv.read_csv,
 }
 TRACK_SUFFIXES = tuple(READERS)
+
+# What read_track understands, for error messages (a new format adds its clause here).
+SUPPORTED_FORMATS = (
+    "COCO / MMPose JSON (per-frame records with 'instances' or 'people' holding 'keypoints' and "
+    "'keypoint_scores', or COCO results: one record per person with 'image_id' and flat "
+    "[x, y, v, ...] 'keypoints'); an OpenPose folder of per-frame *_keypoints.json files "
+    "(BODY_25 or COCO-18); MediaPipe pose landmarks as JSON (frames of 33 landmarks with x, y, "
+    "visibility) or CSV (columns frame, landmark, x, y, z, visibility, or wide x0, y0, z0, v0, ...); "
+    f"and the project's own '{FORMAT_NAME}' .json / .npz (docs/tracks.md)"
+)
 
 
 def _reader_for(path: Path) -> Reader:

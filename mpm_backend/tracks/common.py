@@ -18,16 +18,6 @@ FORMAT_NAME = "mpm-lift-track"
 FORMAT_VERSION = 1  # one person
 PEOPLE_VERSION = 2  # several people: a person axis first (docs/tracks.md)
 
-# What read_track understands, for error messages.
-SUPPORTED_FORMATS = (
-    "COCO / MMPose JSON (per-frame records with 'instances' or 'people' holding 'keypoints' and "
-    "'keypoint_scores', or COCO results: one record per person with 'image_id' and flat "
-    "[x, y, v, ...] 'keypoints'); an OpenPose folder of per-frame *_keypoints.json files "
-    "(BODY_25 or COCO-18); MediaPipe pose landmarks as JSON (frames of 33 landmarks with x, y, "
-    "visibility) or CSV (columns frame, landmark, x, y, z, visibility, or wide x0, y0, z0, v0, ...); "
-    f"and the project's own '{FORMAT_NAME}' .json / .npz (docs/tracks.md)"
-)
-
 FRAME_KEYS = ("frame_id", "frame", "frame_index", "frame_idx", "frame_number", "image_id")
 LANDMARK_KEYS = ("pose_landmarks", "landmarks", "landmark")
 
@@ -88,6 +78,8 @@ def load_json(path: Path) -> Any:
 
 
 def unknown_structure(path: Path, found: str) -> TrackError:
+    from mpm_backend.tracks import SUPPORTED_FORMATS  # the registry's; imported when needed
+
     return TrackError(f"{path}: unknown track structure ({found}). Supported: {SUPPORTED_FORMATS}")
 
 
