@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 import bpy
 
-from . import jobs, preferences
+from . import jobs, local_backend, preferences
 from . import result as scene_result
 from .deps import client as backend
 from .deps import tracks
@@ -24,6 +27,8 @@ def get_client(address: str, timeout: float) -> backend.Client:
 
 
 def close_clients() -> None:
+    """Close every socket the add-on holds (at unregister), the start watch's too."""
+    stop_watch()
     for c in _CLIENTS.values():
         c.close()
     _CLIENTS.clear()
@@ -121,33 +126,135 @@ class MPM_OT_check_backend(bpy.types.Operator):
             try:
                 info = c.info(timeout=1.0)
             except backend.BackendError as exc:
-                context.scene.mpm_lift.status = exc.message
+                context.scene.mpm_lift.backend_status = exc.message
                 self.report({"WARNING"}, exc.message)
                 return {"CANCELLED"}
-        text = (
-            f"Backend at {address}: {info['kind']} model, {info['device']}, "
-            f"{info['fps']:g} fps, protocol {info['protocol']}"
-        )
-        context.scene.mpm_lift.status = text
+        text = local_backend.describe_info(info, address)
+        context.scene.mpm_lift.backend_status = text
         self.report({"INFO"}, text)
         return {"FINISHED"}
 
 
+class BackendWatch:
+    """Waits, from a timer, for a backend just started to answer `info`, then shows who it is.
+
+    The backend loads torch and its checkpoint for seconds: nothing here blocks, so Blender stays
+    responsive (the bpy wheel's timers never fire; tests call step() themselves, as for jobs).
+    """
+
+    def __init__(self, scene, address: str, process=None, log: Path | None = None,
+                 patience: float = 120.0):  # fmt: skip
+        self.scene, self.address, self.process, self.log = scene, address, process, log
+        self.client = backend.Client(address, timeout=2.0)
+        self.request = None
+        self.deadline = time.monotonic() + patience
+        self.patience = patience
+
+    def step(self) -> float | None:
+        """One look: seconds until the next, or None when the backend answered or gave up."""
+        if self.request is None or (self.request.finished and self.request.state != "done"):
+            self.request = self.client.submit("info")
+        self.client.poll()
+        if self.request.state == "done":
+            return self.finish(local_backend.describe_info(self.request.result, self.address))
+        code = self.process.poll() if self.process is not None else None
+        if code is not None:
+            return self.finish(f"The backend exited with code {code}: {self._last_log_line()}")
+        if time.monotonic() > self.deadline:
+            return self.finish(
+                f"The backend at {self.address} did not answer within {self.patience:g} s"
+                + (f"; see {self.log}" if self.log else "")
+            )
+        return 0.5
+
+    def finish(self, text: str) -> None:
+        """Show the outcome and let go of the socket."""
+        self.client.close()
+        try:
+            self.scene.mpm_lift.backend_status = text
+        except ReferenceError:  # the scene was removed meanwhile
+            pass
+        return None
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").strip().splitlines() if self.log else []
+        except OSError:
+            lines = []
+        return (lines[-1] if lines else "no output") + (f" (log: {self.log})" if self.log else "")
+
+
+WATCH: BackendWatch | None = None
+
+
+def _watch_tick() -> float | None:
+    """The timer that drives WATCH."""
+    global WATCH
+    if WATCH is None:
+        return None
+    delay = WATCH.step()
+    if delay is None:
+        WATCH = None
+    return delay
+
+
+def stop_watch() -> None:
+    """Forget the watch and its timer (a timer left registered can hang Blender at exit)."""
+    global WATCH
+    if bpy.app.timers.is_registered(_watch_tick):
+        bpy.app.timers.unregister(_watch_tick)
+    if WATCH is not None:
+        WATCH.client.close()
+        WATCH = None
+
+
+def _answering(address: str) -> dict | None:
+    """The `info` of a backend already at `address` (waits at most 0.3 s), else None."""
+    with backend.Client(address, timeout=0.3) as c:
+        try:
+            return c.info(timeout=0.3)
+        except backend.BackendError:
+            return None
+
+
 class MPM_OT_start_backend(bpy.types.Operator):
-    """Start `python -m mpm_backend.serve` on this machine with the Python named in the preferences"""
+    """Start the backend on this machine: the Backend Python preference, else the checkout's
+    .venv, else mpm-lift-serve on PATH; the panel then shows its model and device"""
 
     bl_idname = "mpm.start_backend"
     bl_label = "Start local backend"
 
     def execute(self, context):
+        global WATCH
         address, _, python = preferences.settings(context)
-        command = [*shlex.split(python), "-m", "mpm_backend.serve", "--bind", address]
+        status = context.scene.mpm_lift
+        info = _answering(address)
+        if info is not None:  # a second server could not bind the address anyway
+            status.backend_status = local_backend.describe_info(info, address)
+            self.report({"INFO"}, f"Already running: {status.backend_status}")
+            return {"FINISHED"}
         try:
-            subprocess.Popen(command, start_new_session=True)
-        except OSError as exc:
-            self.report({"ERROR"}, f"Could not start {' '.join(command)}: {exc}")
+            found = local_backend.find_backend_command(python, Path(__file__).resolve().parent)
+        except local_backend.BackendNotFound as exc:
+            status.backend_status = str(exc)
+            self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Started {' '.join(command)}; give it a few seconds to load")
+        command = found.serve(address)
+        log = Path(tempfile.gettempdir()) / "mpm-lift-backend.log"
+        try:
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        except OSError as exc:
+            status.backend_status = f"Could not start {shlex.join(command)}: {exc}"
+            self.report({"ERROR"}, status.backend_status)
+            return {"CANCELLED"}
+        stop_watch()
+        WATCH = BackendWatch(context.scene, address, process, log)
+        bpy.app.timers.register(_watch_tick, first_interval=0.5)
+        status.backend_status = f"Starting the backend ({found.source}): {shlex.join(command)}"
+        self.report({"INFO"}, f"{status.backend_status}; give it a few seconds to load")
         return {"FINISHED"}
 
 

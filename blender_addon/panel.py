@@ -61,6 +61,9 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
 
         row = layout.row(align=True)
         row.operator("mpm.check_backend", icon="LINKED")
+        row.operator("mpm.start_backend", icon="PLAY")
+        if s.backend_status:
+            layout.label(text=s.backend_status, icon="INFO")
         if s.running:
             layout.prop(s, "progress", text="Lifting")
             layout.operator("mpm.cancel", icon="CANCEL")

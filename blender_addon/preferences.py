@@ -26,9 +26,10 @@ class MPMLiftPreferences(bpy.types.AddonPreferences):
     python: StringProperty(
         name="Backend Python",
         description="A Python with MPM Lift and torch installed (pip install 'mpm-lift[torch,backend]'), "
-        "used by 'Start local backend'",
+        "used by 'Start local backend'. Empty: the checkout's .venv when the add-on runs from one, "
+        "else mpm-lift-serve on PATH",
         subtype="FILE_PATH",
-        default="python3",
+        default="",
     )
 
     def draw(self, context):
@@ -48,8 +49,8 @@ def preferences(context=None) -> MPMLiftPreferences | None:
 
 
 def settings(context=None) -> tuple[str, float, str]:
-    """(address, timeout, python) from the preferences, or the defaults."""
+    """(address, timeout, python) from the preferences, or the defaults ("" python: search)."""
     prefs = preferences(context)
     if prefs is None:
-        return protocol.DEFAULT_ADDRESS, 30.0, "python3"
+        return protocol.DEFAULT_ADDRESS, 30.0, ""
     return prefs.address, prefs.timeout, prefs.python

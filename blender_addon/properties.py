@@ -151,6 +151,8 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     status: StringProperty(name="Status", default="")
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     running: BoolProperty(name="Running", default=False)
+    # Who the backend is (model, device, version), written by Check backend / Start local backend.
+    backend_status: StringProperty(name="Backend", default="")
 
 
 def register() -> None:
