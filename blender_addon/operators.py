@@ -239,7 +239,9 @@ class MPM_OT_start_backend(bpy.types.Operator):
             status.backend_status = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        command = found.serve(address)
+        video = status.video_path and Path(bpy.path.abspath(status.video_path))
+        # the panel's video folder, so "Lift video to 3D" may read it from this backend
+        command = found.serve(address, [video.parent] if video else [])
         log = Path(tempfile.gettempdir()) / "mpm-lift-backend.log"
         try:
             with log.open("wb") as out:
