@@ -4,6 +4,8 @@ reading one with the run's overrides (docs/batch.md)."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import os
 import re
 import socket
@@ -104,9 +106,19 @@ def people_in(path: Path, config: BatchConfig) -> int:
     if config.person is not None:
         return 1
     try:
-        return max(1, len(tracks.read_people(path, config.layout, None, config.image_size)))
+        return max(1, len(_people(path, config)))
     except (tracks.TrackError, OSError):
         return 1
+
+
+def _people(path: Path, config: BatchConfig) -> tuple[tracks.Track, ...]:
+    """`tracks.read_people` of a file, read once for counting and for every person's job."""
+    return _read_people(path, path.stat().st_mtime_ns, config.layout, config.image_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_people(path: Path, _stamp: int, layout, image_size) -> tuple[tracks.Track, ...]:
+    return tuple(tracks.read_people(path, layout, None, image_size))
 
 
 def rig_labels(specs: Sequence[str]) -> list[str]:
@@ -161,12 +173,15 @@ def load_track(path: Path, config: BatchConfig, person: int | None = None) -> tr
     """Read a track with the run's overrides (person: a job's person, else --person); a track
     without a frame rate takes --fps."""
     try:
-        track = tracks.read_track(
-            path,
-            layout=config.layout,
-            person=config.person if person is None else person,
-            image_size=config.image_size,
-        )
+        if person is not None and config.person is None:  # one person's job of a file of several
+            track = copy.copy(_people(path, config)[person])
+        else:
+            track = tracks.read_track(
+                path,
+                layout=config.layout,
+                person=config.person if person is None else person,
+                image_size=config.image_size,
+            )
     except tracks.TrackError as exc:
         if "image size" in str(exc) and config.image_size is None:
             raise tracks.TrackError(f"{exc} (here: pass --image-size WxH)") from None

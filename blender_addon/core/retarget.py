@@ -49,6 +49,7 @@ from .coords import JOINT_INDEX, NUM_JOINTS, armature_up, to_armature_space
 from .kinematics import pose_world_matrices, posed_joint_positions
 from .rest_pose import (
     DEFAULT_REST_OFFSETS,
+    LIMB_SEGMENTS,
     REFERENCE_LEG_LENGTH,
     RestBone,
     RestPose,
@@ -255,14 +256,17 @@ def _ground_rig(
     rig's ankle height on the floor).
     """
     target, floor_point, up, scale, rig_floor = floor
-    if contacts is None:
+    if contacts is None or not np.any(contacts):
         return location
     ankle_joints = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
     wanted = rig_floor + scale * ((target[:, ankle_joints] - floor_point) @ up)  # (T, 2)
-    pose = pose_world_matrices(rest, rotations, {rig_map.root: location}, rig_map=rig_map)
+    limbs = [b.bone for b in rig_map.bones if b.direction in LIMB_SEGMENTS]  # not every bone
+    pose = pose_world_matrices(
+        rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=limbs
+    )
     ankles = posed_joint_positions(rest, rig_map, pose)
     names = ("left_ankle", "right_ankle")
-    if not all(name in ankles for name in names) or not np.any(contacts):
+    if not all(name in ankles for name in names):
         return location
     heights = np.stack([ankles[name] @ up for name in names], axis=1)  # (T, 2)
     lower = np.argmin(np.where(contacts, wanted, np.inf), axis=1)  # the lower planted foot

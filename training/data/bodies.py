@@ -246,13 +246,9 @@ def _posture(
         shin_turn = Rotation.from_rotvec(side * (1.2 * hip)[:, None]) * thigh_turn
         for thigh, shin in zip(_THIGHS, _SHINS, strict=True):
             bones[:, thigh] = thigh_turn.apply(bones[:, thigh])
-            bones[:, shin] = _flex_limited(bones[:, thigh], shin_turn.apply(bones[:, shin]), config)
+            turned = shin_turn.apply(bones[:, shin])
+            bones[:, shin] = _flex(bones[:, thigh], turned, 0.0, config.flex_limits_deg)  # clip
     return bones
-
-
-def _flex_limited(upper: np.ndarray, lower: np.ndarray, config: BodyConfig) -> np.ndarray:
-    """`lower` with its flexion against `upper` clipped into the configured joint limits."""
-    return _flex(upper, lower, 0.0, config.flex_limits_deg)
 
 
 def _envelope(rng: np.random.Generator, frames: int) -> np.ndarray:
