@@ -243,3 +243,21 @@ def test_a_gap_longer_than_allowed_starts_a_new_person(tmp_path):
     path.write_text(json.dumps({"fps": 30, "frames": records}))
     assert len(read_people(path)) == 2
     assert len(read_people(path, max_gap_seconds=1.0)) == 1
+
+
+def test_a_person_covered_by_a_nearer_one_and_lost_for_frames_stays_one_person(mocap_dir):
+    """The people benchmark's crossing: while the nearer walker covers more and more of the
+    farther one's joints (the box shrinks and its centre jumps), then hides them for two frames,
+    the farther one must come back as the same person, never as the other."""
+    from devtools.people_benchmark import crossing_people
+
+    val = mocap_dir / "bvh" / "cmu_actions" / "val"
+    files = (val / "walking_extra_7.bvh", val / "walking_extra_10.bvh")
+    people, tracks, detected = crossing_people(files, seed=2)
+    assert (~detected[1]).sum() == 2  # the farther one is lost for two frames
+    assert len(tracks) == 2
+    for k, track in enumerate(tracks):
+        present = track.present.any(axis=1)
+        np.testing.assert_array_equal(present, detected[k])
+        same = np.isclose(track.keypoints, people[k].points, atol=1e-3) | np.isnan(track.keypoints)
+        assert same[present].all()

@@ -65,12 +65,28 @@ class _Person:
     def update(
         self, number: int, row: int, keypoints: np.ndarray, low: np.ndarray, high: np.ndarray
     ) -> None:
-        """Take a detection as this person's at frame `number`; refresh the velocity."""
+        """Take a detection as this person's at frame `number`; refresh the velocity.
+
+        Joints the detection lacks (someone in front, out of frame) keep their predicted place,
+        and the velocity comes from the joints seen both times: a half-covered person's box
+        shrinks and jumps, their body does not."""
         if self.frames:
-            step = ((low + high) - (self.low + self.high)) / 2 / (number - self.last)
+            frames = number - self.last
+            both = np.isfinite(keypoints).all(axis=1) & np.isfinite(self.keypoints).all(axis=1)
+            if both.any():
+                step = (keypoints[both] - self.keypoints[both]).mean(axis=0) / frames
+            else:
+                step = ((low + high) - (self.low + self.high)) / 2 / frames
             blend = VELOCITY_BLEND if self.moved else 1.0
             self.velocity = blend * step + (1 - blend) * self.velocity
             self.moved = True
+            seen = np.isfinite(keypoints).all(axis=1)
+            kept = ~seen & np.isfinite(self.keypoints).all(axis=1)
+            keypoints = keypoints.copy()
+            keypoints[kept] = self.keypoints[kept] + self.velocity * frames
+            if kept.any():
+                low = np.minimum(low, keypoints[kept].min(axis=0))
+                high = np.maximum(high, keypoints[kept].max(axis=0))
         self.frames[number] = row
         self.keypoints, self.low, self.high, self.last = keypoints, low, high, number
 
