@@ -13,6 +13,7 @@ from typing import NamedTuple
 import bpy
 import numpy as np
 
+from . import footage_camera
 from .anim import Channel, new_action, write_channels
 from .core import auto_rigmap, cleanup, coords, retarget, rigmap_yaml, rigmaps, vocabulary, world
 from .deps import skeleton
@@ -297,15 +298,22 @@ def apply(
     options,
     prepared: Prepared | None = None,
 ) -> list[str]:
-    """The lift → an MPM skeleton (+ the target's Action). Returns the names of what was keyed.
+    """The lift → an MPM skeleton (+ the target's Action; + with the panel's video, a camera
+    seeing it over the footage, `footage_camera`). Returns the names of what was made.
 
     prepared: `prepare_joints`' result when the caller has it already (a batch with several rigs).
     """
     joints, level, contacts = prepared or prepare_joints(arrays, track.fps, options)
     target = bpy.data.objects.get(options.target) if options.target else None
     target_map = rig_map_for(target, options) if target is not None else None
+    footage = footage_camera.footage_for(scene, track, options)
+    saved = footage_camera.settings_of(scene)
     made: list = []
     try:
+        if footage is not None:  # the video's frame rate first: keys go in at the scene's
+            clip = footage_camera.load_clip(footage)
+            made.append(clip)
+            footage_camera.match_footage(scene, clip, options.frame_offset)
         skel = create_skeleton(scene, joints)
         made += [skel, skel.data]
         store(skel, joints, track.fps, arrays)
@@ -336,13 +344,19 @@ def apply(
                     target.animation_data.action = old
                 raise
             names.append(target.name)
+        frames = scene_frames(len(joints), track.fps, scene, options.frame_offset)
+        if footage is not None:  # last: it removes what it made when it fails
+            camera = footage_camera.add_camera(scene, clip, footage, level, frames)
     except Exception:
+        footage_camera.restore(scene, saved)
         _remove(made)
         raise
     scene.frame_start = options.frame_offset
-    scene.frame_end = int(
-        np.ceil(scene_frames(len(joints), track.fps, scene, options.frame_offset)[-1])
-    )
+    scene.frame_end = int(np.ceil(frames[-1]))
+    if footage is not None:  # the range covers the whole clip
+        footage_camera.replace_earlier(scene, camera)
+        scene.frame_end = max(scene.frame_end, options.frame_offset + clip.frame_duration - 1)
+        names.append(camera.name)
     return names
 
 
@@ -362,10 +376,16 @@ def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, optio
 
 
 def _remove(made: list) -> None:
-    for item in reversed(made):
-        if isinstance(item, bpy.types.Object):
-            bpy.data.objects.remove(item)
-        elif isinstance(item, bpy.types.Armature):
-            bpy.data.armatures.remove(item)
-        elif isinstance(item, bpy.types.Action):
-            bpy.data.actions.remove(item)
+    """Remove what a failed result made; objects first, since removing an armature's data
+    removes its object too (Blender 5.0), which would leave a dead reference here."""
+    stores = (
+        (bpy.types.Object, bpy.data.objects),
+        (bpy.types.Armature, bpy.data.armatures),
+        (bpy.types.Action, bpy.data.actions),
+        (bpy.types.Camera, bpy.data.cameras),
+        (bpy.types.MovieClip, bpy.data.movieclips),
+    )
+    for kind, store in stores:
+        for item in made:
+            if isinstance(item, kind):
+                store.remove(item)

@@ -1,6 +1,7 @@
 """Video → 2D track, offline: `python -m mpm_backend.track VIDEO --out TRACK.json`.
 
     python -m mpm_backend.track VIDEO --out TRACK.json|.npz [--complexity 0|1|2] [--max-frames N]
+    python -m mpm_backend.track VIDEO --preview PREVIEW.mp4|.avi   # the detections drawn on it
 
 Runs MediaPipe's BlazePose (the legacy `solutions.pose` of mediapipe 0.10.21, whose models ship
 inside the wheel: no network) on every frame and writes the project's track format
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mpm_backend import cli
+from mpm_backend import cli, preview
 from mpm_backend.crops import SmallPersonFinder, landmarks
 from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
@@ -117,13 +118,20 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=cli.exit_codes(
-            "0  the track was written",
-            "2  bad arguments, a video it cannot read, MediaPipe missing (scripts/install_video.sh)",
+            "0  the track (and the preview) written",
+            "2  bad arguments, a video it cannot read, a preview it cannot write, MediaPipe "
+            "missing (scripts/install_video.sh)",
         ),
     )
     cli.add_version(parser)
     parser.add_argument("video", type=Path)
-    parser.add_argument("--out", type=Path, required=True, help="TRACK.json or TRACK.npz")
+    parser.add_argument("--out", type=Path, help="TRACK.json or TRACK.npz")
+    parser.add_argument(
+        "--preview",
+        type=Path,
+        help="PREVIEW.mp4 or .avi: the video with the detected skeleton drawn on it (hollow "
+        "circles: joints under the lift's confidence threshold)",
+    )
     parser.add_argument(
         "--complexity",
         type=int,
@@ -133,17 +141,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-frames", type=int)
     args = parser.parse_args(argv)
+    if args.out is None and args.preview is None:
+        parser.error("give --out TRACK.json (the track), --preview OUT.mp4 (a preview), or both")
     try:
+        if args.preview is not None:  # a bad name is refused before the detector runs
+            preview.check_output(args.preview)
         track = detect(args.video, args.complexity, args.max_frames)
-    except VideoError as exc:
+        if args.preview is not None:
+            preview.write_preview(args.video, track, args.preview)
+    except (VideoError, preview.PreviewError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    write_track(track, args.out)
     seen = int(np.isfinite(track.keypoints).any(-1).any(-1).sum())
-    print(
-        f"wrote {args.out}: {len(track.keypoints)} frames at {track.fps} fps, "
+    about = (
+        f"{len(track.keypoints)} frames at {track.fps} fps, "
         f"{track.image_size[0]}×{track.image_size[1]}, a person in {seen}"
     )
+    if args.out is not None:
+        write_track(track, args.out)
+        print(f"wrote {args.out}: {about}")
+    if args.preview is not None:
+        print(f"wrote the preview {args.preview}: {about}")
     return 0
 
 

@@ -66,6 +66,8 @@ class Level:
     contacts: int  # resting-ankle samples the plane was fitted to
     floor_shift: float  # metres added to Z so resting ankles sit at the ankle height
     scale: float = 1.0  # the subject's given height over the lifted one (`scale_to_height`)
+    start_xy: tuple[float, float] = (0.0, 0.0)  # the first pelvis's X, Y, moved to the origin
+    ground: np.ndarray | None = None  # (T,) metres each frame was raised (`ground_shift`)
 
     @property
     def tilt_deg(self) -> float:
@@ -123,16 +125,23 @@ def ground_contacts(
     where a foot would go under the floor. The root's depth error bends the path up and down;
     the feet say where the floor is, so the body neither sinks nor floats, and a jump keeps its
     height."""
+    out = np.asarray(joints, dtype=float).copy()
+    out[..., 2] += ground_shift(out, fps, ankle_height)[:, None]
+    return out
+
+
+def ground_shift(
+    joints: np.ndarray, fps: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
+) -> np.ndarray:
+    """(T,) metres `ground_contacts` raises each frame by (zeros when no foot rests twice); the
+    footage camera moves by the same amount so the body stays on its pixels."""
     frames, points = _resting(joints, fps)
     if len(frames) < 2:
-        return np.asarray(joints, dtype=float).copy()
+        return np.zeros(len(joints))
     shift = np.interp(np.arange(len(joints)), frames, ankle_height - points[:, 2])
-    out = np.asarray(joints, dtype=float).copy()
     # and no frame in between puts a foot through the floor
-    lowest = np.nanmin(out[:, list(ANKLES), 2], axis=1) + shift
-    shift += np.maximum(ankle_height - lowest, 0.0)
-    out[..., 2] += shift[:, None]
-    return out
+    lowest = np.nanmin(np.asarray(joints, dtype=float)[:, list(ANKLES), 2], axis=1) + shift
+    return shift + np.maximum(ankle_height - lowest, 0.0)
 
 
 def _fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -183,7 +192,8 @@ def level_world(
     out = joints @ rotation.T
     if not len(out):
         return out, Level(rotation, source, count, 0.0)
-    out[..., :2] -= out[0, PELVIS, :2]
+    start = (float(out[0, PELVIS, 0]), float(out[0, PELVIS, 1]))
+    out[..., :2] -= start
     resting = resting_ankles(out, fps)
     if len(resting) >= 10:
         floor = float(np.median(resting[:, 2]))
@@ -191,9 +201,9 @@ def level_world(
         floor = float(np.nanmin(out[:, list(ANKLES), 2]))
     shift = ankle_height - floor
     out[..., 2] += shift
-    if ground:
-        out = ground_contacts(out, fps, ankle_height)
-    return out, Level(rotation, source, count, shift)
+    steps = ground_shift(out, fps, ankle_height) if ground else np.zeros(len(out))
+    out[..., 2] += steps[:, None]
+    return out, Level(rotation, source, count, shift, start_xy=start, ground=steps)
 
 
 def scale_to_height(
