@@ -51,12 +51,14 @@ def lines(layout: Layout) -> list[tuple[int, int]]:
 
 def draw(
     cv2, frame: np.ndarray, points: np.ndarray, confidence: np.ndarray, layout: Layout,
-    threshold: float = THRESHOLD,
+    threshold: float = THRESHOLD, label: str | None = None,
 ) -> np.ndarray:  # fmt: skip
-    """One frame (BGR, drawn on in place) with the skeleton of ``points`` (J, 2) pixels."""
+    """One frame (BGR, drawn on in place) with the skeleton of ``points`` (J, 2) pixels;
+    ``label`` (a person's number) is written above it."""
     found = np.isfinite(points).all(-1) & (confidence > 0)
     if not found.any():
-        cv2.putText(frame, "no person", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, WEAK, 2)
+        if label is None:
+            cv2.putText(frame, "no person", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, WEAK, 2)
         return frame
     sure = found & (confidence >= threshold)
     side = {**{i: LEFT for i in layout.left}, **{i: RIGHT for i in layout.right}}
@@ -74,26 +76,33 @@ def draw(
             cv2.circle(frame, at, 3 * scale, side.get(i, MIDDLE), -1, cv2.LINE_AA)
         else:  # under the threshold: hidden from the model, the completion fills it in
             cv2.circle(frame, at, 4 * scale, WEAK, scale, cv2.LINE_AA)
+    if label is not None:
+        top = points[found][np.argmin(points[found][:, 1])]
+        at = (int(top[0]) - 5 * scale, int(top[1]) - 8 * scale)
+        cv2.putText(frame, label, at, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, MIDDLE, scale)
     return frame
 
 
 def write_preview(
-    video: str | Path, track: Track, out: str | Path, threshold: float = THRESHOLD
+    video: str | Path, track: Track | list[Track], out: str | Path, threshold: float = THRESHOLD
 ) -> int:
-    """Draw ``track`` over ``video``'s frames into ``out``; returns the frames written (the
-    track's: a track cut short with --max-frames gives a preview as short)."""
+    """Draw ``track`` (or several people's, each numbered) over ``video``'s frames into ``out``;
+    returns the frames written (the track's: a track cut short with --max-frames gives a
+    preview as short)."""
     import cv2
 
     out = check_output(out)
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         raise PreviewError(f"{video}: OpenCV cannot open it as a video")
-    layout = get_layout(track.layout)
-    fps = track.fps or float(capture.get(cv2.CAP_PROP_FPS)) or 30.0
+    people = [track] if isinstance(track, Track) else list(track)
+    layout = get_layout(people[0].layout)
+    fps = people[0].fps or float(capture.get(cv2.CAP_PROP_FPS)) or 30.0
+    labels = [None] if isinstance(track, Track) else [f"p{k}" for k in range(len(people))]
     writer = None
     written = 0
     try:
-        for points, confidence in zip(track.keypoints, track.confidence, strict=True):
+        for t in range(people[0].num_frames):
             ok, frame = capture.read()
             if not ok:
                 break
@@ -102,7 +111,11 @@ def write_preview(
                 writer = cv2.VideoWriter(str(out), fourcc, fps, (frame.shape[1], frame.shape[0]))
                 if not writer.isOpened():
                     raise PreviewError(f"{out}: OpenCV cannot write this video")
-            writer.write(draw(cv2, frame, points, confidence, layout, threshold))
+            for person, label in zip(people, labels, strict=True):
+                draw(
+                    cv2, frame, person.keypoints[t], person.confidence[t], layout, threshold, label
+                )
+            writer.write(frame)
             written += 1
     finally:
         capture.release()

@@ -2,6 +2,7 @@
 
     python -m mpm_backend.track VIDEO --out TRACK.json|.npz [--complexity 0|1|2] [--max-frames N]
     python -m mpm_backend.track VIDEO --preview PREVIEW.mp4|.avi   # the detections drawn on it
+    python -m mpm_backend.track VIDEO --people --out PEOPLE.npz    # everyone (people_video.py)
 
 Runs MediaPipe's BlazePose (the legacy `solutions.pose` of mediapipe 0.10.21, whose models ship
 inside the wheel: no network) on every frame and writes the project's track format
@@ -21,9 +22,10 @@ import numpy as np
 
 from mpm_backend import cli, preview
 from mpm_backend.crops import SmallPersonFinder, landmarks
+from mpm_backend.people_video import detect_people
 from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
-from mpm_backend.tracks import Track, write_track
+from mpm_backend.tracks import Track, TrackError, write_people, write_track
 
 
 class VideoError(ValueError):
@@ -140,25 +142,39 @@ def main(argv: list[str] | None = None) -> int:
         help="BlazePose model: 0 lite, 1 full (default), 2 heavy (not in the wheel)",
     )
     parser.add_argument("--max-frames", type=int)
+    parser.add_argument(
+        "--people",
+        action="store_true",
+        help="every person, each with an identity (OpenCV's HOG finds them, BlazePose runs on "
+        "each one's crop): the track file gets a person axis (docs/tracks.md)",
+    )
     args = parser.parse_args(argv)
     if args.out is None and args.preview is None:
         parser.error("give --out TRACK.json (the track), --preview OUT.mp4 (a preview), or both")
     try:
         if args.preview is not None:  # a bad name is refused before the detector runs
             preview.check_output(args.preview)
-        track = detect(args.video, args.complexity, args.max_frames)
+        if args.people:
+            people = detect_people(args.video, args.complexity, args.max_frames)
+        else:
+            people = [detect(args.video, args.complexity, args.max_frames)]
         if args.preview is not None:
-            preview.write_preview(args.video, track, args.preview)
-    except (VideoError, preview.PreviewError) as exc:
+            preview.write_preview(args.video, people if args.people else people[0], args.preview)
+    except (VideoError, preview.PreviewError, TrackError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    seen = int(np.isfinite(track.keypoints).any(-1).any(-1).sum())
+    track = people[0]
+    seen = int(np.any([p.present.any(-1) for p in people], axis=0).sum())
     about = (
         f"{len(track.keypoints)} frames at {track.fps} fps, "
         f"{track.image_size[0]}×{track.image_size[1]}, a person in {seen}"
+        + (f", {len(people)} people" if args.people else "")
     )
     if args.out is not None:
-        write_track(track, args.out)
+        if args.people:
+            write_people(people, args.out)
+        else:
+            write_track(track, args.out)
         print(f"wrote {args.out}: {about}")
     if args.preview is not None:
         print(f"wrote the preview {args.preview}: {about}")
