@@ -74,8 +74,9 @@ def find_clips(mocap: Path, count: int):
     return chosen
 
 
-def load_truth(item, frames: int) -> tuple[np.ndarray, float]:
-    """(T ≤ frames, 17, 3) world joints (m, Y up, 30 fps) and the floor height of one clip.
+def load_truth(item, frames: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """(T ≤ frames, 17, 3) world joints (m, Y up, 30 fps), the floor height of one clip and
+    each frame's lowest point (T,) (toes, end sites).
 
     Leading frames whose ankles sit more than LEAD_IN_M below their clip's usual low (5th
     percentile) are dropped: the CMU dance files open with a few frames of legs settling from
@@ -88,7 +89,8 @@ def load_truth(item, frames: int) -> tuple[np.ndarray, float]:
     sunk = (ankles < np.percentile(ankles, 5, axis=0) - LEAD_IN_M).any(axis=1)
     first = int(np.argmin(sunk)) if sunk[0] else 0
     joints = clip.joints[first : first + frames]
-    return joints, float(np.percentile(clip.lowest[first : first + len(joints)], 1))
+    lowest = clip.lowest[first : first + len(joints)]
+    return joints, float(np.percentile(lowest, 1)), lowest
 
 
 def handheld_camera(joints: np.ndarray, rng: np.random.Generator):
@@ -165,7 +167,8 @@ def metarig_map():
 
 
 def read_rig(path: Path) -> dict:
-    """The rig's H36M-17 joints (m, Y up), its rest floor, and which bones' channels vary."""
+    """The rig's H36M-17 joints (m, Y up), each frame's lowest point (toes, heels: every joint
+    and end site), its rest floor, and which bones' channels vary."""
     from training.data.bvh import forward_kinematics, read_bvh
     from training.data.mocap import bvh_motion, motion_to_clip
 
@@ -180,11 +183,13 @@ def read_rig(path: Path) -> dict:
         column += len(channels)
     rest_positions, _ = forward_kinematics(dataclasses.replace(bvh, motion=rest))
     moving, keyed = qm.varying_channels(bvh.motion, bvh.channels, bvh.names)
+    lowest = forward_kinematics(bvh)[0][..., 1].min(axis=1)
     floor = float(rest_positions[0, :, 1].min())
     feet = [bvh.index(name) for name in ("foot.L", "foot.R")]
     thighs = [bvh.index(name) for name in ("thigh.L", "thigh.R")]
     return {
         "joints": joints,
+        "lowest": lowest,
         "floor": floor,
         "ankle": float(rest_positions[0, feet, 1].mean()) - floor,
         "hip": float(rest_positions[0, thighs, 1].mean()) - floor,
@@ -239,11 +244,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def measure_run(out: Path, name: str, flags: list[str], truths: dict) -> dict:
     """One batch run's exported BVHs against the truth: per clip, pooled, and the bones moved."""
     per_clip, speeds, moving, keyed = {}, {"": [], "_truth": []}, set(), set()
-    for label, (truth, floor, _) in truths.items():
+    for label, (truth, floor, _, lowest) in truths.items():
         rig = read_rig(out / f"{label}.{RIG}.bvh")
         n = min(len(rig["joints"]), len(truth))
+        lows = (rig["lowest"][:n], lowest[:n])
         per_clip[label] = qm.measure(
-            truth[:n], rig["joints"][:n], rig["floor"], rig["ankle"], floor, FPS, rig["hip"]
+            truth[:n], rig["joints"][:n], rig["floor"], rig["ankle"], floor, FPS, rig["hip"], lows
         )
         contact = qm.contacts(truth[:n], FPS)
         speeds[""].append(qm.contact_speed_cm(rig["joints"][:n], contact))
@@ -270,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     tracks.mkdir(parents=True, exist_ok=True)
     truths, cameras = {}, {}
     for index, (label, item) in enumerate(find_clips(args.mocap, args.clips)):
-        joints, floor = load_truth(item, args.frames)
-        truths[label] = (joints, floor, item.path)
+        joints, floor, lowest = load_truth(item, args.frames)
+        truths[label] = (joints, floor, item.path, lowest)
         rng = np.random.default_rng([args.seed, index])
         cameras[label] = write_input_track(joints, tracks / f"{label}.json", rng)
     engine = Engine(args.checkpoint, device="auto")

@@ -145,6 +145,14 @@ def below_ground(joints: np.ndarray, gradient: np.ndarray, heights: np.ndarray) 
     return float(max(np.max(depth), 0.0)) if len(joints) else 0.0
 
 
+def below_floor(lowest: np.ndarray, floor: float) -> float:
+    """How far (m) a skeleton's lowest point in any frame (a foot's toe or heel, not the ankle
+    joint: a kicking foot sweeps its ankle below its standing height without touching the
+    floor) goes below its floor."""
+    lowest = np.asarray(lowest, dtype=np.float64)
+    return float(max(floor - np.min(lowest), 0.0)) if lowest.size else float("nan")
+
+
 def contact_speed_cm(joints: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Horizontal ankle speed (cm per frame) of `joints` in the truth's contact frames, pooled."""
     speed = horizontal_speed(joints[:, list(ANKLES)]) * 100.0
@@ -269,6 +277,7 @@ def measure(
     truth_floor: float = 0.0,
     fps: float = 30.0,
     rig_hip: float | None = None,
+    lowest: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Every metric of one clip: the rig's joints against the truth's, both (T, 17, 3), Y up.
 
@@ -277,16 +286,21 @@ def measure(
     its floor (rig_hip None: the truth's standing hip height scaled by the legs' lengths). The
     start hip height expected of the rig is its standing hip height times the truth's first-frame
     pelvis height over the truth's standing hip height (leg length plus its ankles' low height).
+    lowest: (T,) each frame's lowest point of the rig and of the truth (every joint and end
+    site: toes, heels), for the feet below the floor; None leaves that measure out.
     Keys ending in `_truth` are the same measure on the ground truth.
     """
     contact = contacts(truth, fps)
     scale = leg_length(rig) / leg_length(truth)  # rig metres per truth metre
     out: dict[str, float] = {"frames": float(len(truth)), "contact_frames": float(contact.sum())}
     truth_ankle = float(np.percentile(truth[:, list(ANKLES), UP], 5)) - truth_floor
-    for label, joints, floor, ankle in (
-        ("", rig, rig_floor, rig_ankle),
-        ("_truth", truth, truth_floor, truth_ankle),
+    lows = (None, None) if lowest is None else lowest
+    for label, joints, floor, ankle, low in (
+        ("", rig, rig_floor, rig_ankle, lows[0]),
+        ("_truth", truth, truth_floor, truth_ankle, lows[1]),
     ):
+        if low is not None:
+            out[f"below_floor_m{label}"] = below_floor(low[: len(joints)], floor)
         points, sides = footprints(joints, contact)
         out[f"footprints{label}"] = float(len(points))
         if len(points):

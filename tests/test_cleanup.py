@@ -101,11 +101,27 @@ def test_foot_contacts_found_with_hysteresis():
             assert end - start >= 3
 
 
+def test_a_planted_foot_the_lift_drags_along_with_a_running_body():
+    """A lifted planted foot drifts with the body: at 0.7 m/s under a body running at 2 m/s it
+    is down (slower than half the body), the swinging foot is not; the same drift on a body
+    standing still is movement."""
+    num = 60
+    joints = np.zeros((num, 17, 3))
+    t = np.arange(num) / FPS
+    joints[:, JOINT_INDEX["pelvis"], 1] = 2.0 * t
+    joints[:, JOINT_INDEX["left_ankle"]] = np.stack([0.1 + 0 * t, 0.7 * t, 0.05 + 0 * t], -1)
+    joints[:, JOINT_INDEX["right_ankle"]] = np.stack([-0.1 + 0 * t, 4.0 * t, 0.1 + 0 * t], -1)
+    contacts = cleanup.detect_foot_contacts(joints, FPS, floor=0.05)
+    assert contacts[:, 0].mean() > 0.9 and not contacts[:, 1].any()
+    joints[:, JOINT_INDEX["pelvis"], 1] = 0.0
+    assert not cleanup.detect_foot_contacts(joints, FPS, floor=0.05)[:, 0].any()
+
+
 def test_foot_lock_holds_ankles_and_leaves_the_rest():
     joints, _ = walking_feet()
     contacts = cleanup.detect_foot_contacts(joints, FPS)
     blend = 4
-    locked = cleanup.foot_lock(joints, contacts, blend_frames=blend)
+    locked = cleanup.foot_lock(joints, contacts, blend_frames=blend, move_body=False)
     for k, name in enumerate(("left", "right")):
         ankle = JOINT_INDEX[f"{name}_ankle"]
         before = 0.0
@@ -128,6 +144,31 @@ def test_foot_lock_holds_ankles_and_leaves_the_rest():
             assert np.max(np.abs(lengths - original)) < 1e-6
     others = [j for j in range(17) if j not in (2, 3, 5, 6)]
     assert np.array_equal(locked[:, others], joints[:, others])
+
+
+def test_foot_lock_moves_the_body_with_a_drifting_root():
+    """Both planted feet drifting 8 cm together (the lifted root's depth wandering): the whole
+    body takes the drift, so the legs keep their directions, and the ankles stay held."""
+    num = 60
+    joints = np.zeros((num, 17, 3))
+    for name, x in (("left", 0.1), ("right", -0.1)):
+        joints[:, JOINT_INDEX[f"{name}_ankle"]] = [x, 0.0, 0.05]
+        joints[:, JOINT_INDEX[f"{name}_knee"]] = [x, -0.03, 0.47]
+        joints[:, JOINT_INDEX[f"{name}_hip"]] = [x, 0.0, 0.9]
+    drift = np.linspace(-0.04, 0.04, num)  # metres along Y over two seconds
+    joints[..., 1] += drift[:, None]
+    contacts = np.ones((num, 2), dtype=bool)
+    locked = cleanup.foot_lock(joints, contacts, fps=FPS)
+    moved = cleanup.foot_lock(joints, contacts, fps=FPS, move_body=False)
+    ankle, knee, hip = (JOINT_INDEX[f"left_{j}"] for j in ("ankle", "knee", "hip"))
+    assert np.ptp(locked[:, ankle, 1]) < 0.002  # held within 2 mm, from 8 cm
+    shin = locked[:, ankle] - locked[:, knee]
+    shin_raw = joints[:, ankle] - joints[:, knee]
+    cosine = np.sum(shin * shin_raw, -1) / np.linalg.norm(shin, axis=-1) ** 2
+    assert np.degrees(np.arccos(np.clip(cosine, -1, 1))).max() < 0.5  # the shin keeps its line
+    bent = moved[:, hip] - moved[:, knee]
+    turn = np.degrees(np.arccos(np.clip(bent[:, 2] / np.linalg.norm(bent, axis=-1), -1, 1)))
+    assert turn.max() > 2.0  # the legs alone would have bent by degrees
 
 
 def test_foot_lock_blends_without_jumps():

@@ -203,17 +203,52 @@ def test_armature_object_transform_keeps_feet_flat(walk):
         assert np.allclose(world, result.world_rotations[foot], atol=1e-6), foot
 
 
+def foot_lowest(rest: RestPose, result) -> np.ndarray:
+    """(T, 2) the lowest head or tail of each foot and its toe, metres above where it is at rest
+    (the rest foot stands on the floor)."""
+    pose = pose_world_matrices(rest, result.rotations, result.locations)
+    out = []
+    for foot, toe in (("foot.L", "toe.L"), ("foot.R", "toe.R")):
+        ends = [pose[b][:, :3, 3] + e * rest[b].length * pose[b][:, :3, 1] for b in (foot, toe)
+                for e in (0.0, 1.0)]  # fmt: skip
+        rest_low = min(rest[b].head[2] for b in (foot, toe))
+        rest_low = min(rest_low, rest[toe].tail[2])
+        out.append(np.min([p[:, 2] for p in ends], axis=0) - rest_low)
+    return np.stack(out, axis=1)
+
+
+def test_toes_never_go_through_the_floor():
+    """A foot following a shin tilted forward near the floor would put its toes centimetres
+    under it; the foot pitches up about its ankle (easing in and out over 0.1 s) so its lowest
+    point stays within a sole's thickness of the floor, touching it where needed."""
+    rest = metarig_rest()
+    rig_map = metarig_map(rest.names)
+    joints, fps = walking(4)
+    joints[..., 2] -= 0.02  # the lifted ankles a little low: the shin-following toes sink
+    never = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.zeros((len(joints), 2)))
+    lowest = foot_lowest(rest, never)
+    sole = feet.SOLE * (rest["foot.L"].head[2] - rest["toe.L"].tail[2])  # 4 mm on this rig
+    assert lowest.min() > -sole - 0.002  # the 0.5 degree pitch steps: under 2 mm more
+    assert np.isclose(lowest, -sole, atol=0.002).sum() > 5  # it touches
+
+
 def test_given_contacts_are_used():
     rest = metarig_rest()
     rig_map = metarig_map(rest.names)
     joints, fps = walking(4)
     never = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.zeros((len(joints), 2)))
-    for foot in FEET:
-        assert np.allclose(np.abs(never.rotations[foot][:, 0]), 1.0, atol=1e-9)
+    lowest = foot_lowest(rest, never)
+    for k, foot in enumerate(FEET):  # following the shin, unless its toes would go under
+        followed = np.isclose(np.abs(never.rotations[foot][:, 0]), 1.0, atol=1e-9)
+        assert followed.mean() > 0.5, foot
+        assert lowest[~followed, k].min() > -0.007, foot  # the sole, 5 mm, and 2 mm of steps
     always = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.ones((len(joints), 2)))
-    for foot in FEET:  # planted all along: rest orientation turned about Z only
-        y = always.world_rotations[foot][:, :, 1]
-        assert np.allclose(y[:, 2], rest.rotation(foot)[2, 1], atol=1e-9)
+    lowest = foot_lowest(rest, always)
+    for k, foot in enumerate(FEET):  # planted all along: rest orientation turned about Z only,
+        y = always.world_rotations[foot][:, :, 1]  # unless the ankle dips under its floor
+        flat = np.isclose(y[:, 2], rest.rotation(foot)[2, 1], atol=1e-9)
+        assert flat.mean() > 0.9, foot
+        assert np.all(lowest[~flat, k] > -0.007), foot
     with pytest.raises(ValueError, match="contacts"):
         retarget.solve(joints, rest, rig_map, contacts=np.zeros((3, 2)))
 

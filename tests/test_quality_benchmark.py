@@ -103,6 +103,22 @@ def test_below_ground_is_the_deepest_ankle_under_its_ground():
     assert abs(qm.measure(walking(), rig, 0.0, 0.1)["below_ground_m"] - 0.04) < 1e-6
 
 
+def test_below_the_floor_is_the_lowest_foot_point_not_the_ankle():
+    """A kick sweeps the ankle 4 cm under its standing height, the toes 1 cm over the floor: not
+    below it; a toe 3 cm through the floor is, whatever its ankle does."""
+    truth = walking()
+    kick = truth.copy()
+    kick[50, J["right_ankle"], 1] -= 0.04
+    lowest = np.full(len(truth), 0.01)
+    m = qm.measure(truth, kick, 0.0, 0.1, lowest=(lowest, np.zeros(len(truth))))
+    assert abs(m["below_ground_m"] - 0.04) < 1e-6  # the ankle's plane reads the kick
+    assert m["below_floor_m"] == 0.0 and m["below_floor_m_truth"] == 0.0
+    lowest[70] = -0.03
+    m = qm.measure(truth, truth, 0.0, 0.1, lowest=(lowest, np.zeros(len(truth))))
+    assert abs(m["below_floor_m"] - 0.03) < 1e-9
+    assert "below_floor_m" not in qm.measure(truth, truth, 0.0, 0.1)
+
+
 def test_a_sliding_foot_gives_its_speed():
     truth = walking()
     rig = truth.copy()

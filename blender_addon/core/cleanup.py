@@ -156,6 +156,15 @@ def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
 # errors move it by a few centimetres and half a metre a second where the true foot is still.
 CONTACT_HEIGHT = 0.08
 CONTACT_SPEED = 0.5
+# A planted foot is still while the body goes on, and a swinging one overtakes the body (2-3
+# times its speed); a lifted planted foot drifts with the body by about half the body's speed
+# (its errors grow with the motion), so on the move a contact is a foot under this share of the
+# body's horizontal speed (averaged over BODY_SPEED_SECONDS), if that is over CONTACT_SPEED.
+BODY_SPEED_SHARE = 0.5
+BODY_SPEED_SECONDS = 0.5
+# The foot lock moves the whole body by what the held feet's corrections share, low-passed at
+# this (Hz): a body's position changes slowly, and the jitter is left to the legs.
+BODY_CUTOFF_HZ = 1.0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -178,6 +187,15 @@ def _speed(points: np.ndarray, fps: float, smooth_frames: int) -> np.ndarray:
     return speed
 
 
+def _hysteresis(on: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """(T,) a state that turns on where ``on`` and stays on until ``off``."""
+    state, out = False, np.zeros(len(on), dtype=bool)
+    for t in range(len(on)):
+        state = (not off[t]) if state else bool(on[t])
+        out[t] = state
+    return out
+
+
 def detect_foot_contacts(
     joints: np.ndarray,
     fps: float,
@@ -195,8 +213,9 @@ def detect_foot_contacts(
 
     A foot lands when its ankle is within ``height_on`` of the ankles' floor level (``floor``,
     default: `coords.ankle_floor_height` of the clip) and its speed (m/s, smoothed over
-    ``smooth`` seconds) is under ``speed_on``; it lifts when the height exceeds ``height_off``
-    or the speed ``speed_off`` (hysteresis). Gaps under ``max_gap`` seconds are closed, then
+    ``smooth`` seconds) is under ``speed_on`` or BODY_SPEED_SHARE of the body's speed, whichever
+    is more; it lifts when the height exceeds ``height_off`` or the speed ``speed_off`` (or twice
+    that share of the body's speed: hysteresis). Gaps under ``max_gap`` seconds are closed, then
     contacts shorter than ``min_duration`` seconds are dropped.
     """
     joints = np.asarray(joints, dtype=float)
@@ -206,16 +225,16 @@ def detect_foot_contacts(
     min_frames = max(1, int(round(min_duration * fps)))
     gap_frames = int(round(max_gap * fps))
     contacts = np.zeros((len(joints), 2), dtype=bool)
+    body = _speed(joints[:, PELVIS] * [1.0, 1.0, 0.0], fps, int(round(BODY_SPEED_SECONDS * fps)))
+    share = np.nan_to_num(BODY_SPEED_SHARE * body)  # on the move, the body's pace sets the limit
     for k, ankle in enumerate(ANKLES):
         points = joints[:, ankle]
         height = points[:, 2] - floor
         speed = _speed(points, fps, smooth_frames)
-        on = (height < height_on) & (speed < speed_on)
-        off = (height > height_off) | (speed > speed_off) | ~np.isfinite(height)
-        state = False
-        for t in range(len(points)):
-            state = (not off[t]) if state else bool(on[t])
-            contacts[t, k] = state
+        on = (height < height_on) & (speed < np.maximum(speed_on, share))
+        off = (height > height_off) | (speed > np.maximum(speed_off, 2.0 * share))
+        off |= ~np.isfinite(height)
+        contacts[:, k] = _hysteresis(on, off)
         column = contacts[:, k]
         for start, end in _runs(~column):
             if 0 < start and end < len(column) and end - start <= gap_frames:
@@ -224,6 +243,24 @@ def detect_foot_contacts(
             if end - start < min_frames:
                 column[start:end] = False
     return contacts
+
+
+def floor_shift(joints: np.ndarray, contacts: np.ndarray, floor: float) -> np.ndarray:
+    """(T,) metres to raise each frame of a clip (T, 17, 3) so the lower planted ankle of every
+    contact frame (``contacts`` (T, 2)) stands at ``floor``; in between (a swing, a jump) the
+    shift is interpolated, raised where an ankle would go under the floor (zeros without any
+    contact). A lifted root's depth error bends its path up and down; the planted feet say
+    where the floor is."""
+    joints = np.asarray(joints, dtype=float)
+    contacts = np.asarray(contacts, dtype=bool)
+    frames = np.flatnonzero(contacts.any(axis=1))
+    if len(frames) < 1:
+        return np.zeros(len(joints))
+    heights = joints[:, list(ANKLES), 2]
+    lower = np.min(np.where(contacts, heights, np.inf), axis=1)
+    shift = np.interp(np.arange(len(joints)), frames, floor - lower[frames])
+    lowest = np.nanmin(heights, axis=1) + shift
+    return shift + np.maximum(floor - lowest, 0.0)
 
 
 def _two_bone_knee(
@@ -248,6 +285,42 @@ def _two_bone_knee(
     return new_knee, new_ankle
 
 
+def _lock_corrections(
+    joints: np.ndarray, contacts: np.ndarray, blend_frames: int, axes: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per ankle, (T, 2, 3) the move onto its contact's anchor and (T, 2) how much it is held:
+    1 in a contact, easing (smoothstep) to 0 over ``blend_frames`` frames either side."""
+    num = len(joints)
+    correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
+    for k, ankle in enumerate(ANKLES):
+        for start, end in _runs(contacts[:, k]):
+            anchor = np.median(joints[start:end, ankle][:, axes], axis=0)
+            inside = anchor - joints[start:end, ankle][:, axes]
+            correction[start:end, k, axes] = inside
+            weight[start:end, k] = 1.0
+            for step in range(1, blend_frames + 1):
+                w = 1.0 - step / (blend_frames + 1)
+                w = w * w * (3.0 - 2.0 * w)
+                for t, edge in ((start - step, 0), (end - 1 + step, -1)):
+                    if 0 <= t < num and not contacts[t, k]:
+                        correction[t, k, axes] += w * inside[edge]
+                        weight[t, k] = max(weight[t, k], w)
+    return correction, weight
+
+
+def _move_body(
+    joints: np.ndarray, target: np.ndarray, weight: np.ndarray, fps: float
+) -> np.ndarray:
+    """The whole body moved, smoothly (low-passed at BODY_CUTOFF_HZ), by the held ankles'
+    (weights (T, 2)) weighted mean move onto their targets (T, 2, 3): the lifted root's depth
+    drift moves both planted feet together, and moving the body keeps every bone's direction.
+    Moved, not turned: the lift's heading is steadier than its feet."""
+    held = np.maximum(weight.sum(axis=1), 1e-9)[:, None]
+    moves = target - joints[:, list(ANKLES)]
+    shift = np.einsum("tk,tki->ti", weight, moves) / held
+    return joints + butterworth(shift, fps, BODY_CUTOFF_HZ)[:, None, :]
+
+
 def foot_lock(
     joints: np.ndarray,
     contacts: np.ndarray,
@@ -255,46 +328,43 @@ def foot_lock(
     blend_frames: int = 4,
     lock_height: bool = False,
     keep_leg_lengths: bool = True,
+    move_body: bool = True,
+    fps: float = 30.0,
 ) -> np.ndarray:
     """Hold each ankle's horizontal position still during its contacts (T, 17, 3) -> copy.
 
-    Within a contact the ankle sits at the contact's mean horizontal position (and, with
-    ``lock_height``, its mean height); over ``blend_frames`` frames before and after, the
-    correction fades in and out (smoothstep). With ``keep_leg_lengths`` the knee moves too, in
-    the leg's own bend plane, so thigh and shin keep their lengths (an ankle out of reach is
-    pulled in). Frames farther than ``blend_frames`` from any contact are unchanged.
+    Within a contact the ankle sits at the contact's median horizontal position (and, with
+    ``lock_height``, its median height: the foot's still middle, not its landing and lift-off);
+    over ``blend_frames`` frames before and after, the
+    correction fades in and out (smoothstep). With ``move_body`` the whole body first moves by
+    the held feet's weighted mean correction: a lifted planted foot drifts mostly because the
+    lifted root does (its depth), and moving everything keeps every bone's direction; the legs
+    take only what is left (the feet drifting apart). With ``keep_leg_lengths`` a leg's knee
+    moves too, in its own bend plane, so thigh and shin keep their lengths (an ankle out of reach
+    is pulled in). Frames farther than ``blend_frames`` from any contact are unchanged.
     """
     joints = np.asarray(joints, dtype=float)
     contacts = np.asarray(contacts, dtype=bool)
     if contacts.shape != (len(joints), 2):
         raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
-    out = joints.copy()
     axes = [0, 1, 2] if lock_height else [0, 1]
-    num = len(joints)
+    correction, weight = _lock_corrections(joints, contacts, blend_frames, axes)
+    out = joints.copy()
+    if move_body:
+        target = joints[:, list(ANKLES)] + correction
+        out = _move_body(joints, target, weight, fps)
+        correction = (target - out[:, list(ANKLES)]) * (weight > 0)[..., None]
     for k, ankle in enumerate(ANKLES):
-        side = "left" if k == 0 else "right"
-        correction = np.zeros((num, 3))
-        touched = np.zeros(num, dtype=bool)
-        for start, end in _runs(contacts[:, k]):
-            anchor = joints[start:end, ankle][:, axes].mean(axis=0)
-            inside = anchor - joints[start:end, ankle][:, axes]
-            correction[start:end, axes] = inside
-            touched[start:end] = True
-            for step in range(1, blend_frames + 1):
-                weight = 1.0 - step / (blend_frames + 1)
-                weight = weight * weight * (3.0 - 2.0 * weight)
-                for t, edge in ((start - step, 0), (end - 1 + step, -1)):
-                    if 0 <= t < num and not contacts[t, k]:
-                        correction[t, axes] += weight * inside[edge]
-                        touched[t] = True
+        touched = weight[:, k] > 0
         if not np.any(touched):
             continue
-        new_ankle = joints[:, ankle] + correction
+        new_ankle = out[:, ankle] + correction[:, k]
         if keep_leg_lengths:
+            side = "left" if k == 0 else "right"
             hip, knee = JOINT_INDEX[f"{side}_hip"], JOINT_INDEX[f"{side}_knee"]
             idx = np.flatnonzero(touched)
             new_knee, reached = _two_bone_knee(
-                joints[idx, hip], joints[idx, knee], joints[idx, ankle], new_ankle[idx]
+                out[idx, hip], out[idx, knee], out[idx, ankle], new_ankle[idx]
             )
             out[idx, knee] = new_knee
             new_ankle[idx] = reached
@@ -469,6 +539,6 @@ def clean_joints(
         min_duration=options.min_contact,
     )
     if options.foot_lock:
-        out = foot_lock(out, contacts, blend_frames=options.blend_frames)
+        out = foot_lock(out, contacts, blend_frames=options.blend_frames, fps=fps)
     out = root_motion(out, options.root)
     return out, contacts

@@ -33,6 +33,13 @@ from .trunk_fit import WorldRotations
 # (0.1 s adds 5 degrees a frame on a 30 fps walk, 0.2 s none), short enough to be flat by the
 # time the heel is down.
 BLEND_SECONDS = 0.2
+# A foot pitched up off the floor eases in and out over this either side (seconds): a kick
+# sweeping past the floor would otherwise snap the foot in a frame.
+EASE_SECONDS = 0.1
+# A foot may touch this share of its rest ankle height into the floor before it pitches: a
+# sole's thickness (5 mm under the meta-rig's 8.5 cm ankle), so a planted foot stays flat through
+# the source ankle's millimetre dips, in whatever units the armature has.
+SOLE = 0.06
 
 
 def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
@@ -130,6 +137,127 @@ def plant_feet(
             from_parent = rest.rotation(parent) @ np.swapaxes(parent_world, -1, -2)
         w = slerp(follow, turn @ r_rest, weights[:, FOOT_SIDES.index(side)])
         basis = r_rest.T @ from_parent @ w
+        rotations[bone] = quaternion_continuity(matrix_to_quaternion(basis))
+        worlds[bone] = w
+    return rotations, worlds
+
+
+def _subtree_points(rest: RestPose, bone: str) -> np.ndarray:
+    """(N, 3) heads and tails of ``bone`` and every bone under it, in ``bone``'s rest frame
+    relative to its head: what an unmapped toe or heel (identity basis) carries with the foot."""
+    names, inside = [bone], {bone}
+    for b in rest.bones:
+        if b.parent in inside and b.name not in inside:
+            names.append(b.name)
+            inside.add(b.name)
+    points = np.array([p for n in names for p in (rest[n].head, rest[n].tail)])
+    return (points - rest[bone].head) @ rest.rotation(bone)
+
+
+def lift_to_floor(
+    points: np.ndarray,
+    ankle: np.ndarray,
+    rotation: np.ndarray,
+    up: np.ndarray,
+    floor: float,
+    side: np.ndarray,
+    ease_frames: int = 3,
+    sole: float = 0.0,
+) -> np.ndarray:
+    """(T, 3, 3) foot world rotations pitched about the ankle (toe up, or heel up) only as far
+    as it takes to keep the foot's lowest point (``points`` (N, 3), the foot's own frame) no
+    more than ``sole`` under the ``floor`` height: a foot following its shin near the floor would
+    put its toes through it. The pitch eases in and out over ``ease_frames`` either side, never
+    under what a frame needs, so a foot sweeping past the floor does not snap. ankle: (T, 3)
+    the foot's head; rotation: (T, 3, 3) its world rotation; side: (3,) the axis it pitches
+    about, in its own frame (its rest side to side: well defined however the shin swings it)."""
+    rotation = np.asarray(rotation, dtype=float)
+    axis = rotation @ side
+    wanted = floor - sole - ankle @ up  # the lowest point's allowed height off the ankle
+    offsets = np.einsum("tij,nj->tni", rotation, points)  # (T, N, 3)
+    sunk = np.flatnonzero(np.min(offsets @ up, axis=1) < wanted)
+    need = np.zeros(len(rotation))
+    if len(sunk):
+        angles = np.radians(np.arange(-60.0, 60.25, 0.5))  # candidate pitches, nearest 0 first
+        angles = angles[np.argsort(np.abs(angles), kind="stable")]
+        heights = _pitched_heights(offsets[sunk], axis[sunk], up, angles)  # (S, A)
+        ok = heights >= wanted[sunk, None]
+        pick = np.where(ok.any(axis=1), np.argmax(ok, axis=1), np.argmax(heights, axis=1))
+        need[sunk] = angles[pick]
+    return _rotations_about(axis, _ease(need, ease_frames)) @ rotation
+
+
+def _pitched_heights(
+    offsets: np.ndarray, axis: np.ndarray, up: np.ndarray, angles: np.ndarray
+) -> np.ndarray:
+    """(T, A) the lowest height (along ``up``, off the ankle) of points ``offsets`` (T, N, 3)
+    turned by each of ``angles`` (A,) about each frame's ``axis`` (T, 3) (Rodrigues)."""
+    along = np.einsum("ti,tni->tn", axis, offsets)[..., None] * axis[:, None, :]  # (T, N, 3)
+    across = offsets - along
+    turned = np.cross(axis[:, None, :], offsets)  # (T, N, 3)
+    a, b, c = along @ up, across @ up, turned @ up  # (T, N) each
+    cos, sin = np.cos(angles), np.sin(angles)
+    heights = a[..., None] + b[..., None] * cos + c[..., None] * sin  # (T, N, A)
+    return heights.min(axis=1)
+
+
+def _ease(need: np.ndarray, frames: int) -> np.ndarray:
+    """(T,) pitches at least as large as ``need`` (T,) (toe-up and heel-up apart) everywhere,
+    spread over ``frames`` either side: a running maximum, then a running mean, both that wide."""
+    if frames < 1 or not np.any(need):
+        return need
+    out = np.zeros_like(need)
+    window = 2 * frames + 1
+    for sign in (1.0, -1.0):
+        part = np.maximum(sign * need, 0.0)
+        padded = np.pad(part, frames, mode="edge")
+        peak = np.lib.stride_tricks.sliding_window_view(padded, window).max(axis=1)
+        padded = np.pad(peak, frames, mode="edge")
+        out += sign * np.lib.stride_tricks.sliding_window_view(padded, window).mean(axis=1)
+    return out
+
+
+def _rotations_about(axes: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations by ``angles`` (T,) about unit ``axes`` (T, 3) (Rodrigues); a zero
+    axis gives the identity."""
+    k = np.zeros((len(axes), 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axes[:, 2], axes[:, 1], -axes[:, 0]
+    k -= np.swapaxes(k, -1, -2)
+    s, c = np.sin(angles)[:, None, None], np.cos(angles)[:, None, None]
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+
+
+def feet_above_floor(
+    rest: RestPose,
+    rig_map: RigMap,
+    pose: dict[str, np.ndarray],
+    up: np.ndarray,
+    ankle_floor: float,
+    fps: float = 30.0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Basis quaternions and world rotations of the map's feet, each lifted (`lift_to_floor`)
+    so no toe or heel goes under the floor. pose: Blender pose matrices (T, 4, 4) of the feet
+    and their parents (`kinematics.pose_world_matrices`); ankle_floor: the ankles' height when
+    standing (armature units along ``up``): the floor is as far under it as the rest foot's
+    lowest point is under its ankle."""
+    rotations, worlds = {}, {}
+    ease = max(1, int(round(EASE_SECONDS * fps)))
+    for bone in rig_map.feet:
+        if bone not in rest or bone not in pose:
+            continue
+        points = _subtree_points(rest, bone)
+        drop = -float(np.min((points @ rest.rotation(bone).T) @ up))  # ankle over rest floor
+        r_rest, m = rest.rotation(bone), pose[bone]
+        side = unit(np.cross(r_rest[:, 1], up))  # across the rest foot, level
+        side = r_rest.T @ side if np.any(side) else np.array([1.0, 0.0, 0.0])
+        floor, sole = ankle_floor - drop, SOLE * drop
+        w = lift_to_floor(points, m[:, :3, 3], m[:, :3, :3], up, floor, side, ease, sole)
+        parent = effective_parent(rest, rig_map, bone)
+        if parent is None:
+            basis = r_rest.T @ w
+        else:
+            pw = pose[parent][:, :3, :3]
+            basis = (r_rest.T @ rest.rotation(parent)) @ np.swapaxes(pw, -1, -2) @ w
         rotations[bone] = quaternion_continuity(matrix_to_quaternion(basis))
         worlds[bone] = w
     return rotations, worlds

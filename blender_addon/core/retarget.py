@@ -199,6 +199,7 @@ def solve(
         location = (head_target - rest[root].head) @ rest.rotation(root)
         floor = (target, floor_point, up, scale, rig_floor)
         location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
+        rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
     return RetargetResult(
         rotations=rotations,
         locations={root: location},
@@ -277,6 +278,30 @@ def _ground_rig(
     floor_level = np.minimum(rig_floor, wanted.min(axis=1))  # as low as the source goes, no lower
     shift += np.maximum(floor_level - (heights.min(axis=1) + shift), 0.0)
     return location + (shift[:, None] * up) @ rest.rotation(rig_map.root)
+
+
+def _lift_feet(
+    rest: RestPose,
+    rig_map: RigMap,
+    solved: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+    location: np.ndarray,
+    floor: tuple[np.ndarray, np.ndarray, np.ndarray, float, float],
+    fps: float,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The basis and world rotations (``solved``) with the map's feet pitched up where their
+    toes or heels would go under the rig's floor (`feet.feet_above_floor`), the root where it
+    finally stands. floor: as `_ground_rig` has it."""
+    rotations, world = solved
+    *_, up, _, rig_floor = floor
+    names = [b for b in rig_map.feet if b in rest]
+    if not names:
+        return rotations, world
+    wanted = names + [p for b in names if (p := effective_parent(rest, rig_map, b)) is not None]
+    pose = pose_world_matrices(
+        rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=wanted
+    )
+    lifted = feet.feet_above_floor(rest, rig_map, pose, up, rig_floor, fps)
+    return {**rotations, **lifted[0]}, {**world, **lifted[1]}
 
 
 def _foot_weights(

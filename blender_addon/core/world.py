@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cleanup import butterworth
+from .cleanup import butterworth, detect_foot_contacts, floor_shift
 from .coords import (
     ANKLES,
     DEFAULT_ANKLE_HEIGHT,
@@ -36,6 +36,9 @@ TRUNK_PRIOR = np.radians(5.0)
 # The root's depth comes from the body's size in the image and jitters far more than its image
 # position; a body's distance changes slowly, so its depth is low-passed at this (Hz).
 ROOT_DEPTH_CUTOFF_HZ = 1.0
+# The feet's contacts for the ground are read on a copy low-passed at this (Hz), as the default
+# cleanup smooths: a lifted planted ankle jitters faster than a foot lands or lifts.
+CONTACT_SMOOTH_HZ = 6.0
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,14 @@ def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
 def ground_contacts(
     joints: np.ndarray, fps: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
 ) -> np.ndarray:
-    """A levelled clip moved up or down frame by frame so every resting ankle stands at
-    ``ankle_height``; in between (a step's swing, a jump) the shift is interpolated, raised
-    where a foot would go under the floor. The root's depth error bends the path up and down;
-    the feet say where the floor is, so the body neither sinks nor floats, and a jump keeps its
-    height."""
+    """A levelled clip moved up or down frame by frame so the lower planted ankle of every
+    contact (`cleanup.detect_foot_contacts`, on a low-passed copy) stands at ``ankle_height``;
+    in between (a step's swing, a jump) the shift is interpolated, raised where a foot would go
+    under the floor. The root's depth error bends the path up and down; the feet say where the
+    floor is, so the body neither sinks nor floats, and a jump keeps its height. The contacts,
+    not only the feet at rest: a jog's or a walk's planted foot seldom rests by `REST_SPEED`
+    (the lift moves it with the body), and a floor pinned only where one does leaves the rest of
+    the clip floating or sunk."""
     out = np.asarray(joints, dtype=float).copy()
     out[..., 2] += ground_shift(out, fps, ankle_height)[:, None]
     return out
@@ -133,14 +139,16 @@ def ground_contacts(
 def ground_shift(
     joints: np.ndarray, fps: float, ankle_height: float = DEFAULT_ANKLE_HEIGHT
 ) -> np.ndarray:
-    """(T,) metres `ground_contacts` raises each frame by (zeros when no foot rests twice); the
-    footage camera moves by the same amount so the body stays on its pixels."""
-    frames, points = _resting(joints, fps)
-    if len(frames) < 2:
+    """(T,) metres `ground_contacts` raises each frame by (zeros without a contact, except to
+    keep the ankles over the floor); the footage camera moves by the same amount so the body
+    stays on its pixels."""
+    joints = np.asarray(joints, dtype=float)
+    if len(joints) < 3:
         return np.zeros(len(joints))
-    shift = np.interp(np.arange(len(joints)), frames, ankle_height - points[:, 2])
-    # and no frame in between puts a foot through the floor
-    lowest = np.nanmin(np.asarray(joints, dtype=float)[:, list(ANKLES), 2], axis=1) + shift
+    steady = butterworth(joints, fps, CONTACT_SMOOTH_HZ)
+    planted = detect_foot_contacts(steady, fps, floor=ankle_height)
+    shift = floor_shift(steady, planted, ankle_height)
+    lowest = np.nanmin(joints[:, list(ANKLES), 2], axis=1) + shift  # no jitter under the floor
     return shift + np.maximum(ankle_height - lowest, 0.0)
 
 
@@ -182,8 +190,8 @@ def level_world(
 ) -> tuple[np.ndarray, Level]:
     """Joints (T, 17, 3) in a level world: floor level, resting ankles at ``ankle_height``
     above Z = 0, the first frame's pelvis over the origin. ``camera``: the user's known
-    camera instead of the estimate; ``ground``: every resting ankle on the floor
-    (`ground_contacts`), not only their median."""
+    camera instead of the estimate; ``ground``: every planted ankle on the floor
+    (`ground_contacts`), not only the resting ankles' median."""
     joints = np.asarray(joints, dtype=float)
     if camera is not None:
         rotation, source, count = rotation_between(camera.up(), UP), "camera", 0
