@@ -183,8 +183,6 @@ class MPM_OT_map_bones(_Reporting, bpy.types.Operator):
             set_rows(settings, bone_roles.rows_for_map(None), "")
             return self.done(context, f"Map every row by hand: {exc}", "WARNING")
         rows = bone_roles.rows_for_map(rig_map)
-        if rig_map.family.startswith("auto:"):  # the matcher places no feet: guess them
-            rows = bone_roles.propose_feet(rows, skeleton)
         set_rows(settings, rows, rigmap_yaml.dump_rig_map(rig_map))
         unsure = sum(bool(i.warning) for i in settings.rows)
         return self.done(

@@ -499,6 +499,7 @@ def assert_same_as_yaml(obj, family: str) -> rigmaps.RigMap:
     auto = auto_rigmap.rig_map_for_skeleton(auto_rigmap.Skeleton.from_bones(obj.data.bones))
     assert auto.root == yaml_map.root
     assert {b.bone: b for b in auto.bones} == {b.bone: b for b in yaml_map.bones}
+    assert auto.feet == yaml_map.feet and len(auto.feet) == 2  # planted flat like the YAML's
     # the limb joints the auto map names explicitly are where the YAML map's bone ends put them
     rest = RestPose.from_bpy_bones(obj.data.bones)
     up = coords.armature_up(np.array(obj.matrix_world))

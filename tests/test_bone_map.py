@@ -18,7 +18,7 @@ bpy = pytest.importorskip("bpy")
 
 from blender_addon import bone_map  # noqa: E402
 from blender_addon.anim import fcurve_list  # noqa: E402
-from blender_addon.core import bone_roles, rigmap_yaml, rigmaps  # noqa: E402
+from blender_addon.core import rigmap_yaml, rigmaps  # noqa: E402
 from tests import test_blender_addon as base  # noqa: E402
 from tests.test_auto_rigmap import (  # noqa: E402
     auto_rig_pro_bones,
@@ -108,9 +108,9 @@ def test_map_bones_puts_every_role_on_the_right_bone(addon, rig):
     assert map_bones(target) == expected_roles(rig)
     rows = bpy.context.scene.mpm_bone_map.rows
     names = {b.name for b in target.data.bones}
-    for row in rows:  # an empty row, or a guessed foot, warns; a certain one does not
+    for row in rows:  # an empty row warns; a certain one does not
         warning = bone_map.row_warning(row, names)
-        assert bool(warning) == (not row.bone or warning == bone_roles.FOOT_GUESS), row.label
+        assert bool(warning) == (not row.bone), row.label
     rig_map = bone_map.current_map(bpy.context.scene)
     assert rigmaps.missing_bones(rig_map, names) == []
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 
-from blender_addon.core import auto_rigmap, bone_roles, rigmap_yaml, rigmaps, vocabulary
+from blender_addon.core import bone_roles, rigmap_yaml, rigmaps, vocabulary
 
 MAPS = rigmaps.builtin_rig_maps()
 
@@ -44,19 +43,9 @@ def test_a_renamed_bone_carries_its_rest_joints_and_a_missing_limb_is_refused():
         bone_roles.build_map(rows, daz)
 
 
-def test_an_empty_proposal_lists_every_role_and_feet_are_guessed_at_the_ankle():
+def test_an_empty_proposal_lists_every_role():
     rows = bone_roles.rows_for_map(None)
     assert [r.role for r in rows] == list(bone_roles.ROLES) and not any(r.bone for r in rows)
-    skeleton = auto_rigmap.Skeleton(
-        names=("shin", "twist", "foot"),
-        parents=(-1, 0, 0),
-        heads=np.array([[0, 0, 0.5], [0, 0, 0.3], [0, 0, 0.02]]),
-        tails=np.array([[0, 0, 0.0], [0, 0, 0.0], [0, -0.1, 0.0]]),
-    )
-    rows = [dataclasses.replace(r, bone="shin") if r.role == "shin.L" else r for r in rows]
-    feet = {r.role: r for r in bone_roles.propose_feet(rows, skeleton) if r.role.startswith("foot")}
-    assert feet["foot.L"].bone == "foot" and feet["foot.L"].warning == bone_roles.FOOT_GUESS
-    assert feet["foot.R"].bone == ""
 
 
 def test_the_panel_rig_list_is_the_shipped_maps_plus_auto_panel_custom():

@@ -305,6 +305,13 @@ def rig_map_from_skeleton(names: Sequence[str], parents: Sequence, heads, tails)
                 "offset": list(skeleton.HEAD_NOSE_OFFSET_WITH_EYES),
             }
 
+    for side in ("left", "right"):  # a bone starting at the ankle is the foot (feet.py)
+        foot = _bone_at(joint_bone, match.joints[f"{side}_ankle"])
+        if foot is not None:
+            bones[names[foot]] = {"foot": side}
+        else:
+            warnings.append(f"no {side} foot bone below the ankle: it follows the shin")
+
     family = f"auto:{match.convention}"
     data = {
         "family": family,

@@ -15,13 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .rigmap_yaml import rig_map_data
 from .rigmaps import RigMap, RigMapError, parse_rig_map
 
 if TYPE_CHECKING:
-    from .auto_rigmap import Skeleton
+    pass
 
 _HIPS = ["right_hip", "left_hip"]
 _SHOULDERS = ["right_shoulder", "left_shoulder"]
@@ -120,35 +118,6 @@ def rows_for_map(rig_map: RigMap | None) -> list[Row]:
             why = "unmapped: a lift needs it" if required else "unmapped: keeps its rest pose"
             rows.append(Row(role, label, "", dict(template), "", role == "root", why))
     return rows
-
-
-FOOT_GUESS = "guessed from the hierarchy (the shin's child at the ankle): check it"
-
-
-def propose_feet(rows: list[Row], skeleton: Skeleton) -> list[Row]:
-    """Fill empty foot rows with the shin's child bone that starts at the shin's tail (the
-    ankle): the joint matcher places no feet, but a foot bone planted on contacts beats a foot
-    that stiffly follows the shin. The guess carries a warning."""
-    index = {n: i for i, n in enumerate(skeleton.names)}
-    shins = {r.role[-1]: r.bone for r in rows if r.role.startswith("shin.") and r.bone}
-    taken = {r.bone for r in rows if r.bone}
-    out = []
-    for r in rows:
-        shin = shins.get(r.role[-1]) if r.role.startswith("foot.") else None
-        if r.bone or shin not in index:
-            out.append(r)
-            continue
-        i = index[shin]
-        ankle, length = skeleton.tails[i], np.linalg.norm(skeleton.tails[i] - skeleton.heads[i])
-        children = [c for c, p in enumerate(skeleton.parents) if p == i]
-        near = [c for c in children if skeleton.names[c] not in taken
-                and np.linalg.norm(skeleton.heads[c] - ankle) < 0.15 * length]  # fmt: skip
-        if not near:
-            out.append(r)
-            continue
-        foot = min(near, key=lambda c: np.linalg.norm(skeleton.heads[c] - ankle))
-        out.append(dataclasses.replace(r, bone=skeleton.names[foot], warning=FOOT_GUESS))
-    return out
 
 
 def _spec_renamed(spec: Any, renames: Mapping[str, str]) -> Any:
