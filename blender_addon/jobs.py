@@ -2,11 +2,15 @@
 
 Blender's UI never waits: `LiftJob.step()` is a `bpy.app.timers` function that reads what the
 backend sent so far and returns. Timers do not fire in the `bpy` wheel, so tests call `step()`
-themselves. The scene is touched only once, when the whole result is there and checked.
+themselves. The scene is touched only once, when the whole result is there and checked. A video
+is first uploaded to the backend by a worker thread (`VideoUpload`), so the backend needs no
+access to the user's folders.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -104,6 +108,37 @@ def read_track(path: str, options: LiftOptions, scene_fps: float) -> tracks.Trac
     return track
 
 
+class VideoUpload:
+    """The panel's video on its way to the backend, sent by a worker thread with its own socket
+    (a ZeroMQ socket serves one thread); the timer reads `done`, `upload` and `error`, and only
+    the timer touches bpy."""
+
+    def __init__(self, client: backend.Client, path: str):
+        self.path, self.name = path, os.path.basename(path)
+        self.total, self.done = os.path.getsize(path), 0
+        self.upload: str | None = None
+        self.error: Exception | None = None
+        self.stop = threading.Event()  # set by Cancel: checked between chunks
+        self.thread = threading.Thread(
+            target=self._run, args=(client.sibling(),), name="mpm-upload", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, client: backend.Client) -> None:
+        try:
+            upload = client.upload(self.path, self._progress, cancelled=self.stop.is_set)
+            if self.stop.is_set():  # cancelled as the last chunk landed: nobody will lift it
+                client.cancel_upload(upload)
+            self.upload = upload
+        except Exception as exc:  # reported by the timer: never raise in a worker thread
+            self.error = exc
+        finally:
+            client.close()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done = done
+
+
 class LiftJob:
     """One track (or video) → backend → scene. `state`: running, done, failed, cancelled."""
 
@@ -119,9 +154,11 @@ class LiftJob:
         self.state, self.message = "running", ""
         self.objects: list[str] = []
         self.started = time.monotonic()
-        if video is not None:  # the backend detects the 2D too; the track comes back with the 3D
-            self.request = client.submit_lift_video(video, options.threshold)
-            self._status(f"Detecting and lifting {video}…", 0.0, running=True)
+        self.uploading: VideoUpload | None = None
+        self.request: backend.Request | None = None
+        if video is not None:  # uploaded, then the backend detects the 2D and lifts it
+            self.uploading = VideoUpload(client, video)
+            self._status(f"Uploading {self.uploading.name}…", 0.0, running=True)
             return
         request = lift_request.LiftRequest.from_track(
             track, options.threshold, options.focal_for(track.image_size)
@@ -137,6 +174,8 @@ class LiftJob:
         """Timer function: poll the backend; apply the result when it is complete."""
         if self.state != "running":
             return None
+        if self.uploading is not None:
+            return self._step_upload()
         try:
             self.client.poll()
         except Exception as exc:  # a broken socket: report it, never raise into Blender's timer
@@ -174,9 +213,31 @@ class LiftJob:
         ]
         return self._end("done", "\n".join(lines))
 
+    def _step_upload(self) -> float | None:
+        """While the video uploads: show how far; once sent, ask for the lift."""
+        sending = self.uploading
+        if sending.thread.is_alive():
+            mb = f"{sending.done / 1e6:.1f} of {sending.total / 1e6:.1f} MB"
+            fraction = sending.done / sending.total if sending.total else 0.0
+            self._status(f"Uploading {sending.name}… {mb}", fraction, running=True)
+            return POLL_INTERVAL_S
+        self.uploading = None
+        error, threshold = sending.error, self.options.threshold
+        if getattr(error, "code", None) == backend.wire.UNKNOWN_OP:  # a backend without uploads
+            self.request = self.client.submit_lift_video(sending.path, threshold)
+        elif error is not None:
+            return self._end("failed", f"Upload failed: {getattr(error, 'message', error)}")
+        else:
+            self.request = self.client.submit_lift_video(upload=sending.upload, threshold=threshold)
+        self._status(f"Detecting and lifting {sending.name}…", 0.0, running=True)
+        return POLL_INTERVAL_S
+
     def cancel(self) -> None:
         if self.state == "running":
-            self.client.cancel(self.request)
+            if self.uploading is not None:
+                self.uploading.stop.set()  # its thread deletes the backend's partial copy
+            elif self.request is not None:
+                self.client.cancel(self.request)
             self._end("cancelled", "Cancelled; the scene is unchanged")
 
     def _end(self, state: str, message: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bpy
 
-from . import jobs, local_backend, preferences
+from . import jobs, live, local_backend, preferences
 from . import result as scene_result
 from .deps import client as backend
 from .deps import tracks
@@ -84,8 +84,8 @@ class MPM_OT_lift(_LiftOperator, bpy.types.Operator):
 
 
 class MPM_OT_lift_video(_LiftOperator, bpy.types.Operator):
-    """Have the backend detect the person in a video (MediaPipe) and lift them to 3D.
-    The backend reads the file itself: it must be under a folder it was started with --allow-dir"""
+    """Send a video to the backend, which detects the person in it (MediaPipe) and lifts them
+    to 3D"""
 
     bl_idname = "mpm.lift_video"
     bl_label = "Lift video to 3D"
@@ -95,10 +95,12 @@ class MPM_OT_lift_video(_LiftOperator, bpy.types.Operator):
         if not settings.video_path:
             return self.refuse(context, "Choose a video file first (Video)")
         video = bpy.path.abspath(settings.video_path)
+        if not Path(video).is_file():
+            return self.refuse(context, f"No video file at {video}: choose another (Video)")
         refused = self.start(context, jobs.LiftOptions.from_scene(context.scene), video=video)
         if refused:
             return refused
-        self.report({"INFO"}, f"Detecting and lifting {video}…")
+        self.report({"INFO"}, f"Uploading {Path(video).name}, then detecting and lifting…")
         return {"FINISHED"}
 
 
@@ -286,6 +288,7 @@ class MPM_OT_retarget(bpy.types.Operator):
 
 
 CLASSES = (
+    live.MPM_OT_live,
     MPM_OT_lift,
     MPM_OT_lift_video,
     MPM_OT_cancel,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import bone_map
+from . import bone_map, live
 
 
 class VIEW3D_PT_mpm_lift(bpy.types.Panel):
@@ -73,6 +73,13 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
             row.prop(s, "video_path", text="")
             row.operator("mpm.lift_video", icon="FILE_MOVIE")
             layout.operator("mpm.retarget", icon="MOD_ARMATURE")
+        row = layout.row(align=True)  # Live: blender_addon/live.py
+        row.prop(s, "live_address", text="")
+        if live.running():
+            row.operator("mpm.live", text="Stop live", icon="PAUSE", depress=True)
+        else:
+            row.operator("mpm.live", icon="PLAY").record = False
+            row.operator("mpm.live", text="Live + record", icon="REC").record = True
         if s.status:
             for line in s.status.split("\n"):
                 layout.label(text=line)

@@ -47,8 +47,8 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     video_path: StringProperty(
         name="Video",
         subtype="FILE_PATH",
-        description="A video the backend may read (its --allow-dir folders); "
-        "the backend detects the 2D with MediaPipe",
+        description="A video on this machine; Lift video to 3D sends it to the backend, "
+        "which detects the 2D with MediaPipe",
     )
     layout: EnumProperty(name="Layout", items=LAYOUT_ITEMS, default="AUTO")
     fps: FloatProperty(
@@ -153,6 +153,8 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     running: BoolProperty(name="Running", default=False)
     # Who the backend is (model, device, version), written by Check backend / Start local backend.
     backend_status: StringProperty(name="Backend", default="")
+    # Live (blender_addon/live.py): where `python -m mpm_backend.live --publish` sends frames.
+    live_address: StringProperty(name="Live from", default="tcp://127.0.0.1:5556")
 
 
 def register() -> None:

@@ -9,6 +9,8 @@
     client.poll()                                       # from a bpy.app.timers function
     request.state, request.progress                     # "pending"/"done"/"failed"/"cancelled"
 
+    client.lift_video("clip.mp4", local=True)           # uploads the file here, then lifts it
+
 Torch-free (Blender imports it). A DEALER socket, not REQ: a request that gets no answer does not
 wedge the socket. `timeout` is the longest silence tolerated from the server for a request
 (progress messages count as signs of life); after one, the socket is rebuilt, so the client works
@@ -17,9 +19,11 @@ again as soon as a server answers at the address — a restarted one included.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +36,10 @@ from . import protocol as wire  # relative: Blender vendors this package
 from .lift_request import LiftRequest
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
+# Chunks small enough to stay in a core's cache between the socket's copy and the file's
+# cost the least CPU per byte (docs/benchmarks.md "Upload benchmark"); 8 keep the pipe full.
+UPLOAD_CHUNK_BYTES = 512 << 10
+UPLOAD_WINDOW = 8  # chunks in flight: the next is on the wire while the server writes one
 
 
 class BackendError(Exception):
@@ -76,6 +84,7 @@ class Client:
     ):
         self.address, self.timeout = address, float(timeout)
         self.context = context or zmq.Context.instance()
+        self._curve_dir = curve_dir
         self._curve = _client_keys(Path(curve_dir)) if curve_dir else None
         self._ids = itertools.count(1)
         self._prefix = f"{os.getpid():x}-{id(self) & 0xFFFFFF:x}"
@@ -218,23 +227,107 @@ class Client:
 
     def submit_lift_video(
         self,
-        path: str,
+        path: str | Path | None = None,
         threshold: float | None = None,
         max_frames: int | None = None,
         timeout: float | None = None,
+        *,
+        upload: str | None = None,
+        local: bool = False,
+        on_upload: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Request:
-        """A video file on the server's machine (under one of its --allow-dir folders): the server
-        detects the 2D (MediaPipe) and lifts it. Arrays: keypoints, keypoint_confidence (the
-        BlazePose-33 track) and joints3d, completed2d, confidence, root as for lift."""
-        params: dict[str, Any] = {"path": str(path)}
+        """The server detects the 2D in a video (MediaPipe) and lifts it. The video: `upload`
+        (an id from `upload()`); or `path`, with local=True a file here, uploaded first (this
+        call blocks until it is sent; `on_upload` and `cancelled` as for `upload()`), else a file
+        on the server's machine under one of its --allow-dir folders. Arrays: keypoints,
+        keypoint_confidence (the BlazePose-33 track) and joints3d, completed2d, confidence, root
+        as for lift."""
+        if local:
+            upload = self.upload(path, on_upload, cancelled=cancelled)
+        elif upload is None and path is None:
+            raise ValueError("lift_video needs a path (local=True: a file here) or an upload id")
+        params: dict[str, Any] = {"upload": upload} if upload else {"path": str(path)}
         if threshold is not None:
             params["threshold"] = float(threshold)
         if max_frames is not None:
             params["max_frames"] = int(max_frames)
         return self.submit("lift_video", params, None, timeout)
 
-    def lift_video(self, path, threshold=None, max_frames=None, timeout=None, on_progress=None):
-        return self.wait(self.submit_lift_video(path, threshold, max_frames, timeout), on_progress)
+    def lift_video(
+        self, path=None, threshold=None, max_frames=None, timeout=None, on_progress=None, **video
+    ) -> Request:
+        """Blocking `submit_lift_video` (its keywords: upload, local, on_upload, cancelled)."""
+        request = self.submit_lift_video(path, threshold, max_frames, timeout, **video)
+        return self.wait(request, on_progress)
+
+    def upload(
+        self,
+        path: str | Path,
+        on_progress: Callable[[int, int], None] | None = None,
+        chunk_bytes: int = UPLOAD_CHUNK_BYTES,
+        *,
+        cancelled: Callable[[], bool] | None = None,
+        verify: bool = False,
+    ) -> str:
+        """Send a file from this machine to the server; returns the upload id for lift_video.
+
+        Chunks are read into reused buffers and go out UPLOAD_WINDOW at a time without further
+        copies; on_progress(bytes the server has, total) after each. `cancelled()`, checked between chunks, stops it (BackendError
+        `cancelled`). verify=True has the server check the bytes' sha256 (one more read of the
+        file here and hashing on both sides). On any failure the server's copy is deleted."""
+        path = Path(path)
+        if not 0 < chunk_bytes <= wire.MAX_UPLOAD_CHUNK_BYTES:
+            raise ValueError(f"chunk_bytes must lie in 1 … {wire.MAX_UPLOAD_CHUNK_BYTES}")
+        size = path.stat().st_size
+        params: dict[str, Any] = {"name": path.name, "size": size}
+        if verify:
+            params["sha256"] = _sha256(path, chunk_bytes)
+        upload = self.call("upload_begin", params).result["upload"]
+        try:
+            self._send_file(path, upload, size, chunk_bytes, on_progress, cancelled)
+            self.call("upload_end", {"upload": upload})
+        except BaseException:
+            self.cancel_upload(upload)
+            raise
+        return upload
+
+    def cancel_upload(self, upload: str, timeout: float = 1.0) -> bool:
+        """Have the server delete an upload (unfinished or unused); whether it still had it."""
+        try:
+            reply = self.call("upload_cancel", {"upload": upload}, timeout=timeout)
+        except BackendError:
+            return False  # gone with the server: it deletes its uploads when it stops
+        return bool(reply.result.get("found"))
+
+    def sibling(self) -> Client:
+        """A new client of the same server, timeout and keys: a ZeroMQ socket serves one thread,
+        so a worker thread (the add-on's upload) needs its own."""
+        return Client(self.address, self.timeout, self._curve_dir, self.context)
+
+    def stream_open(self, layout: str, fps: float, image_size, **options: Any) -> dict:
+        """Open a live stream (docs/protocol.md; options: look_ahead, window, threshold,
+        focal_px, idle_timeout); returns its result, whose `stream` names it."""
+        params = {"layout": layout, "fps": float(fps), "image_size": [int(v) for v in image_size]}
+        return self.call("stream_open", {**params, **options}).result
+
+    def submit_stream_frame(
+        self, stream: str, keypoints: np.ndarray, confidence: np.ndarray | None = None,
+        layout: str | None = None,
+    ) -> Request:  # fmt: skip
+        """Send frames (T, J, 2) pixels [+ (T, J)] of a stream; the reply's arrays: index (K,)
+        and joints3d, completed2d, confidence, root of the K frames now answered."""
+        arrays = {"keypoints": (np.asarray(keypoints, np.float32), layout)}
+        if confidence is not None:
+            arrays["confidence"] = (np.asarray(confidence, np.float32), layout)
+        return self.submit("stream_frame", {"stream": stream}, arrays)
+
+    def stream_frame(self, stream, keypoints, confidence=None, layout=None) -> Request:
+        return self.wait(self.submit_stream_frame(stream, keypoints, confidence, layout))
+
+    def stream_close(self, stream: str) -> Request:
+        """Close a stream; the reply's arrays hold the frames still owed (its look-ahead)."""
+        return self.call("stream_close", {"stream": stream})
 
     def close(self) -> None:
         for request in list(self.pending.values()):
@@ -289,6 +382,36 @@ class Client:
             )
         return request
 
+    def _send_file(self, path, upload, size, chunk_bytes, on_progress, cancelled) -> None:
+        """upload_chunk requests, UPLOAD_WINDOW in flight; returns when the server has them all."""
+        in_flight: deque[Request] = deque()
+        # one buffer per chunk in flight, sent uncopied (zmq copy=False) and refilled only once
+        # the server has acknowledged its chunk, so libzmq is done with it: no copies, no faults
+        ring = [np.empty(min(chunk_bytes, size), np.uint8) for _ in range(UPLOAD_WINDOW)]
+        sent = chunks = 0
+        try:
+            with path.open("rb", buffering=0) as file:
+                while sent < size or in_flight:
+                    if cancelled is not None and cancelled():
+                        raise BackendError(wire.CANCELLED, f"upload of {path.name} cancelled")
+                    if sent < size and len(in_flight) < UPLOAD_WINDOW:
+                        buffer = ring[chunks % UPLOAD_WINDOW]
+                        read = file.readinto(buffer[: min(chunk_bytes, size - sent)])
+                        if not read:
+                            raise OSError(f"{path} shrank to {sent:,} bytes while uploading")
+                        params = {"upload": upload, "offset": sent}
+                        in_flight.append(
+                            self.submit("upload_chunk", params, {"data": (buffer[:read], None)})
+                        )
+                        sent, chunks = sent + read, chunks + 1
+                        continue
+                    done = self.wait(in_flight.popleft())
+                    if on_progress is not None:
+                        on_progress(int(done.result["received"]), size)
+        finally:
+            for request in in_flight:  # stopped early: forget them, their replies are ignored
+                self._finish(request, CANCELLED)
+
     def _finish(self, request: Request, state: str, error: BackendError | None = None) -> None:
         request.state, request.error = state, error
         self.pending.pop(request.id, None)
@@ -300,6 +423,14 @@ def _no_answer(address: str, request: Request) -> BackendError:
         f"no answer from the backend at {address} within {request.timeout:g} s for "
         f"{request.op!r}: is `python -m mpm_backend.serve` running there?",
     )
+
+
+def _sha256(path: Path, chunk_bytes: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb", buffering=0) as file:
+        while chunk := file.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _client_keys(curve_dir: Path) -> tuple[bytes, bytes, bytes]:

@@ -29,6 +29,13 @@ DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
 # Requests. `cancel` names another request of the same client in params["target"].
 OPS = ("ping", "info", "lift", "complete_2d", "complete_3d", "lift_video", "cancel")
 LONG_OPS = ("lift", "complete_2d", "complete_3d", "lift_video")  # run by the inference thread
+# Live streams (mpm_backend.live): each frame one short model pass, answered at once.
+STREAM_OPS = ("stream_open", "stream_frame", "stream_close")
+OPS += STREAM_OPS
+# Uploads (mpm_backend.uploads): a file sent in chunks into the server's own temporary folder,
+# for lift_video's params.upload; answered at once by the socket thread.
+UPLOAD_OPS = ("upload_begin", "upload_chunk", "upload_end", "upload_cancel")
+OPS += UPLOAD_OPS
 
 # Reply statuses.
 OK, PROGRESS, ERROR = "ok", "progress", "error"
@@ -72,6 +79,10 @@ MAX_ARRAY_BYTES = 1 << 30  # 1 GiB
 MAX_QUEUED = 1024  # long requests waiting for the inference thread ...
 MAX_QUEUED_BYTES = 2 << 30  # ... and the bytes of their arrays
 DTYPES = ("float32", "float64", "bool", "uint8", "int32", "int64")
+MAX_UPLOAD_BYTES = 2048 << 20  # one upload's size: the server's --max-upload-mb default
+MAX_UPLOADS = 8  # uploads held at once (in progress or waiting for their lift_video)
+MAX_UPLOAD_CHUNK_BYTES = 2 << 20  # one chunk: a uint8 array, so also under MAX_FRAMES
+UPLOAD_IDLE_S = 600.0  # an upload untouched this long is abandoned and deleted
 
 
 class Cancelled(Exception):

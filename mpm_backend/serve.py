@@ -32,6 +32,8 @@ from mpm_backend import __version__, cli
 from mpm_backend import protocol as wire
 from mpm_backend.lift_request import LiftRequest, check_fps, check_image_size
 from mpm_backend.skeleton import H36M17, LAYOUTS, get_layout
+from mpm_backend.streams import Streams
+from mpm_backend.uploads import UploadStore
 
 log = logging.getLogger("mpm_backend.serve")
 
@@ -59,8 +61,11 @@ class Server:
         curve_dir: Path | None = None,
         allow_dirs: list[Path] = (),
         context: zmq.Context | None = None,
+        uploads: UploadStore | None = None,
     ):
         self.engine = engine
+        self.uploads = uploads or UploadStore()  # files sent for lift_video (mpm_backend.uploads)
+        self.streams = Streams(engine)  # live streams (mpm_backend.live)
         self.allow_dirs = [Path(d).resolve() for d in allow_dirs]
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.ROUTER)
@@ -93,6 +98,7 @@ class Server:
                         self.socket.send_multipart(self.results.recv_multipart(copy=False))
                     else:
                         self._handle(self.socket.recv_multipart(copy=False))
+                self.uploads.expire()  # abandoned uploads (at most one look a second)
         finally:
             self._shutdown()
 
@@ -131,6 +137,10 @@ class Server:
             self._send(identity, wire.reply(rid, op, result=self.info()))
         elif op == "cancel":
             self._cancel(identity, message)
+        elif op in wire.STREAM_OPS:  # one short pass per frame: never queued behind lifts
+            self._send(identity, self.streams.handle(identity, message))
+        elif op in wire.UPLOAD_OPS:  # a chunk is one write: answered at once, never queued
+            self._send(identity, self.uploads.handle(message))
         else:
             self._enqueue(identity, message)
 
@@ -149,6 +159,7 @@ class Server:
                 "max_header_bytes": wire.MAX_HEADER_BYTES,
                 "max_queued": wire.MAX_QUEUED,
                 "max_queued_bytes": wire.MAX_QUEUED_BYTES,
+                **self.uploads.limits(),
             },
         }
 
@@ -164,7 +175,7 @@ class Server:
 
     def _enqueue(self, identity: bytes, message: wire.Message) -> None:
         if message.op == "lift_video":
-            run = _prepare_video(self.engine, message, self.allow_dirs)
+            run = _prepare_video(self.engine, message, self.allow_dirs, self.uploads)
         else:
             run = _prepare(self.engine, message)  # every check here, before the queue
         size = sum(a.nbytes for a in message.arrays.values())
@@ -173,6 +184,7 @@ class Server:
                 len(self.jobs) >= wire.MAX_QUEUED
                 or self.queued_bytes + size > wire.MAX_QUEUED_BYTES
             ):
+                self.uploads.unclaim(_upload_id(message))  # the client may ask again later
                 raise wire.ProtocolError(
                     wire.BUSY,
                     f"{len(self.jobs)} requests ({self.queued_bytes >> 20} MiB) are waiting; "
@@ -192,6 +204,7 @@ class Server:
                 job.cancelled.set()
         self.queue.put(None)
         self.worker.join(timeout=10)
+        self.uploads.close()
         self.results.close()
         self.socket.close()
         if self.auth is not None:
@@ -211,6 +224,7 @@ class Server:
                     with self.jobs_lock:
                         self.jobs.pop((job.identity, job.message.id), None)
                         self.queued_bytes -= job.size
+                    self.uploads.release(_upload_id(job.message))  # used, whatever the outcome
                 out.send_multipart([job.identity, *frames])
         finally:
             out.close()
@@ -340,27 +354,21 @@ def _prepare_complete_3d(engine, message: wire.Message, fps: float):
     return run
 
 
-def _prepare_video(engine, message: wire.Message, allow_dirs: list[Path]):
-    """lift_video: a video file the server may read (under an --allow-dir) → 2D track → 3D."""
-    path = message.params.get("path")
-    if not isinstance(path, str) or not path:
-        raise wire.ProtocolError(wire.BAD_PARAMS, "lift_video needs params.path: a video file")
-    video = Path(path).resolve()
-    if not any(video.is_relative_to(d) for d in allow_dirs):
-        where = ", ".join(map(str, allow_dirs)) or "none (start the server with --allow-dir DIR)"
-        raise wire.ProtocolError(
-            wire.FORBIDDEN, f"{path} is outside the folders this server may read: {where}"
-        )
-    if not video.is_file():
-        raise wire.ProtocolError(wire.BAD_PARAMS, f"{path}: no such file on the server")
+def _prepare_video(engine, message: wire.Message, allow_dirs: list[Path], uploads: UploadStore):
+    """lift_video: an uploaded video or one the server may read (under an --allow-dir) → 2D
+    track → 3D."""
     threshold = wire.number_param(message, "threshold", required=False, positive=False)
     max_frames = wire.number_param(message, "max_frames", required=False)
+    video, name = _video_source(message, allow_dirs, uploads)  # last: it claims an upload
 
     def run(progress, cancelled):
         from mpm_backend.track import detect  # mediapipe: the optional video extra
 
-        track = detect(video, max_frames=None if max_frames is None else int(max_frames),
-                       progress=False, cancelled=cancelled)  # fmt: skip
+        try:
+            track = detect(video, max_frames=None if max_frames is None else int(max_frames),
+                           progress=False, cancelled=cancelled)  # fmt: skip
+        except ValueError as exc:  # name the client's file, not the server's copy of it
+            raise ValueError(str(exc).replace(str(video), name)) from None
         fps = track.fps or 30.0
         request = LiftRequest(
             keypoints=track.keypoints,
@@ -384,6 +392,41 @@ def _prepare_video(engine, message: wire.Message, allow_dirs: list[Path]):
         return summary, arrays
 
     return run
+
+
+def _video_source(
+    message: wire.Message, allow_dirs: list[Path], uploads: UploadStore
+) -> tuple[Path, str]:
+    """(the file to read, the name to show): params.upload (claimed here), or params.path."""
+    path, upload = message.params.get("path"), message.params.get("upload")
+    if upload is not None:
+        if path is not None:
+            raise wire.ProtocolError(
+                wire.BAD_PARAMS, "lift_video takes params.path or params.upload, not both"
+            )
+        return uploads.claim(upload)
+    if not isinstance(path, str) or not path:
+        raise wire.ProtocolError(
+            wire.BAD_PARAMS,
+            "lift_video needs params.upload (an uploaded video's id) or params.path (a file the "
+            "server may read)",
+        )
+    video = Path(path).resolve()
+    if not any(video.is_relative_to(d) for d in allow_dirs):
+        where = ", ".join(map(str, allow_dirs)) or "none (start the server with --allow-dir DIR)"
+        raise wire.ProtocolError(
+            wire.FORBIDDEN,
+            f"{path} is outside the folders this server may read: {where}; or upload the file "
+            "(upload_begin, then params.upload)",
+        )
+    if not video.is_file():
+        raise wire.ProtocolError(wire.BAD_PARAMS, f"{path}: no such file on the server")
+    return video, path
+
+
+def _upload_id(message: wire.Message):
+    """The upload a lift_video request claimed (None for other requests)."""
+    return message.params.get("upload") if message.op == "lift_video" else None
 
 
 def _check_frames(op: str, array: np.ndarray) -> None:
@@ -497,7 +540,15 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="a folder whose videos lift_video may read (repeatable; none by default)",
     )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=wire.MAX_UPLOAD_BYTES >> 20,
+        help="the largest file a client may upload for lift_video, in MiB (default %(default)s)",
+    )
     args = parser.parse_args(argv)
+    if args.max_upload_mb < 0:
+        parser.error("--max-upload-mb must be ≥ 0 (0 refuses every upload)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     if not is_loopback(args.bind):
@@ -522,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
         return 2
     try:
-        server = Server(engine, args.bind, args.curve_dir, args.allow_dir)
+        uploads = UploadStore(args.max_upload_mb << 20)
+        server = Server(engine, args.bind, args.curve_dir, args.allow_dir, uploads=uploads)
     except (zmq.ZMQError, FileNotFoundError) as exc:
         log.error("cannot listen on %s: %s", args.bind, exc)
         return 2

@@ -1,0 +1,231 @@
+"""Live mode: the streaming lifter against the offline lift, the stream ops over real sockets,
+and the add-on's Live toggle in the bpy wheel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mpm_backend import protocol as wire
+from mpm_backend.client import BackendError, Client
+from mpm_backend.inference import Engine
+from mpm_backend.screen import normalise_screen
+from mpm_backend.skeleton import COCO17, H36M17
+from mpm_backend.streams import StreamLifter, causal_lift
+from tests.live_backend import live_server
+from tests.synthetic import film, front_camera
+from training.data.mocap import load_clip
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "examples" / "mocap" / "cmu_actions_train_walking_1.bvh"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """As the live command runs (--threads 1): two threads on a busy 2-core machine are slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine("default", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def track() -> tuple[np.ndarray, tuple[int, int]]:
+    """A real walk filmed by a 1920×1080 camera: (T, 17, 2) H36M-17 pixels, T = 30."""
+    clip = load_clip(CLIP, skip_frames=1, target_fps=30)
+    camera = front_camera(distance=6.0)
+    uv = film(camera, clip.joints).astype(np.float32)[:30]
+    assert len(uv) == 30
+    return uv, (camera.width, camera.height)
+
+
+def streamed(lifter: StreamLifter, uv: np.ndarray) -> list:
+    out = [lifter.push(frame) for frame in uv]
+    return [f for f in out if f is not None] + lifter.flush()
+
+
+@pytest.mark.parametrize("look_ahead", [0, 3])
+def test_window_end_equals_the_offline_lift(engine, track, look_ahead):
+    uv, size = track
+    offline = engine.lift(uv, "h36m17", 30.0, size)
+    frames = streamed(StreamLifter(engine, "h36m17", 30.0, size, look_ahead, 30), uv)
+    assert [f.index for f in frames] == list(range(30))
+    joints = np.array([f.joints3d for f in frames])
+    root = np.array([f.root for f in frames])
+    # the last pass sees the whole clip, as the offline lift's one window does
+    tail = slice(29 - look_ahead, 30)
+    np.testing.assert_allclose(joints[tail], offline.joints3d[tail], atol=1e-6)
+    np.testing.assert_allclose(root[tail], offline.root[tail], atol=1e-5)
+    error_mm = 1000 * np.linalg.norm(joints - offline.joints3d, axis=-1).mean()
+    assert 1.0 < error_mm < 60.0  # earlier frames saw less future: close, not equal
+
+
+def test_causal_lift_is_the_stream_at_the_model_rate(engine, track):
+    uv, size = track
+    visible = np.ones(uv.shape[:2], np.float32)
+    pose = normalise_screen(uv, *size).astype(np.float32)
+    batched = causal_lift(engine.model, pose, visible, window=9, look_ahead=2, batch=8)
+    frames = streamed(StreamLifter(engine, "h36m17", 30.0, size, 2, 9), uv)
+    np.testing.assert_allclose(np.array([f.joints3d for f in frames]), batched, atol=1e-5)
+
+
+def test_other_frame_rates_answer_every_frame(engine, track):
+    uv, size = track
+    lifter = StreamLifter(engine, "h36m17", 60.0, size, look_ahead=4, window=9)
+    frames = streamed(lifter, uv)
+    assert [f.index for f in frames] == list(range(30))
+    assert np.abs(np.array([f.joints3d[H36M17.index("pelvis")] for f in frames])).max() == 0
+    with pytest.raises(ValueError, match="look_ahead must be 0 … 16 frames at 60 fps"):
+        StreamLifter(engine, "h36m17", 60.0, size, look_ahead=17, window=9)
+
+
+@pytest.fixture(scope="module")
+def server(engine):
+    with live_server(engine) as server:
+        yield server
+
+
+def test_stream_over_zmq_answers_each_frame_in_order(server, engine, track):
+    uv, size = track
+    with Client(server.address, timeout=20) as client:
+        opened = client.stream_open("h36m17", 30, size, look_ahead=2, window=27)
+        stream = opened["stream"]
+        assert opened["look_ahead"] == 2 and opened["window"] == 27
+        indices, joints = [], []
+        for t, frame in enumerate(uv):
+            reply = client.stream_frame(stream, frame[None], layout="h36m17")
+            assert reply.result["received"] == t + 1
+            expected = [t - 2] if t >= 2 else []
+            assert reply.arrays["index"].tolist() == expected
+            indices += reply.arrays["index"].tolist()
+            joints += list(reply.arrays["joints3d"])
+        closed = client.stream_close(stream)
+        assert closed.arrays["index"].tolist() == [28, 29]
+        joints += list(closed.arrays["joints3d"])
+        local = streamed(StreamLifter(engine, "h36m17", 30.0, size, 2, 27), uv)
+        np.testing.assert_array_equal(np.array(joints), np.array([f.joints3d for f in local]))
+        with pytest.raises(BackendError, match="no open stream") as error:
+            client.stream_frame(stream, uv[:1], layout="h36m17")
+        assert error.value.code == wire.BAD_PARAMS
+
+
+def test_stream_frames_are_not_queued_behind_a_long_lift(server, track):
+    uv, size = track
+    with Client(server.address, timeout=20) as client:
+        stream = client.stream_open("h36m17", 30, size, window=27)["stream"]
+        long_track = np.tile(uv, (600, 1, 1))  # 18,000 frames: ten minutes at 30 fps
+        lift = client.submit_lift(long_track, "h36m17", 30.0, size)
+        while lift.progress is None:
+            client.poll(0.05)
+        for t in range(5):
+            start = time.perf_counter()
+            reply = client.stream_frame(stream, uv[t : t + 1])
+            assert time.perf_counter() - start < 0.5  # one short pass, not the lift's minutes
+            assert reply.arrays["index"].tolist() == ([t - 1] if t else [])
+        assert not lift.finished
+        client.cancel(lift)
+
+
+def test_idle_stream_times_out(server, track):
+    uv, size = track
+    with Client(server.address, timeout=20) as client:
+        stream = client.stream_open("h36m17", 30, size, idle_timeout=0.3)["stream"]
+        assert client.stream_frame(stream, uv[:1]).result["received"] == 1
+        time.sleep(0.5)
+        with pytest.raises(BackendError, match="timed out") as error:
+            client.stream_frame(stream, uv[1:2])
+        assert error.value.code == wire.BAD_PARAMS
+
+
+def test_bad_frames_get_clear_errors(server, track):
+    uv, size = track
+    with Client(server.address, timeout=20) as client:
+        stream = client.stream_open("coco17", 30, size)["stream"]
+        with pytest.raises(BackendError, match=r"\(T, 17, 2\), got \[1, 12, 2\]") as error:
+            client.stream_frame(stream, np.zeros((1, 12, 2)))
+        assert error.value.code == wire.BAD_ARRAY
+        with pytest.raises(BackendError, match="1 … 32 frames"):
+            client.stream_frame(stream, np.zeros((33, COCO17.num_joints, 2)))
+        with pytest.raises(BackendError, match="Inf"):
+            client.stream_frame(stream, np.full((1, COCO17.num_joints, 2), np.inf))
+        with pytest.raises(BackendError, match="look_ahead must be 0 … 80") as error:
+            client.stream_open("coco17", 30, size, look_ahead=90)
+        assert error.value.code == wire.BAD_PARAMS
+        with pytest.raises(BackendError, match="image_size"):
+            client.call("stream_open", {"layout": "coco17", "fps": 30})
+
+
+def test_blender_live_poses_and_records_the_frames(engine, track):
+    """Published frames over real zmq → the add-on's receiver → the skeleton posed, then keyed.
+    (Blender's timers never fire in the bpy wheel: the test calls what the timer calls.)"""
+    bpy = pytest.importorskip("bpy")
+    import addon_utils
+
+    from blender_addon import jobs
+    from blender_addon.anim import fcurve_list
+    from blender_addon.live import LiveSession, Receiver, to_blender
+    from mpm_backend.live import Publisher
+    from tests.live_backend import free_port
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    addon_utils.enable("blender_addon", default_set=True)
+    assert hasattr(bpy.types, "MPM_OT_live")  # the toggle registered with the add-on
+    bpy.context.scene.render.fps = 30
+    uv, size = track
+    address = f"tcp://127.0.0.1:{free_port()}"
+    publisher, receiver = Publisher(address), Receiver(address)
+    try:
+        time.sleep(0.5)  # a SUB socket misses what is sent before it has joined
+        for frame in streamed(StreamLifter(engine, "h36m17", 30.0, size, 1, 27), uv):
+            publisher(frame)
+        frames, deadline = [], time.monotonic() + 10
+        while len(frames) < 30 and time.monotonic() < deadline:
+            frames += receiver.take()
+            time.sleep(0.02)
+    finally:
+        receiver.close()
+        publisher.close()
+    assert [f[0] for f in frames] == list(range(30))
+    session = LiveSession(bpy.context.scene, jobs.LiftOptions(), 30.0, record=True)
+    session.show(frames)
+    skeleton = session.skeleton
+    bpy.context.view_layer.update()
+    joints = to_blender(frames[-1][1], frames[-1][2])
+    shin = skeleton.pose.bones["mpm_shin.L"]
+    posed = np.array(skeleton.matrix_world.to_3x3() @ (shin.tail - shin.head))
+    source = joints[H36M17.index("left_ankle")] - joints[H36M17.index("left_knee")]
+    cosine = posed @ source / np.linalg.norm(posed) / np.linalg.norm(source)
+    assert cosine > 0.99  # the live pose follows the newest frame's shin
+    names = session.finish()
+    recorded = bpy.data.objects[names[0]]
+    keys = {len(c.keyframe_points) for c in fcurve_list(recorded.animation_data.action, recorded)}
+    assert max(keys) == 30
+    addon_utils.disable("blender_addon", default_set=True)
+
+
+def test_the_live_command_on_the_shipped_clip_follows_the_offline_lift(engine, tmp_path):
+    """`python -m mpm_backend.live` on the rendered clip (as fast as it runs, so no frame is
+    dropped): every frame answered in order, close to the offline lift of the same detections."""
+    pytest.importorskip("mediapipe")
+    from mpm_backend.live import main
+    from mpm_backend.track import detect
+
+    video = ROOT / "examples" / "video" / "video.mp4"
+    out = tmp_path / "live.npz"
+    assert main(["--source", str(video), "--max-frames", "40", "--out", str(out)]) == 0
+    live = np.load(out)
+    assert live["index"].tolist() == list(range(40))
+    assert (live["latency_s"] > 0).all()
+    track = detect(video, max_frames=40, progress=False)
+    offline = engine.lift(track.keypoints, track.layout, 30.0, track.image_size, track.confidence)
+    error_mm = 1000 * np.linalg.norm(live["joints3d"] - offline.joints3d, axis=-1).mean()
+    assert error_mm < 30.0  # one frame of future against the whole clip
