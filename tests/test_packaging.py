@@ -24,7 +24,13 @@ import mpm_backend
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "build" / "pip-cache"
-SCRIPTS = ("mpm-lift-serve", "mpm-lift-batch", "mpm-lift-track", "mpm-lift-build-extension")
+SCRIPTS = (
+    "mpm-lift-serve",
+    "mpm-lift-batch",
+    "mpm-lift-track",
+    "mpm-lift-live",
+    "mpm-lift-build-extension",
+)
 PRESETS = ("metarig", "rigify", "mixamo", "cmu")
 
 

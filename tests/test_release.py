@@ -57,5 +57,6 @@ def test_console_scripts_are_declared():
         "mpm-lift-serve",
         "mpm-lift-batch",
         "mpm-lift-track",
+        "mpm-lift-live",
         "mpm-lift-build-extension",
     }
