@@ -32,6 +32,8 @@ class LiftOptions:
     fps: float | None = None
     image_size: tuple[int, int] | None = None
     threshold: float = 0.3
+    people: str = "PROMINENT"  # vocabulary.PEOPLE_ROWS: "ALL" is lifted by people.PeopleJob
+    person: int = 0  # with people "ONE": the person, in `read_people`'s order
     target: str | None = None  # armature object name
     rig: str = "AUTO"
     rig_map_path: str = ""
@@ -72,6 +74,8 @@ class LiftOptions:
             fps=s.fps or None,
             image_size=size,
             threshold=s.threshold,
+            people=s.people,
+            person=s.person,
             target=s.target.name if s.target else None,
             rig=s.rig,
             rig_map_path=bpy.path.abspath(s.rig_map_path) if s.rig_map_path else "",
@@ -96,10 +100,12 @@ class LiftOptions:
 
 
 def read_track(path: str, options: LiftOptions, scene_fps: float) -> tracks.Track:
-    """The track, with the panel's layout/fps/size overriding the file; fps falls back to the scene's."""
+    """The track, with the panel's layout/fps/size overriding the file; fps falls back to the
+    scene's. The person: the one People "One" numbers, else the most prominent."""
+    person = options.person if options.people == "ONE" else None
     # the size goes to the reader too: MediaPipe's normalised landmarks need it to be read
     track = tracks.read_track(
-        path, layout=options.layout, fps=options.fps, image_size=options.image_size
+        path, layout=options.layout, fps=options.fps, image_size=options.image_size, person=person
     )
     if options.image_size:
         track.image_size = options.image_size
@@ -190,6 +196,11 @@ class LiftJob:
             return self._end("cancelled", "Cancelled; the scene is unchanged")
         if request.error is not None:
             return self._end("failed", f"Lift failed: {request.error.message}")
+        return self._apply(request)
+
+    def _apply(self, request: backend.Request) -> float | None:
+        """The whole reply is here: put it in the scene (people.PeopleJob first asks for the
+        next person)."""
         scene = self.scene
         if scene is None:
             return self._end("failed", "The scene was deleted while lifting")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +31,10 @@ class BackendCommand:
     argv: tuple[str, ...]
     source: str  # "preference", "checkout" or "console script": shown to the user
 
-    def serve(self, address: str, allow_dirs: Sequence[Path] = ()) -> list[str]:
-        """The full command line for a backend bound to `address`, allowed to read videos in
-        `allow_dirs` (it reads none otherwise)."""
-        allowed = [arg for folder in allow_dirs for arg in ("--allow-dir", str(folder))]
-        return [*self.argv, "--bind", address, *allowed]
+    def serve(self, address: str) -> list[str]:
+        """The full command line for a backend bound to `address` (it reads no folder: the
+        panel's videos are uploaded)."""
+        return [*self.argv, "--bind", address]
 
 
 def checkout_python(start: Path) -> Path | None:

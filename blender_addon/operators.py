@@ -10,7 +10,7 @@ from pathlib import Path
 
 import bpy
 
-from . import jobs, live, local_backend, preferences
+from . import jobs, live, local_backend, people, preferences
 from . import result as scene_result
 from .deps import client as backend
 from .deps import tracks
@@ -49,14 +49,21 @@ class _LiftOperator:
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
-    def start(self, context, options, track=None, video: str | None = None) -> set[str] | None:
-        """Start the job; returns the operator's result when the target is refused."""
+    def start(
+        self, context, options, track=None, video: str | None = None, everyone=None
+    ) -> set[str] | None:
+        """Start the job (``everyone``: each person's track, one lift each, people.PeopleJob);
+        returns the operator's result when the target is refused."""
         try:
             scene_result.check_target(context.scene, options)
         except ValueError as exc:
             return self.refuse(context, str(exc))
         address, timeout, _ = preferences.settings(context)
-        jobs.start(jobs.LiftJob(context.scene, track, options, get_client(address, timeout), video))
+        client = get_client(address, timeout)
+        if everyone:
+            jobs.start(people.PeopleJob(context.scene, everyone, options, client))
+        else:
+            jobs.start(jobs.LiftJob(context.scene, track, options, client, video))
         return None
 
 
@@ -72,14 +79,19 @@ class MPM_OT_lift(_LiftOperator, bpy.types.Operator):
             return self.refuse(context, "Choose a track file first (Track)")
         options = jobs.LiftOptions.from_scene(context.scene)
         scene_fps = context.scene.render.fps / context.scene.render.fps_base
+        path = bpy.path.abspath(settings.track_path)
         try:
-            track = jobs.read_track(bpy.path.abspath(settings.track_path), options, scene_fps)
+            if options.people == "ALL":  # a skeleton (and a rig) per person
+                everyone = people.read_people(path, options, scene_fps)
+                track, who = everyone[0], f"{len(everyone)} people, "
+            else:
+                track, everyone, who = jobs.read_track(path, options, scene_fps), None, ""
         except (tracks.TrackError, OSError) as exc:
             return self.refuse(context, f"Track not read: {exc}")
-        refused = self.start(context, options, track=track)
+        refused = self.start(context, options, track=track, everyone=everyone)
         if refused:
             return refused
-        self.report({"INFO"}, f"Lifting {len(track.keypoints)} frames at {track.fps:g} fps…")
+        self.report({"INFO"}, f"Lifting {who}{len(track.keypoints)} frames at {track.fps:g} fps…")
         return {"FINISHED"}
 
 
@@ -241,9 +253,7 @@ class MPM_OT_start_backend(bpy.types.Operator):
             status.backend_status = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        video = status.video_path and Path(bpy.path.abspath(status.video_path))
-        # the panel's video folder, so "Lift video to 3D" may read it from this backend
-        command = found.serve(address, [video.parent] if video else [])
+        command = found.serve(address)  # videos come over the wire: it reads no folder
         log = Path(tempfile.gettempdir()) / "mpm-lift-backend.log"
         try:
             with log.open("wb") as out:

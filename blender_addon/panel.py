@@ -23,6 +23,10 @@ class VIEW3D_PT_mpm_lift(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "image_width")
         row.prop(s, "image_height")
+        row = col.row(align=True)
+        row.prop(s, "people")
+        if s.people == "ONE":
+            row.prop(s, "person")
         col.prop(s, "threshold")
         row = col.row(align=True)
         row.prop(s, "focal_px")

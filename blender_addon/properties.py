@@ -15,6 +15,7 @@ from bpy.props import (
 from .core.rigmaps import builtin_rig_maps
 from .core.vocabulary import (
     LEVEL_ROWS,
+    PEOPLE_ROWS,
     ROOT_MOTION_ROWS,
     SMOOTHING_ROWS,
     enum_items,
@@ -60,6 +61,18 @@ class MPMLiftSettings(bpy.types.PropertyGroup):
     )
     image_width: IntProperty(name="Width", default=0, min=0, description="0 = from the file")
     image_height: IntProperty(name="Height", default=0, min=0, description="0 = from the file")
+    people: EnumProperty(
+        name="People",
+        items=enum_items(PEOPLE_ROWS),
+        default="PROMINENT",
+        description="Who of a track file with several people is lifted",
+    )
+    person: IntProperty(
+        name="Person",
+        default=0,
+        min=0,
+        description="With People 'One': which person, in order of first appearance (0 first)",
+    )
     threshold: FloatProperty(
         name="Confidence threshold",
         default=0.3,

@@ -291,6 +291,16 @@ def store_level(obj: bpy.types.Object, level: world.Level) -> None:
     obj["mpm_camera_roll"] = level.camera.roll_deg
 
 
+class Person(NamedTuple):
+    """One lift for `apply_all`: its track, the backend's arrays, the prepared joints, and the
+    armature to key besides its skeleton (None: the skeleton only)."""
+
+    track: object
+    arrays: dict[str, np.ndarray]
+    prepared: Prepared
+    rig: bpy.types.Object | None = None
+
+
 def apply(
     scene: bpy.types.Scene,
     track,
@@ -303,61 +313,82 @@ def apply(
 
     prepared: `prepare_joints`' result when the caller has it already (a batch with several rigs).
     """
-    joints, level, contacts = prepared or prepare_joints(arrays, track.fps, options)
+    prepared = prepared or prepare_joints(arrays, track.fps, options)
     target = bpy.data.objects.get(options.target) if options.target else None
-    target_map = rig_map_for(target, options) if target is not None else None
-    footage = footage_camera.footage_for(scene, track, options)
+    return apply_all(scene, [Person(track, arrays, prepared, target)], options)
+
+
+def apply_all(scene: bpy.types.Scene, people: list[Person], options) -> list[str]:
+    """Several lifts as one result: a skeleton each (+ its rig's Action); the footage camera, if
+    any, stands in the first one's world. All or nothing: on failure what was made is removed
+    and the rigs get their actions back. Returns the names of what was made."""
+    first = people[0]
+    maps = {p.rig.name: rig_map_for(p.rig, options) for p in people if p.rig is not None}
+    footage = footage_camera.footage_for(scene, first.track, options)
     saved = footage_camera.settings_of(scene)
     made: list = []
+    keyed: list[tuple[bpy.types.Object, bpy.types.Action | None]] = []  # rig, its old action
+    names: list[str] = []
     try:
         if footage is not None:  # the video's frame rate first: keys go in at the scene's
             clip = footage_camera.load_clip(footage)
             made.append(clip)
             footage_camera.match_footage(scene, clip, options.frame_offset)
-        skel = create_skeleton(scene, joints)
-        made += [skel, skel.data]
-        store(skel, joints, track.fps, arrays)
-        store_level(skel, level)
-        skeleton_map = rigmaps.rig_map_by_name(SKELETON_MAP)
-        action = retarget_onto(
-            scene, skel, joints, track.fps, options, skeleton_map, contacts, prepared=True
-        )
-        made.append(action)
-        names = [skel.name]
-        if target is not None:
-            old = target.animation_data.action if target.animation_data else None
-            try:
-                made.append(
-                    retarget_onto(
-                        scene,
-                        target,
-                        joints,
-                        track.fps,
-                        options,
-                        target_map,
-                        contacts,
-                        prepared=True,
-                    )
-                )
-            except Exception:
-                if old is not None:
-                    target.animation_data.action = old
-                raise
-            names.append(target.name)
-        frames = scene_frames(len(joints), track.fps, scene, options.frame_offset)
+        for person in people:
+            names += _key_person(scene, person, options, maps, made, keyed)
+        ends = [
+            scene_frames(len(p.prepared.joints), p.track.fps, scene, options.frame_offset)[-1]
+            for p in people
+        ]
         if footage is not None:  # last: it removes what it made when it fails
-            camera = footage_camera.add_camera(scene, clip, footage, level, frames)
+            frames = scene_frames(
+                len(first.prepared.joints), first.track.fps, scene, options.frame_offset
+            )
+            camera = footage_camera.add_camera(scene, clip, footage, first.prepared.level, frames)
     except Exception:
+        for rig, old in reversed(keyed):
+            if old is not None:
+                rig.animation_data.action = old
         footage_camera.restore(scene, saved)
         _remove(made)
         raise
     scene.frame_start = options.frame_offset
-    scene.frame_end = int(np.ceil(frames[-1]))
+    scene.frame_end = int(np.ceil(max(ends)))
     if footage is not None:  # the range covers the whole clip
         footage_camera.replace_earlier(scene, camera)
         scene.frame_end = max(scene.frame_end, options.frame_offset + clip.frame_duration - 1)
         names.append(camera.name)
     return names
+
+
+def _key_person(
+    scene: bpy.types.Scene,
+    person: Person,
+    options,
+    maps: dict[str, rigmaps.RigMap],
+    made: list,
+    keyed: list,
+) -> list[str]:
+    """One lift's skeleton, keyed, and its rig's new Action; what it makes goes into ``made``,
+    each rig with its old action into ``keyed`` (for `apply_all` to undo)."""
+    joints, level, contacts = person.prepared
+    fps = person.track.fps
+    skel = create_skeleton(scene, joints)
+    made += [skel, skel.data]
+    store(skel, joints, fps, person.arrays)
+    store_level(skel, level)
+    skeleton_map = rigmaps.rig_map_by_name(SKELETON_MAP)
+    made.append(
+        retarget_onto(scene, skel, joints, fps, options, skeleton_map, contacts, prepared=True)
+    )
+    rig = person.rig
+    if rig is None:
+        return [skel.name]
+    keyed.append((rig, rig.animation_data.action if rig.animation_data else None))
+    made.append(
+        retarget_onto(scene, rig, joints, fps, options, maps[rig.name], contacts, prepared=True)
+    )
+    return [skel.name, rig.name]
 
 
 def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, options) -> str:

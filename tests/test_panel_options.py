@@ -23,6 +23,7 @@ from blender_addon.anim import fcurve_list  # noqa: E402
 from blender_addon.core import rigmap_yaml, rigmaps  # noqa: E402
 from tests import test_blender_addon as base  # noqa: E402
 from tests.test_blender_addon import metarig, run_job  # noqa: E402
+from tests.test_people import B_START, _crossing, _write_detections  # noqa: E402
 
 addon, engine, server = base.addon, base.engine, base.server  # its fixtures, shared
 
@@ -37,6 +38,12 @@ LAYOUT_TRACKS = {  # layout value → an example track in it (AUTO reads the fil
 }
 SWEPT = ("layout", "smoothing", "foot_lock", "root_motion", "level")  # one lift per row
 RETARGETED = ("rig", "reduce_keys")  # through the retarget operator
+PEOPLE = {  # People value → its settings, and the skeletons a lift of two people makes with it,
+    # each walking right (+1: person 0, the nearer, larger one) or left (-1: person 1)
+    "PROMINENT": ({}, {"MPM skeleton": +1}),
+    "ALL": ({}, {"MPM skeleton p0": +1, "MPM skeleton p1": -1}),
+    "ONE": ({"person": 1}, {"MPM skeleton": -1}),
+}
 STATE = {"running"}  # written by the job, not a choice
 
 # A standing figure at rest (Z up, facing -Y, its left on +X): where each H36M-17 joint sits.
@@ -64,7 +71,8 @@ def panel_choices() -> dict[str, list]:
 
 def test_every_choice_has_a_case_and_the_rig_list_is_the_shipped_maps(addon):
     choices = panel_choices()
-    assert set(choices) == set(SWEPT) | set(RETARGETED)
+    assert set(choices) == set(SWEPT) | set(RETARGETED) | {"people"}
+    assert set(choices["people"]) == set(PEOPLE)
     assert set(choices["layout"]) == set(LAYOUT_TRACKS)
     families = set(rigmaps.builtin_rig_maps())
     rig_words = {word for _, word, *_ in properties.RIG_ROWS}
@@ -132,6 +140,27 @@ def test_a_layout_that_does_not_fit_the_file_is_refused_by_name(addon, server):
     with pytest.raises(RuntimeError, match="Track not read") as caught:
         bpy.ops.mpm.lift()
     assert "33" in str(caught.value) or "blazepose" in str(caught.value).lower()
+
+
+def test_every_people_value_lifts_its_people(addon, server, tmp_path):
+    """Who of a file with two people is lifted (tests/test_panel_people.py: the rest)."""
+    addon.address = server.address
+    points, seen = _crossing()
+    settings = bpy.context.scene.mpm_lift
+    settings.track_path = str(_write_detections(tmp_path / "two.json", points, seen, False))
+    for value in panel_choices()["people"]:
+        for obj in list(bpy.data.objects):
+            bpy.data.objects.remove(obj)
+        extra, expected = PEOPLE[value]
+        settings.people = value
+        for name, setting in extra.items():
+            setattr(settings, name, setting)
+        assert bpy.ops.mpm.lift() == {"FINISHED"} and run_job().state == "done", value
+        made = {o.name: o for o in bpy.data.objects if o.type == "ARMATURE"}
+        assert set(made) == set(expected), value
+        for name, direction in expected.items():  # frames where both people are seen
+            x = result.stored_joints(made[name])[B_START + 2 : B_START + 35, 0, 0]
+            assert direction * (x[-1] - x[0]) > 1.0, (value, name, x[[0, -1]])
 
 
 # ----------------------------------------------------------------------------- rig choices

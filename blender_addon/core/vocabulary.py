@@ -40,6 +40,12 @@ LEVEL_ROWS: tuple[Row, ...] = (
     ("KNOWN", "known", "Known camera", "The camera's pitch and roll as given"),
 )
 
+PEOPLE_ROWS: tuple[Row, ...] = (
+    ("PROMINENT", "prominent", "Most prominent", "The largest person, followed frame to frame"),
+    ("ALL", "all", "Everyone", "Every person of the file: a skeleton (and a rig) each"),
+    ("ONE", "one", "One", "The person numbered below (0: the first to appear)"),
+)
+
 RIG_PRESETS = {value: word for value, word, *_ in RIG_PRESET_ROWS}  # preset → rig map family
 SMOOTHING = {value: word for value, word, *_ in SMOOTHING_ROWS}  # also cleanup's mode names
 ROOT_MOTION = {value: word for value, word, *_ in ROOT_MOTION_ROWS}
