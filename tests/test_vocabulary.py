@@ -28,6 +28,8 @@ def test_each_table_is_one_to_one():
         vocabulary.RIG_PRESET_ROWS,
         vocabulary.SMOOTHING_ROWS,
         vocabulary.ROOT_MOTION_ROWS,
+        vocabulary.LEVEL_ROWS,
+        vocabulary.PEOPLE_ROWS,
     ):
         values, words = [r[0] for r in rows], [r[1] for r in rows]
         assert len(set(values)) == len(values) and len(set(words)) == len(words)
