@@ -78,6 +78,8 @@ def camera_path(level: world.Level, num_frames: int) -> tuple[np.ndarray, np.nda
     location[:, 2] = level.floor_shift + ground
     location *= level.scale  # `world.scale_to_height` scales about the origin ...
     location[:, 2] += coords.DEFAULT_ANKLE_HEIGHT * (1.0 - level.scale)  # ... feet kept down
+    if level.body_shift is not None:  # foot lock moved the body after that: the camera follows
+        location += level.body_shift
     return rotation, location
 
 
@@ -136,7 +138,8 @@ def add_camera(
     frames: np.ndarray,
 ) -> bpy.types.Object:
     """The camera where the solve put it, keyed at the lift's scene frames, the clip behind.
-    It moves only by the per-frame ground shift (`world.ground_shift`, centimetres)."""
+    It moves only by the per-frame ground shift (`world.ground_shift`) and foot lock's body
+    shift (`cleanup.Cleaned.body_shift`), centimetres, so the body stays on its pixels."""
     data = bpy.data.cameras.new(CAMERA_NAME)
     obj = bpy.data.objects.new(CAMERA_NAME, data)
     obj[MARK] = footage.path

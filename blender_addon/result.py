@@ -83,8 +83,9 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepar
         foot_lock=options.foot_lock,
         root="in_place" if options.root_motion == "IN_PLACE" else "full",
     )
-    joints, contacts = cleanup.clean_joints(joints, fps, clean)
-    return Prepared(joints, level, contacts)
+    cleaned = cleanup.clean_joints(joints, fps, clean)
+    level = dataclasses.replace(level, body_shift=cleaned.body_shift)
+    return Prepared(cleaned.joints, level, cleaned.contacts)
 
 
 def scene_frames(num_frames: int, fps: float, scene: bpy.types.Scene, offset: int) -> np.ndarray:

@@ -228,14 +228,19 @@ def test_reduce_keys_within_tolerance_and_few_keys():
 def test_clean_joints_runs_each_step():
     joints, _ = walking_feet()
     joints[:, JOINT_INDEX["pelvis"], 0] = np.linspace(0, 2, len(joints))
-    same, contacts = cleanup.clean_joints(joints, FPS)
+    same, contacts, _ = cleanup.clean_joints(joints, FPS)
     assert np.array_equal(same, joints)  # no step on by default; contacts are still found
     np.testing.assert_array_equal(contacts, cleanup.detect_foot_contacts(joints, FPS))
     options = cleanup.CleanupOptions(
         smoothing="butterworth", cutoff_hz=5.0, foot_lock=True, root="in_place"
     )
-    out, contacts = cleanup.clean_joints(joints, FPS, options)
+    out, contacts, shift = cleanup.clean_joints(joints, FPS, options)
     assert contacts.shape == (len(joints), 2) and contacts.any()
+    # the body's move by foot lock, which the footage camera follows
+    locked = cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(foot_lock=True))
+    pelvis = JOINT_INDEX["pelvis"]
+    np.testing.assert_allclose(locked.body_shift, locked.joints[:, pelvis] - joints[:, pelvis])
+    assert shift.shape == (len(joints), 3)
     assert np.allclose(out[:, JOINT_INDEX["pelvis"], :2], out[0, JOINT_INDEX["pelvis"], :2])
     with pytest.raises(ValueError, match="smoothing"):
         cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(smoothing="gaussian"))

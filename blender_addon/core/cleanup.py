@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -511,13 +512,18 @@ class CleanupOptions:
     root: str = "full"
 
 
-def clean_joints(
-    joints: np.ndarray, fps: float, options: CleanupOptions | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+class Cleaned(NamedTuple):
+    joints: np.ndarray  # (T, 17, 3)
+    contacts: np.ndarray  # (T, 2) found before "in place" (planted feet would slide back then)
+    body_shift: np.ndarray  # (T, 3) the whole body's move by foot lock (a camera follows it)
+
+
+def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None = None) -> Cleaned:
     """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
-    Returns the cleaned joints and the (T, 2) foot contacts, found before root motion "in
-    place" takes the travel out (planted feet would slide back then), with or without foot lock.
+    The contacts are found with or without foot lock. Foot lock moves the whole body (the
+    planted feet's shared drift) before the legs bend: the footage camera moves with it so the
+    body stays on its pixels.
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)
@@ -538,7 +544,10 @@ def clean_joints(
         speed_off=2.0 * options.contact_speed,
         min_duration=options.min_contact,
     )
+    body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
+        before = out[:, PELVIS].copy()  # the legs' bending leaves the pelvis where the body is
         out = foot_lock(out, contacts, blend_frames=options.blend_frames, fps=fps)
+        body_shift = out[:, PELVIS] - before
     out = root_motion(out, options.root)
-    return out, contacts
+    return Cleaned(out, contacts, body_shift)

@@ -71,6 +71,8 @@ class Level:
     scale: float = 1.0  # the subject's given height over the lifted one (`scale_to_height`)
     start_xy: tuple[float, float] = (0.0, 0.0)  # the first pelvis's X, Y, moved to the origin
     ground: np.ndarray | None = None  # (T,) metres each frame was raised (`ground_shift`)
+    # (T, 3) metres the whole body moved after levelling and scaling (foot lock's shared drift)
+    body_shift: np.ndarray | None = None
 
     @property
     def tilt_deg(self) -> float:
