@@ -94,9 +94,9 @@ class Detector:
     """BlazePose-33 per frame, as `track.detect` maps it (no crop search: too slow for live)."""
 
     def __init__(self, complexity: int = 1):
-        from mpm_backend.track import _modules
+        from mpm_backend.video_frames import video_modules
 
-        self.cv2, mp = _modules()
+        self.cv2, mp = video_modules()
         self.pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity)
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

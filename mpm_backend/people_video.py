@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from mpm_backend.crops import crop, landmarks, person_box
-from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
 from mpm_backend.tracks import MAX_GAP_SECONDS, MIN_PERSON_SECONDS, Track
 from mpm_backend.tracks.assemble import assemble_people
 from mpm_backend.tracks.common import Raw, ReadOptions
+from mpm_backend.video_frames import VideoFrames, video_modules
 
 # HOG's window is 64×128 px: frames are upscaled so people this tall (px) still fill it.
 HOG_MIN_PERSON_PX = 96
@@ -124,40 +124,18 @@ def detect_people(
 ) -> list[Track]:
     """Every person of a video, each a BlazePose-33 `Track` over the video's frames (masked where
     absent), ordered by first appearance, as `tracks.read_people` gives a detector file's."""
-    from mpm_backend.track import VideoError, _modules
-
-    cv2, mp = _modules()
-    from tqdm import tqdm
-
-    path = Path(video)
-    capture = cv2.VideoCapture(str(path))
-    if not path.exists() or not capture.isOpened():
-        raise VideoError(f"{path}: no such file or OpenCV cannot open it as a video")
-    fps = float(capture.get(cv2.CAP_PROP_FPS)) or None
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    if max_frames is not None:
-        total = min(total or max_frames, max_frames)
-    frames: dict[int, list] = {}
-    hog_every = round(NEW_PEOPLE_EVERY_S * fps) if fps else 1
+    frames = VideoFrames(video, max_frames, progress, cancelled)
+    cv2, mp = video_modules()
+    hog_every = round(NEW_PEOPLE_EVERY_S * frames.fps) if frames.fps else 1
     finder = PeopleFinder(mp, cv2, complexity, hog_every)
-    size = None
+    found: dict[int, list] = {}
     try:
-        with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
-            while max_frames is None or len(frames) < max_frames:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("video detection cancelled")
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                size = size or (frame.shape[1], frame.shape[0])
-                people = finder.find(frame)
-                frames[len(frames)] = [(d.points, np.clip(d.visibility, 0, 1)) for d in people]
-                bar.update(1)
+        for number, frame in enumerate(frames):
+            people = finder.find(frame)
+            found[number] = [(d.points, np.clip(d.visibility, 0, 1)) for d in people]
     finally:
         finder.close()
-        capture.release()
-    if not frames:
-        raise VideoError(f"{path}: no frame could be read")
-    raw = Raw("mediapipe-video", "mediapipe", frames, fps=fps, image_size=size, layout=BLAZEPOSE33)
+    fps, size, path = frames.fps, frames.size, frames.path
+    raw = Raw("mediapipe-video", "mediapipe", found, fps=fps, image_size=size, layout=BLAZEPOSE33)
     options = ReadOptions(layout=BLAZEPOSE33, fps=fps, image_size=size)
     return assemble_people(path, raw, options, min_seconds, max_gap_seconds)

@@ -23,25 +23,11 @@ import numpy as np
 from mpm_backend import cli, preview
 from mpm_backend.crops import SmallPersonFinder, landmarks
 from mpm_backend.people_video import detect_people
-from mpm_backend.protocol import Cancelled
 from mpm_backend.skeleton import BLAZEPOSE33
 from mpm_backend.tracks import Track, TrackError, write_people, write_track
+from mpm_backend.video_frames import VideoError, VideoFrames, video_modules
 
-
-class VideoError(ValueError):
-    """A video that cannot be read, or a missing video extra; the message says what to do."""
-
-
-def _modules():
-    try:
-        import cv2
-        import mediapipe as mp
-    except ImportError as exc:
-        raise VideoError(
-            f"video detection needs the video extra ({exc.name} is missing): "
-            "run `bash scripts/install_video.sh`"
-        ) from None
-    return cv2, mp
+__all__ = ["VideoError", "detect", "main"]
 
 
 def detect(
@@ -54,48 +40,27 @@ def detect(
     """BlazePose-33 track of the most prominent person in a video (or an image).
 
     `cancelled()`, checked every frame, stops it by raising protocol.Cancelled."""
-    cv2, mp = _modules()
-    from tqdm import tqdm
-
-    path = Path(video)
-    if not path.exists():
-        raise VideoError(f"{path}: no such file")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise VideoError(f"{path}: OpenCV cannot open it as a video or image")
-    fps = float(capture.get(cv2.CAP_PROP_FPS)) or None
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    if max_frames is not None:
-        total = min(total or max_frames, max_frames)
-    points, confidence, size = [], [], None
+    frames = VideoFrames(video, max_frames, progress, cancelled)
+    cv2, mp = video_modules()
+    points, confidence = [], []
     pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity)
     finder = SmallPersonFinder(mp, complexity)
     try:
-        with tqdm(total=total, desc=path.name, unit="frame", disable=not progress) as bar:
-            while max_frames is None or len(points) < max_frames:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("video detection cancelled")
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                height, width = frame.shape[:2]
-                size = size or (width, height)
-                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                found = landmarks(pose.process(rgb), (0.0, 0.0), (width, height))
-                found = finder.refine(rgb, found)
-                if found is None:
-                    points.append(np.full((BLAZEPOSE33.num_joints, 2), np.nan))
-                    confidence.append(np.zeros(BLAZEPOSE33.num_joints))
-                else:
-                    points.append(found[0])
-                    confidence.append(found[1])
-                bar.update(1)
+        for frame in frames:
+            height, width = frame.shape[:2]
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            found = landmarks(pose.process(rgb), (0.0, 0.0), (width, height))
+            found = finder.refine(rgb, found)
+            if found is None:
+                points.append(np.full((BLAZEPOSE33.num_joints, 2), np.nan))
+                confidence.append(np.zeros(BLAZEPOSE33.num_joints))
+            else:
+                points.append(found[0])
+                confidence.append(found[1])
     finally:
         finder.close()
         pose.close()
-        capture.release()
-    if not points:
-        raise VideoError(f"{path}: no frame could be read")
+    fps, size, path = frames.fps, frames.size, frames.path
     keypoints = np.asarray(points, dtype=np.float32)
     conf = np.clip(np.asarray(confidence, dtype=np.float32), 0.0, 1.0)
     outside = (keypoints[..., 0] < 0) | (keypoints[..., 0] >= size[0])
