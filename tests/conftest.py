@@ -88,3 +88,31 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS)
+
+
+# --------------------------------------------------------------------------- a live backend
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The shipped default on the CPU, one per test module."""
+    from mpm_backend.inference import Engine
+
+    return Engine("default", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def server(engine):
+    """A real backend serving `engine` on a free loopback port (tests/live_backend.py)."""
+    from tests.live_backend import live_server
+
+    with live_server(engine) as server:
+        yield server
+
+
+@pytest.fixture
+def client(server):
+    from mpm_backend.client import Client
+
+    with Client(server.address, timeout=20) as c:
+        yield c

@@ -16,17 +16,11 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import batch, presets, result  # noqa: E402
-from mpm_backend.inference import Engine  # noqa: E402
 from tests.live_backend import free_port, live_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACKS = ROOT / "examples" / "tracks"
 FORMATS = ("blend", "bvh", "fbx")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine("default", device="cpu")
 
 
 @pytest.fixture

@@ -13,18 +13,12 @@ import pytest
 pytest.importorskip("bpy")
 
 from blender_addon import batch, discovery, shards  # noqa: E402
-from mpm_backend.inference import Engine  # noqa: E402
 from mpm_backend.keys import make_keys  # noqa: E402
 from tests.live_backend import free_port, live_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("shot_a", "shot_b", "shot_c", "shot_d")  # shard 1/2: shot_c; 2/2: the other three
 FRAMES = 30  # few frames: the test is about who lifts what, not the motion
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine("default", device="cpu")
 
 
 @pytest.fixture

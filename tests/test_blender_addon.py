@@ -19,22 +19,10 @@ import addon_utils  # noqa: E402
 
 from blender_addon import jobs, result  # noqa: E402
 from blender_addon.anim import fcurve_list  # noqa: E402
-from mpm_backend.inference import Engine  # noqa: E402
-from tests.live_backend import free_port, live_server  # noqa: E402
+from tests.live_backend import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACK = ROOT / "examples" / "tracks" / "walking.json"  # 86 frames at 30 fps, 1920×1080
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def server(engine):
-    with live_server(engine) as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ pytest.importorskip("cv2")
 pytest.importorskip("mediapipe")
 
 from devtools.footage_benchmark import DEFAULT_SOURCES, Settings, main, select_clips  # noqa: E402
-from mpm_backend.inference import Engine  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
 from training.data.bodies import BODY_LENGTH_PER_STATURE, body_length  # noqa: E402
 from training.data.cameras import sample_camera  # noqa: E402
@@ -27,11 +26,6 @@ from training.metrics import summarise  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "video"
 MOCAP = REPO.parent / "shared" / "mocap"
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("default", device="cpu")
 
 
 def test_the_benchmark_scores_a_folder_of_renders(tmp_path):

@@ -36,11 +36,6 @@ WRIST, ELBOW, KNEE = H36M17.index("left_wrist"), H36M17.index("left_elbow"), 2
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
 def walk():
     """The walking clip at its native 120 fps (world joints) and a camera filming it."""
     clip = load_clip(WALK, skip_frames=1)

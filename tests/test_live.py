@@ -12,11 +12,9 @@ import torch
 
 from mpm_backend import protocol as wire
 from mpm_backend.client import BackendError, Client
-from mpm_backend.inference import Engine
 from mpm_backend.screen import normalise_screen
 from mpm_backend.skeleton import COCO17, H36M17
 from mpm_backend.streams import StreamLifter, causal_lift
-from tests.live_backend import live_server
 from tests.synthetic import film, front_camera
 from training.data.mocap import load_clip
 
@@ -31,11 +29,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("default", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +79,6 @@ def test_other_frame_rates_answer_every_frame(engine, track):
     assert np.abs(np.array([f.joints3d[H36M17.index("pelvis")] for f in frames])).max() == 0
     with pytest.raises(ValueError, match="look_ahead must be 0 … 16 frames at 60 fps"):
         StreamLifter(engine, "h36m17", 60.0, size, look_ahead=17, window=9)
-
-
-@pytest.fixture(scope="module")
-def server(engine):
-    with live_server(engine) as server:
-        yield server
 
 
 def test_stream_over_zmq_answers_each_frame_in_order(server, engine, track):

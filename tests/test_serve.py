@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 import mpm_backend
 from mpm_backend import protocol as wire
 from mpm_backend.client import CANCELLED, DONE, BackendError, Client
-from mpm_backend.inference import Engine
 from mpm_backend.keys import make_keys
 from mpm_backend.serve import is_loopback
 from mpm_backend.skeleton import COCO17, H36M17
@@ -34,28 +33,11 @@ CLIP = ROOT / "examples" / "mocap" / "cmu_actions_val_running_1.bvh"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
 def track() -> tuple[np.ndarray, tuple[int, int]]:
     """A real running clip filmed by a 1920×1080 camera: (T, 17, 2) H36M-17 pixels."""
     clip = load_clip(CLIP, skip_frames=1, target_fps=30)
     camera = front_camera(distance=6.0)
     return film(camera, clip.joints).astype(np.float32), (camera.width, camera.height)
-
-
-@pytest.fixture(scope="module")
-def server(engine):
-    with live_server(engine) as server:
-        yield server
-
-
-@pytest.fixture
-def client(server):
-    with Client(server.address, timeout=20) as c:
-        yield c
 
 
 def test_ping_and_info(client, engine):

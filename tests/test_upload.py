@@ -17,30 +17,12 @@ import pytest
 
 from mpm_backend import protocol as wire
 from mpm_backend.client import BackendError, Client
-from mpm_backend.inference import Engine
 from mpm_backend.keys import make_keys
 from mpm_backend.uploads import UploadStore
 from tests.live_backend import free_port, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "video" / "video.mp4"  # rendered walker, 108 frames, 640×480
-
-
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("default", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def server(engine):
-    with live_server(engine) as server:
-        yield server
-
-
-@pytest.fixture
-def client(server):
-    with Client(server.address, timeout=20) as c:
-        yield c
 
 
 def _file(folder: Path, size: int, name: str = "clip.mp4", seed: int = 0) -> Path:
