@@ -104,13 +104,12 @@ class PeopleFinder:
 
 
 def _inside(box: tuple[float, float, float], detection: Detection) -> bool:
-    """Whether a found person's centre lies in the middle half of a proposal's crop."""
+    """Whether a proposal's crop is centred on a person already found (inside their box): a
+    neighbour whose crop merely contains them is still looked for."""
     x0, y0, side = box
-    centre = detection.points.mean(axis=0)
-    return bool(
-        x0 + side / 4 <= centre[0] <= x0 + 3 * side / 4
-        and y0 + side / 4 <= centre[1] <= y0 + 3 * side / 4
-    )
+    centre = np.array([x0 + side / 2, y0 + side / 2])
+    low, high = detection.box()[:2], detection.box()[2:]
+    return bool(np.all(centre >= low) and np.all(centre <= high))
 
 
 def detect_people(
