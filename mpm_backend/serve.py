@@ -513,7 +513,7 @@ def _enable_curve(context: zmq.Context, socket: zmq.Socket, curve_dir: Path):
 # ----------------------------------------------------------------------------- command line
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=cli.prog("mpm_backend.serve", "mpm-lift-serve"),
         description=__doc__,
@@ -546,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
         default=wire.MAX_UPLOAD_BYTES >> 20,
         help="the largest file a client may upload for lift_video, in MiB (default %(default)s)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.max_upload_mb < 0:
         parser.error("--max-upload-mb must be ≥ 0 (0 refuses every upload)")

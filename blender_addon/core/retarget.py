@@ -193,13 +193,12 @@ def solve(
         parents = trunk_fit.WorldRotations(rest, rig_map, mapped_world)
         planted = feet.plant_feet(rest, rig_map, parents, rest_joints, target, up, weights)
         rotations, world = {**rotations, **planted[0]}, {**world, **planted[1]}
-    # the root's parents keep their rest pose, so M_pose(root) = M_rest(root) @ M_basis(root)
     location = np.zeros((num_frames, 3))
     if root_motion:
-        location = (head_target - rest[root].head) @ rest.rotation(root)
         floor = (target, floor_point, up, scale, rig_floor)
-        location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
-        rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
+        location, rotations, world = _root_motion(
+            rest, rig_map, (rotations, world), head_target, contacts, floor, fps
+        )
     return RetargetResult(
         rotations=rotations,
         locations={root: location},
@@ -211,6 +210,26 @@ def solve(
         contacts=contacts,
         foot_weights=weights,
     )
+
+
+def _root_motion(
+    rest: RestPose,
+    rig_map: RigMap,
+    solved: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+    head_target: np.ndarray,
+    contacts: np.ndarray,
+    floor: tuple,
+    fps: float,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The root's location on the source's path, the rig standing on its planted feet, and the
+    rotations with feet lifted out of the floor. The root's parents keep their rest pose, so
+    M_pose(root) = M_rest(root) @ M_basis(root)."""
+    rotations, world = solved
+    root = rig_map.root
+    location = (head_target - rest[root].head) @ rest.rotation(root)
+    location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
+    rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
+    return location, rotations, world
 
 
 def _root_path(
