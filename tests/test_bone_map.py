@@ -29,7 +29,7 @@ from tests.test_auto_rigmap import (  # noqa: E402
 )
 from tests.test_blender_addon import TRACK, metarig, run_job  # noqa: E402
 
-addon, engine, server = base.addon, base.engine, base.server  # its fixtures, shared
+addon = base.addon  # its fixture, shared (engine and server: tests/conftest.py)
 CMU_BVH = Path(rigmaps.BUILTIN_DIRS[0]) / "cmu_skeleton.bvh"
 
 

@@ -21,7 +21,7 @@ from tests import test_blender_addon as base  # noqa: E402
 from tests.test_blender_addon import metarig, run_job, scene_state  # noqa: E402
 from tests.test_people import B_START, _crossing, _write_detections  # noqa: E402
 
-addon, engine, server = base.addon, base.engine, base.server  # its fixtures, shared
+addon = base.addon  # its fixture, shared (engine and server: tests/conftest.py)
 FRAMES = 86
 
 
