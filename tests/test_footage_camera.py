@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from mpm_backend import screen  # noqa: E402
 from mpm_backend.inference import Engine  # noqa: E402
 from mpm_backend.skeleton import to_h36m17  # noqa: E402
 from tests.live_backend import live_server  # noqa: E402
+from tests.test_blender_addon import run_job  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "video"  # video.mp4: 108 frames at 30 fps, 640×480
@@ -60,20 +60,10 @@ def addon(server):
     addon_utils.disable("blender_addon", default_set=True)
 
 
-def run_job(seconds: float = 120) -> jobs.LiftJob:
-    """Drive the active job's timer function until it ends, as Blender's event loop would."""
-    job = jobs.ACTIVE
-    deadline = time.monotonic() + seconds
-    while job.step() is not None:
-        assert time.monotonic() < deadline, "the lift did not end"
-        time.sleep(0.02)
-    return job
-
-
 def lift_video(scene) -> jobs.LiftJob:
     scene.mpm_lift.video_path = str(VIDEO)
     assert bpy.ops.mpm.lift_video() == {"FINISHED"}
-    job = run_job()
+    job = run_job(120)
     assert job.state == "done", job.message
     return job
 
@@ -171,7 +161,7 @@ def test_a_track_lift_without_a_video_adds_no_camera(addon):
     scene = addon
     scene.mpm_lift.track_path = str(TRACK)
     assert bpy.ops.mpm.lift() == {"FINISHED"}
-    assert run_job().state == "done"
+    assert run_job(120).state == "done"
     assert cameras() == [] and len(bpy.data.movieclips) == 0 and scene.camera is None
     assert scene.render.fps == 24  # a track file's keys go at the scene's rate, as before
 
@@ -182,7 +172,7 @@ def test_footage_of_another_size_is_refused_and_the_scene_is_left_as_it_was(addo
     scene.mpm_lift.video_path = str(VIDEO)
     before = (sorted(o.name for o in bpy.data.objects), scene.render.fps, scene.render.resolution_x)
     assert bpy.ops.mpm.lift() == {"FINISHED"}
-    job = run_job()
+    job = run_job(120)
     assert job.state == "failed" and "640×480 but the track's image is 1920×1080" in job.message
     after = (sorted(o.name for o in bpy.data.objects), scene.render.fps, scene.render.resolution_x)
     assert after == before and len(bpy.data.movieclips) == 0 and len(bpy.data.actions) == 0
@@ -202,7 +192,7 @@ def test_a_second_lift_replaces_the_camera_and_takes_the_panels_focal_length(add
     scene.mpm_lift.track_path = str(write_track(detect(VIDEO, progress=False), tmp_path / "t.npz"))
     scene.mpm_lift.focal_px = focal
     assert bpy.ops.mpm.lift() == {"FINISHED"}
-    job = run_job()
+    job = run_job(120)
     assert job.state == "done", job.message
     camera = bpy.data.objects[footage_camera.CAMERA_NAME]
     assert cameras() == [camera] and scene.camera == camera and len(bpy.data.movieclips) == 1

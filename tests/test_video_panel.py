@@ -21,10 +21,11 @@ cv2 = pytest.importorskip("cv2")
 import addon_utils  # noqa: E402
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 
-from blender_addon import footage_camera, jobs, result  # noqa: E402
+from blender_addon import footage_camera, result  # noqa: E402
 from mpm_backend.inference import Engine  # noqa: E402
 from mpm_backend.skeleton import to_h36m17  # noqa: E402
 from tests.live_backend import live_server  # noqa: E402
+from tests.test_blender_addon import run_job  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +69,7 @@ def test_a_10_second_720p_video_ends_with_camera_footage_and_keyed_rig(scene, tm
     settings.video_path, settings.target = str(video), rig
     tick = time.monotonic()
     assert bpy.ops.mpm.lift_video() == {"FINISHED"}
-    job = jobs.ACTIVE
-    while job.step() is not None:
-        assert time.monotonic() - tick < 600, "the lift did not end"
-        time.sleep(0.02)
+    job = run_job(600)
     assert job.state == "done", job.message
     print(f"10-s 720p video lifted from the panel in {time.monotonic() - tick:.1f} s")
 
