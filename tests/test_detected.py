@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("bpy")
 pytest.importorskip("cv2")
@@ -25,6 +26,7 @@ from mpm_backend.skeleton import H36M17  # noqa: E402
 from training.config import DetectedConfig  # noqa: E402
 from training.data.dataset import ClipWindows, WindowConfig  # noqa: E402
 from training.detected import DetectedWindows, load_clip, main, plan_files, training_rows  # noqa: E402
+from training import retrain  # noqa: E402
 from training.train import StepBatches, load_config, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +108,7 @@ def test_a_slower_render_is_resampled_to_the_model_rate(cache, tmp_path):
 
 
 def test_training_mixes_in_a_share_of_detected_windows(cache, mini_cache, tmp_path):
-    config = load_config(TINY, [f"data.cache={mini_cache}", "finetune.steps=3"])
+    config = load_config(TINY, [f"data.cache={mini_cache}", "adapt.steps=3", "finetune.steps=2"])
     config.data.detected = DetectedConfig(cache=str(cache), share=0.5)
     windows = DetectedWindows(cache, WindowConfig(window=config.window))
     batches = StepBatches(
@@ -115,8 +117,12 @@ def test_training_mixes_in_a_share_of_detected_windows(cache, mini_cache, tmp_pa
     batch = batches[0]
     assert batch["pose3d"].shape[0] == 4 and batch["occlude2d"].shape[0] == 4
     assert np.allclose(batch["pose3d"][3].numpy(), windows[0]["pose3d"])  # the last two items
-    summary = train(config, "finetune", tmp_path, workers=0, show_progress=False)
+    summary = train(config, "adapt", tmp_path / "adapt", workers=0, show_progress=False)
     assert summary["steps"] == 3 and np.isfinite(summary["last"]["loss"])
+    # only the adapt stage reads the cache: fine-tuning from scratch runs without it
+    config.data.detected = DetectedConfig(cache=str(tmp_path / "absent"), share=0.5)
+    summary = train(config, "finetune", tmp_path / "finetune", workers=0, show_progress=False)
+    assert summary["steps"] == 2
 
 
 @pytest.mark.skipif(not MOCAP.is_dir(), reason="no shared mocap")
@@ -141,3 +147,13 @@ def test_a_clip_that_cannot_be_built_is_recorded_and_not_retried(tmp_path, capsy
     assert main(argv) == 0
     assert "1 clips done, 0 to build" in capsys.readouterr().err
     assert not (tmp_path / "out" / "work").exists()
+
+
+def test_retrain_adapts_the_fine_tuned_model_to_the_detected_cache(cache, mini_cache, tmp_path):
+    detected = f"data.detected={{cache: {cache}, share: 0.5, clips: 1}}"
+    args = ["--config", str(TINY), "--runs", str(tmp_path), "--minutes", "0.02"]
+    assert retrain.main([*args, "--adapt-minutes", "0.02", "--set", f"data.cache={mini_cache}",
+                         "--set", detected]) == 0  # fmt: skip
+    adapted = torch.load(tmp_path / "adapt" / "model.pt", weights_only=True)["meta"]["training"]
+    assert adapted["init"] == str(tmp_path / "finetune" / "model.pt")
+    assert adapted["elapsed_s"] >= 1.2 and adapted["total_elapsed_s"] >= 2.4

@@ -283,3 +283,17 @@ def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
     mtime = (tmp_path / "plain" / "model.pt").stat().st_mtime_ns
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
     assert (tmp_path / "plain" / "model.pt").stat().st_mtime_ns == mtime  # finished: left alone
+
+
+def test_retrain_without_the_render_extra_says_how_to_get_the_detected_cache(
+    mini_cache, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(retrain, "RENDER_MODULES", ("no_such_module_for_this_test",))
+    detected = f"data.detected={{cache: {tmp_path / 'detected'}, share: 0.2, clips: 3}}"
+    args = ["--config", str(TINY), "--runs", str(tmp_path / "runs"), "--minutes", "0.02"]
+    with pytest.raises(SystemExit, match="0 built.*install_render.sh.*--no-adapt"):
+        retrain.main([*args, "--set", f"data.cache={mini_cache}", "--set", detected])
+    assert not (tmp_path / "runs").exists()  # refused before any training
+    assert retrain.main([*args, "--set", f"data.cache={mini_cache}", "--set", detected,
+                         "--no-adapt"]) == 0  # fmt: skip
+    assert not (tmp_path / "runs" / "adapt").exists()

@@ -14,8 +14,8 @@ video is deleted. Resumable: index.json lists finished clips (a rerun skips them
 --clips continues the same sequence, an interrupted clip resumes at its first missing frame),
 and a clip detected on fewer than half its frames is recorded as failed, never retried.
 
-`DetectedWindows` serves the cache as training windows in `ClipWindows`' item format; training
-mixes them in with `data.detected: {cache: cache/detected, share: 0.2}` (docs/render.md).
+`DetectedWindows` serves the cache as training windows in `ClipWindows`' item format; the adapt
+stage mixes them in with `data.detected: {cache: cache/detected, share: 0.2}` (docs/render.md).
 """
 
 from __future__ import annotations

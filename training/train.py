@@ -1,8 +1,13 @@
-"""Train MPM (pre-training, fine-tuning) or a baseline lifter: `python -m training.train`.
+"""Train MPM (pre-training, fine-tuning, adapting) or a baseline lifter: `python -m training.train`.
 
     python -m training.train --config training/configs/default.yaml --stage pretrain --out runs/pre
     python -m training.train --config training/configs/default.yaml --stage finetune \
         --init runs/pre/model.pt --out runs/ft
+    python -m training.train --config training/configs/default.yaml --stage adapt \
+        --init runs/ft/model.pt --out runs/adapt
+
+Adapting is fine-tuning again with the real detector's windows (`data.detected`) in each batch;
+only that stage reads them.
 
 Every step's batch, masks and dropout are drawn from generators seeded by (seed, step), so a run
 stopped and resumed (`--resume`, from <out>/last.pt) continues exactly as if never stopped.
@@ -39,6 +44,7 @@ from mpm_backend.baselines import fill_missing
 from mpm_backend.checkpoint import build_model, model_config, save_checkpoint
 from mpm_backend.model import token_count
 from training.config import (
+    STAGES,
     FinetuneConfig,
     PretrainConfig,
     Stage,
@@ -48,9 +54,6 @@ from training.config import (
 from training.data.dataset import ClipWindows, WindowConfig
 from training.data.masks import limb_tube_mask, random_joint_mask
 from training.detected import from_config as detected_windows
-
-STAGES = ("pretrain", "finetune")
-
 
 # ----------------------------------------------------------------------------- runtime
 
@@ -275,7 +278,7 @@ def finetune_loss(
     }
 
 
-LOSSES = {"pretrain": pretrain_loss, "finetune": finetune_loss}
+LOSSES = {"pretrain": pretrain_loss, "finetune": finetune_loss, "adapt": finetune_loss}
 
 
 # ----------------------------------------------------------------------------- validation
@@ -352,7 +355,7 @@ def _load_resume(
 
 def _step_loader(
     config: TrainConfig,
-    stage: Stage,
+    stage_name: str,
     seed: int,
     runtime: Runtime,
     train_windows: ClipWindows,
@@ -364,11 +367,11 @@ def _step_loader(
     return DataLoader(
         StepBatches(
             train_windows,
-            stage.batch_size,
+            config.stage(stage_name).batch_size,
             seed,
             runtime.rank,
             config.data.source_shares,
-            detected_windows(config, seed),
+            detected_windows(config, seed) if stage_name == "adapt" else (None, 0.0),
         ),
         batch_size=None,
         sampler=steps,
@@ -483,7 +486,9 @@ def train(
         model = nn.parallel.DistributedDataParallel(model)
     train_windows = make_windows(config, "train", seed)
     val_windows = make_windows(config, "val", seed + 1) if runtime.main else None
-    loader = _step_loader(config, stage, seed, runtime, train_windows, range(start, end), workers)
+    loader = _step_loader(
+        config, stage_name, seed, runtime, train_windows, range(start, end), workers
+    )
     checkpoint_every = int(config.checkpoint_every)
     validate_every = int(config.validate_every)
     model.train()
