@@ -117,6 +117,48 @@ def test_a_planted_foot_the_lift_drags_along_with_a_running_body():
     assert not cleanup.detect_foot_contacts(joints, FPS, floor=0.05)[:, 0].any()
 
 
+def landing_foot(num: int = 60) -> np.ndarray:
+    """A foot that swings in 25 cm up at 3 m/s, comes down at frame 20 still sliding at 0.8 m/s
+    (the lift smooths its landing) and is still from frame 30; the other foot stays up."""
+    joints = np.zeros((num, 17, 3))
+    speed = np.where(np.arange(num) < 20, 3.0, np.where(np.arange(num) < 30, 0.8, 0.0))
+    x = np.concatenate([[0.0], np.cumsum(speed[1:]) / FPS])
+    z = np.where(np.arange(num) < 20, 0.25, 0.05)
+    joints[:, JOINT_INDEX["left_ankle"]] = np.stack([x, np.zeros(num), z], -1)
+    joints[:, JOINT_INDEX["right_ankle"]] = [0.0, -0.2, 0.4]
+    return joints
+
+
+def test_a_contact_leads_back_to_a_landing_the_lift_smoothed():
+    """A landed foot still sliding slower than lift-off reads as planted only once it stops;
+    with a lead the contact starts up to that long before, never back into the swing."""
+    joints = landing_foot()
+    start = {
+        lead: cleanup._runs(cleanup.detect_foot_contacts(joints, FPS, floor=0.05, lead=lead)[:, 0])
+        for lead in (0.0, 0.2, 1.0)
+    }
+    assert [len(runs) for runs in start.values()] == [1, 1, 1]
+    plain, led, far = (runs[0][0] for runs in start.values())
+    assert plain >= 28  # the slide (0.8 m/s) is over the landing speed: late by a third of a second
+    assert led == plain - round(0.2 * FPS)
+    assert 20 <= far <= 22  # back to where the foot came down, not into the 3 m/s swing
+    assert not cleanup.detect_foot_contacts(joints, FPS, floor=0.05, lead=1.0)[:20, 0].any()
+
+
+def test_a_clip_that_opens_mid_stance_is_planted_from_its_first_frame():
+    """No landing before frame 0: a foot on the floor creeping at 0.7 m/s for a third of a
+    second, then still, is planted from frame 0 however short the lead."""
+    num = 40
+    joints = np.zeros((num, 17, 3))
+    x = 0.7 * np.minimum(np.arange(num), 10) / FPS
+    joints[:, JOINT_INDEX["left_ankle"]] = np.stack([x, np.zeros(num), np.full(num, 0.05)], -1)
+    joints[:, JOINT_INDEX["right_ankle"]] = [0.0, -0.2, 0.4]
+    plain = cleanup.detect_foot_contacts(joints, FPS, floor=0.05)[:, 0]
+    led = cleanup.detect_foot_contacts(joints, FPS, floor=0.05, lead=0.1)[:, 0]
+    assert not plain[:5].any() and plain[-20:].all()
+    assert led.all()
+
+
 def test_foot_lock_holds_ankles_and_leaves_the_rest():
     joints, _ = walking_feet()
     contacts = cleanup.detect_foot_contacts(joints, FPS)

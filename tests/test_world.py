@@ -139,3 +139,22 @@ def test_a_steady_root_keeps_its_pixels_and_loses_the_depth_jitter():
     before = np.abs(jittered[:, 2] - truth[:, 2]).mean()
     after = np.abs(steady[:, 2] - truth[:, 2]).mean()
     assert after < 0.3 * before
+
+
+def test_a_clip_that_opens_mid_stance_stands_on_its_first_frames():
+    """The lift smooths a stance's first frames: the planted foot creeps at 0.7 m/s and the
+    root's depth error lifts the body 5 cm, easing off by frame 10. The foot is down from the
+    first frame, so the ground holds it there (a landing read late left the start floating)."""
+    num = 60
+    frames = np.arange(num)
+    joints = np.zeros((num, 17, 3))
+    x = 0.7 * np.minimum(frames, 10) / FPS
+    left = np.stack([x, np.full(num, 0.1), np.full(num, coords.DEFAULT_ANKLE_HEIGHT)], -1)
+    joints[:, coords.JOINT_INDEX["left_ankle"]] = left
+    joints[:, coords.JOINT_INDEX["right_ankle"]] = [0.3, -0.1, 0.4]  # up, as in a kick
+    joints[:, coords.PELVIS] = [0.0, 0.0, 0.95]
+    raised = 0.05 * 0.5 * (1.0 + np.cos(np.pi * np.minimum(frames, 10) / 10))
+    joints[..., 2] += raised[:, None]
+    grounded = world.ground_contacts(joints, FPS)
+    ankle = grounded[:, coords.JOINT_INDEX["left_ankle"], 2]
+    assert np.abs(ankle - coords.DEFAULT_ANKLE_HEIGHT).max() < 0.01

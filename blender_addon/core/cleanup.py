@@ -197,6 +197,20 @@ def _hysteresis(on: np.ndarray, off: np.ndarray) -> np.ndarray:
     return out
 
 
+def _landed_before(
+    contacts: np.ndarray, on: np.ndarray, off: np.ndarray, frames: int
+) -> np.ndarray:
+    """(T,) the up to ``frames`` frames before each contact's start that the hysteresis run
+    backwards in time also holds (no lift-off signal between them and the contact); all of
+    them before the first contact if that reaches back to frame 0: the clip opened mid-stance,
+    with no swing before it to hold by mistake."""
+    backwards = _hysteresis(on[::-1], off[::-1])[::-1]
+    ahead = np.logical_and.accumulate(backwards)  # from frame 0 up to the first lift-off
+    for step in range(1, frames + 1):
+        ahead[:-step] |= contacts[step:]
+    return backwards & ahead & ~contacts
+
+
 def detect_foot_contacts(
     joints: np.ndarray,
     fps: float,
@@ -209,6 +223,7 @@ def detect_foot_contacts(
     min_duration: float = 0.1,
     max_gap: float = 0.05,
     smooth: float = 0.1,
+    lead: float = 0.0,
 ) -> np.ndarray:
     """(T, 2) booleans: left and right foot on the floor, from a Z-up clip (T, 17, 3).
 
@@ -216,8 +231,11 @@ def detect_foot_contacts(
     default: `coords.ankle_floor_height` of the clip) and its speed (m/s, smoothed over
     ``smooth`` seconds) is under ``speed_on`` or BODY_SPEED_SHARE of the body's speed, whichever
     is more; it lifts when the height exceeds ``height_off`` or the speed ``speed_off`` (or twice
-    that share of the body's speed: hysteresis). Gaps under ``max_gap`` seconds are closed, then
-    contacts shorter than ``min_duration`` seconds are dropped.
+    that share of the body's speed: hysteresis). With ``lead`` (seconds) a contact starts up to
+    that much earlier, as long as the foot stays under the lift-off thresholds there: a lifted
+    foot that has landed reads as planted only once the lift's smoothing has let it slow down
+    (a clip that opens mid-stance is planted from its first frame). Gaps under ``max_gap``
+    seconds are closed, then contacts shorter than ``min_duration`` seconds are dropped.
     """
     joints = np.asarray(joints, dtype=float)
     if floor is None:
@@ -225,6 +243,7 @@ def detect_foot_contacts(
     smooth_frames = max(1, int(round(smooth * fps)))
     min_frames = max(1, int(round(min_duration * fps)))
     gap_frames = int(round(max_gap * fps))
+    lead_frames = int(round(lead * fps))
     contacts = np.zeros((len(joints), 2), dtype=bool)
     body = _speed(joints[:, PELVIS] * [1.0, 1.0, 0.0], fps, int(round(BODY_SPEED_SECONDS * fps)))
     share = np.nan_to_num(BODY_SPEED_SHARE * body)  # on the move, the body's pace sets the limit
@@ -236,6 +255,8 @@ def detect_foot_contacts(
         off = (height > height_off) | (speed > np.maximum(speed_off, 2.0 * share))
         off |= ~np.isfinite(height)
         contacts[:, k] = _hysteresis(on, off)
+        if lead_frames > 0:
+            contacts[:, k] |= _landed_before(contacts[:, k], on, off, lead_frames)
         column = contacts[:, k]
         for start, end in _runs(~column):
             if 0 < start and end < len(column) and end - start <= gap_frames:

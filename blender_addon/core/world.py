@@ -39,6 +39,9 @@ ROOT_DEPTH_CUTOFF_HZ = 1.0
 # The feet's contacts for the ground are read on a copy low-passed at this (Hz), as the default
 # cleanup smooths: a lifted planted ankle jitters faster than a foot lands or lifts.
 CONTACT_SMOOTH_HZ = 6.0
+# A lifted foot reads as planted up to this long (s) after it has landed, its landing smoothed
+# by the lift; the ground counts those frames too, so a clip that opens mid-stance stands on it.
+LANDING_LEAD = 0.2
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def ground_shift(
     if len(joints) < 3:
         return np.zeros(len(joints))
     steady = butterworth(joints, fps, CONTACT_SMOOTH_HZ)
-    planted = detect_foot_contacts(steady, fps, floor=ankle_height)
+    planted = detect_foot_contacts(steady, fps, floor=ankle_height, lead=LANDING_LEAD)
     shift = floor_shift(steady, planted, ankle_height)
     lowest = np.nanmin(joints[:, list(ANKLES), 2], axis=1) + shift  # no jitter under the floor
     return shift + np.maximum(ankle_height - lowest, 0.0)
