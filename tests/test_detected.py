@@ -23,10 +23,10 @@ if not assets_available():
 
 from mpm_backend.screen import denormalise_screen  # noqa: E402
 from mpm_backend.skeleton import H36M17  # noqa: E402
+from training import retrain  # noqa: E402
 from training.config import DetectedConfig  # noqa: E402
 from training.data.dataset import ClipWindows, WindowConfig  # noqa: E402
 from training.detected import DetectedWindows, load_clip, main, plan_files, training_rows  # noqa: E402
-from training import retrain  # noqa: E402
 from training.train import StepBatches, load_config, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,6 @@ from mpm_backend.model import MPMConfig
 from training.data.bodies import BodyConfig, DetectorConfig
 from training.data.corruption import NoiseConfig
 
-
 STAGES = ("pretrain", "finetune", "adapt")
 
 

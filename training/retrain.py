@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         minutes = {stage: args.minutes * share for stage, share in shares.items()}
         minutes["adapt"] = args.adapt_minutes
         for stage in stages:
-            setattr(config, stage, replace(config.stage(stage), steps=1_000_000, minutes=minutes[stage]))
+            setattr(
+                config, stage, replace(config.stage(stage), steps=1_000_000, minutes=minutes[stage])
+            )
     cache = Path(config.data.cache)
     if not (cache / "index.json").is_file():
         build_cache(args.mocap, cache)
