@@ -3,11 +3,12 @@
     python -m devtools.upload_bench [--mb 100] [--chunks-kib 512,1024,2048] [--repeats 9]
                                     [--out docs/benchmarks.md]
 
-`Client.upload` of a file to a `python -m mpm_backend.serve` process on loopback TCP against
-`shutil.copyfile` of the same file to a new file in the same temporary folder (the server's
-upload folder lies there too), timed alternately in the same run; medians of the repeats. The
-goal: an upload takes at most 1.5 × the disk copy. The sha256 row also has both sides hash the
-bytes (`Client.upload(verify=True)`).
+`Client.upload` of a file to a `python -m mpm_backend.serve` process on loopback TCP, by both
+paths: the local handoff (`via="fd"`: the open file passed over a Unix socket, copied by the
+server) and chunks over the wire (`via="wire"`, each chunk size), against `shutil.copyfile` of
+the same file to a new file in the same temporary folder (the server's upload folder lies there
+too), timed alternately in the same run; medians of the repeats. The goal: an upload takes at
+most 1.5 × the disk copy. The sha256 rows also have both sides hash the bytes (`verify=True`).
 """
 
 from __future__ import annotations
@@ -68,12 +69,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(client: Client, server: int, source: Path, chunk: int, verify: bool, repeats: int):
+def _measure(
+    client: Client, server: int, source: Path, via: str, chunk: int, verify: bool, repeats: int
+):
     """Medians of (copy s, upload s) alternated so both see the same load, and the CPU seconds
     per copy and per upload (client and server processes together)."""
     copies, uploads = [], []
     target = source.with_name("copy.bin")
-    client.cancel_upload(client.upload(source, chunk_bytes=chunk, verify=verify))  # warm-up
+    send = {"chunk_bytes": chunk, "verify": verify, "via": via}
+    client.cancel_upload(client.upload(source, **send))  # warm-up
     copy_cpu = upload_cpu = 0.0
     for _ in range(repeats):
         cpu, start = time.process_time(), time.perf_counter()
@@ -82,9 +86,10 @@ def _measure(client: Client, server: int, source: Path, chunk: int, verify: bool
         copy_cpu += time.process_time() - cpu
         target.unlink()
         cpu, start = time.process_time() + _cpu_seconds(server), time.perf_counter()
-        upload = client.upload(source, chunk_bytes=chunk, verify=verify)
+        upload = client.upload(source, **send)
         uploads.append(time.perf_counter() - start)
         upload_cpu += time.process_time() + _cpu_seconds(server) - cpu
+        assert client.last_upload_via == via, f"asked for {via}, went {client.last_upload_via}"
         client.cancel_upload(upload)  # deleted, as a lift would
     median = statistics.median
     return median(copies), median(uploads), copy_cpu / repeats, upload_cpu / repeats
@@ -92,37 +97,45 @@ def _measure(client: Client, server: int, source: Path, chunk: int, verify: bool
 
 def _table(size: int, rows: list[tuple]) -> str:
     lines = [
-        "| size (MB) | chunk | disk copy s | upload s | ratio | upload MB/s | CPU s per copy / "
-        "upload | goal ≤ 1.5 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| size (MB) | path | chunk | disk copy s | upload s | ratio | upload MB/s | CPU s per "
+        "copy / upload | goal ≤ 1.5 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, copy, upload, copy_cpu, upload_cpu in rows:
+    for path, chunk, copy, upload, copy_cpu, upload_cpu in rows:
         ratio = upload / copy
         lines.append(
-            f"| {size / 1e6:.0f} | {label} | {copy:.3f} | {upload:.3f} | {ratio:.2f} | "
+            f"| {size / 1e6:.0f} | {path} | {chunk} | {copy:.3f} | {upload:.3f} | {ratio:.2f} | "
             f"{size / 1e6 / upload:,.0f} | {copy_cpu:.3f} / {upload_cpu:.3f} | "
             f"{'met' if ratio <= GOAL else 'not met'} |"
         )
     return "\n".join(lines)
 
 
+def _work(rows: list[tuple], path: str) -> float:
+    """An upload's CPU seconds over the copy's, over the unhashed rows of one path."""
+    plain = [r for r in rows if r[0] == path]
+    return sum(r[5] for r in plain) / sum(r[4] for r in plain)
+
+
 def _note(rows: list[tuple], load: float) -> str:
-    """What bounds the ratio, from this run's CPU seconds: an upload's work (reading the file,
-    two copies through loopback TCP, the server's write) against the copy's one in-kernel copy."""
-    plain = [row for row in rows if "sha256" not in row[0]]
-    work = sum(r[4] for r in plain) / sum(r[3] for r in plain)
+    """What bounds each path, from this run's CPU seconds: chunks cost reading the file, two
+    copies through loopback TCP and the server's write; the handoff one in-kernel copy, like
+    the disk copy itself."""
     cores = os.cpu_count() or 1
+    wire_work, fd_work = _work(rows, "wire"), _work(rows, "fd")
     return (
-        f"The client sends chunks of {UPLOAD_CHUNK_BYTES >> 10} KiB, {UPLOAD_WINDOW} in flight "
-        f"(`mpm_backend.client`). An upload does {work:.1f}× the CPU work of the copy (client and "
-        f"server processes together), so on {cores} cores it cannot take less than "
-        f"{work / cores:.2f}× the copy's time even with nothing else running; the load average "
-        f"was {load:.1f} during this run."
+        "`Client.upload` takes the handoff by itself where the server offers it (a loopback "
+        "address without CURVE keys, Linux or macOS) and chunks otherwise; the handoff costs "
+        f"{fd_work:.1f}× the CPU work of the copy (client and server processes together). Chunks "
+        f"go {UPLOAD_CHUNK_BYTES >> 10} KiB at a time, {UPLOAD_WINDOW} in flight "
+        f"(`mpm_backend.client`), and cost {wire_work:.1f}× the copy's CPU work, so on {cores} "
+        f"cores they cannot take less than {wire_work / cores:.2f}× the copy's time even with "
+        f"nothing else running. The load average was {load:.1f} during this run."
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure every chunk size (and the checked upload), print the table, record it."""
+    """Measure the handoff and every chunk size (and both checked), print the table, record it."""
     args = _parse_args(argv)
     chunks = [int(k) << 10 for k in args.chunks_kib.split(",")]
     address = f"tcp://127.0.0.1:{args.port}"
@@ -132,13 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         source = folder / "video.mp4"
         size = args.mb * 1_000_000
         source.write_bytes(os.urandom(size))
+        cases = [  # (row's path, via, chunk bytes, verify)
+            ("fd", "fd", UPLOAD_CHUNK_BYTES, False),
+            *(("wire", "wire", chunk, False) for chunk in chunks),
+            ("fd + sha256", "fd", UPLOAD_CHUNK_BYTES, True),
+            ("wire + sha256", "wire", UPLOAD_CHUNK_BYTES, True),
+        ]
         rows = []
         with Client(address, timeout=30) as client:
-            for chunk in chunks:
-                times = _measure(client, server.pid, source, chunk, False, args.repeats)
-                rows.append((f"{chunk >> 10} KiB", *times))
-            times = _measure(client, server.pid, source, UPLOAD_CHUNK_BYTES, True, args.repeats)
-            rows.append((f"{UPLOAD_CHUNK_BYTES >> 10} KiB + sha256", *times))
+            for label, via, chunk, verify in cases:
+                times = _measure(client, server.pid, source, via, chunk, verify, args.repeats)
+                rows.append((label, "–" if via == "fd" else f"{chunk >> 10} KiB", *times))
     finally:
         server.terminate()
         server.wait(30)
@@ -149,10 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         f"--chunks-kib {args.chunks_kib} --repeats {args.repeats}` ({os.cpu_count()} cores, "
         "shared with other work): `Client.upload` of a file of random bytes to "
         "`python -m mpm_backend.serve` on loopback TCP (separate processes; the server writes "
-        "into its own temporary folder), against `shutil.copyfile` of the same file within the "
-        f"same temporary folder, alternated, medians of {args.repeats}. Upload time runs from "
-        "`upload_begin` to the answer of `upload_end`; the sha256 row also has both sides hash "
-        f"the bytes (`verify=True`).\n\n{table}\n\n{_note(rows, os.getloadavg()[0])}\n{END}"
+        "into its own temporary folder), by the local handoff (path `fd`: the open file passed "
+        "over a Unix socket, the server copies it with `copy_file_range`) and by chunks (path "
+        "`wire`), against `shutil.copyfile` of the same file within the same temporary folder, "
+        f"alternated, medians of {args.repeats}. Upload time runs from `upload_begin` to the "
+        "answer of `upload_end`; the sha256 rows also have both sides hash the bytes "
+        f"(`verify=True`).\n\n{table}\n\n{_note(rows, os.getloadavg()[0])}\n{END}"
     )
     publish(table, section, args.out, START, END)
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import numpy as np
 import zmq
 
@@ -40,6 +42,11 @@ PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 # cost the least CPU per byte (docs/benchmarks.md "Upload benchmark"); 8 keep the pipe full.
 UPLOAD_CHUNK_BYTES = 512 << 10
 UPLOAD_WINDOW = 8  # chunks in flight: the next is on the wire while the server writes one
+# How Client.upload sends a file: "auto" (the local handoff where the server offers it, else
+# chunks), "wire" (always chunks) or "fd" (the handoff or an error); this variable sets the default.
+UPLOAD_VIA_ENV = "MPM_UPLOAD_VIA"
+UPLOAD_VIAS = ("auto", "wire", "fd")
+HANDOFF_MIN_BYTES_PER_S = 50e6  # the slowest disk a handoff's wait for its copy allows for
 
 
 class BackendError(Exception):
@@ -89,6 +96,8 @@ class Client:
         self._ids = itertools.count(1)
         self._prefix = f"{os.getpid():x}-{id(self) & 0xFFFFFF:x}"
         self.pending: dict[str, Request] = {}
+        self.last_upload_via = ""  # how the last upload went: "fd" (local handoff) or "wire"
+        self.last_upload_fallback = ""  # why the last failed handoff fell back to chunks
         self.socket = self._connect()
 
     # ------------------------------------------------------------------ non-blocking API
@@ -269,23 +278,50 @@ class Client:
         *,
         cancelled: Callable[[], bool] | None = None,
         verify: bool = False,
+        via: str | None = None,
     ) -> str:
         """Send a file from this machine to the server; returns the upload id for lift_video.
 
-        Chunks are read into reused buffers and go out UPLOAD_WINDOW at a time without further
-        copies; on_progress(bytes the server has, total) after each. `cancelled()`, checked between chunks, stops it (BackendError
-        `cancelled`). verify=True has the server check the bytes' sha256 (one more read of the
-        file here and hashing on both sides). On any failure the server's copy is deleted."""
+        Where the server is on this machine and offers it, the file goes by the local handoff:
+        the open file passes over a Unix socket and the server copies it on its side; any
+        failure of that falls back to chunks. Chunks are read into reused buffers and go out
+        UPLOAD_WINDOW at a time without further copies. on_progress(bytes the server has,
+        total) after each chunk, or once at the end of a handoff. `cancelled()`, checked between
+        chunks and before a handoff, stops it (BackendError `cancelled`). verify=True has the
+        server check the bytes' sha256 (one more read of the file here and hashing there).
+        `via`: "auto", "wire" or "fd" (UPLOAD_VIAS; default $MPM_UPLOAD_VIA, else "auto").
+        On any failure the server's copy is deleted."""
         path = Path(path)
+        via = via or os.environ.get(UPLOAD_VIA_ENV) or "auto"
+        if via not in UPLOAD_VIAS:
+            raise ValueError(f"via must be one of {', '.join(UPLOAD_VIAS)}, got {via!r}")
         if not 0 < chunk_bytes <= wire.MAX_UPLOAD_CHUNK_BYTES:
             raise ValueError(f"chunk_bytes must lie in 1 … {wire.MAX_UPLOAD_CHUNK_BYTES}")
         size = path.stat().st_size
         params: dict[str, Any] = {"name": path.name, "size": size}
         if verify:
             params["sha256"] = _sha256(path, chunk_bytes)
-        upload = self.call("upload_begin", params).result["upload"]
+        begun = self.call("upload_begin", params).result
+        upload = begun["upload"]
         try:
-            self._send_file(path, upload, size, chunk_bytes, on_progress, cancelled)
+            local = begun.get("local") if via != "wire" and self._local_possible() else None
+            if via == "fd" and not isinstance(local, str):
+                raise BackendError(
+                    wire.BAD_PARAMS, f"the backend at {self.address} offers no local handoff"
+                )
+            handed = isinstance(local, str) and self._hand_over(
+                path, upload, size, local, via, cancelled
+            )
+            if handed:
+                self.last_upload_via = "fd"
+                if on_progress is not None:
+                    on_progress(size, size)
+            else:
+                if local:  # the handoff failed: a fresh upload, so nothing it left mixes in
+                    self.cancel_upload(upload)
+                    upload = self.call("upload_begin", params).result["upload"]
+                self._send_file(path, upload, size, chunk_bytes, on_progress, cancelled)
+                self.last_upload_via = "wire"
             self.call("upload_end", {"upload": upload})
         except BaseException:
             self.cancel_upload(upload)
@@ -382,11 +418,42 @@ class Client:
             )
         return request
 
+    def _local_possible(self) -> bool:
+        """A handoff needs the server on this machine (a loopback address; CURVE means a remote
+        one) and SCM_RIGHTS (Linux, macOS; not Windows)."""
+        return (
+            self._curve is None
+            and wire.is_loopback(self.address)
+            and hasattr(socket, "AF_UNIX")
+            and hasattr(socket, "send_fds")
+        )
+
+    def _hand_over(self, path, upload, size, local, via, cancelled) -> bool:
+        """Pass the open file to the server's handoff socket `local`; whether the server now
+        holds every byte. A failure returns False (via="fd": raises), so chunks follow."""
+        if cancelled is not None and cancelled():
+            raise BackendError(wire.CANCELLED, f"upload of {path.name} cancelled")
+        try:
+            with path.open("rb", buffering=0) as file:
+                wait = self.timeout + size / HANDOFF_MIN_BYTES_PER_S
+                received = _pass_file(local, upload, file.fileno(), wait)
+            if received != size:
+                raise BackendError(
+                    wire.INTERNAL, f"the handoff stored {received!r} of {size:,} bytes"
+                )
+            return True
+        except (OSError, BackendError) as exc:
+            if via == "fd":
+                raise
+            self.last_upload_fallback = str(exc)  # what to tell a user who asks why
+            return False
+
     def _send_file(self, path, upload, size, chunk_bytes, on_progress, cancelled) -> None:
         """upload_chunk requests, UPLOAD_WINDOW in flight; returns when the server has them all."""
         in_flight: deque[Request] = deque()
         # one buffer per chunk in flight, sent uncopied (zmq copy=False) and refilled only once
-        # the server has acknowledged its chunk, so libzmq is done with it: no copies, no faults
+        # the server has acknowledged its chunk, so libzmq is done with it: no copies, no faults.
+        # Read, not mmap: a file truncated while mapped kills the process (SIGBUS in libzmq)
         ring = [np.empty(min(chunk_bytes, size), np.uint8) for _ in range(UPLOAD_WINDOW)]
         sent = chunks = 0
         try:
@@ -423,6 +490,35 @@ def _no_answer(address: str, request: Request) -> BackendError:
         f"no answer from the backend at {address} within {request.timeout:g} s for "
         f"{request.op!r}: is `python -m mpm_backend.serve` running there?",
     )
+
+
+def _pass_file(local: str, upload: str, fd: int, timeout: float) -> Any:
+    """The handoff itself: the request map and the fd in one message, our side shut to mark
+    its end, then the server's answer (it closes the connection after it); `received`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(local)
+        request = msgpack.packb({"v": wire.VERSION, "upload": upload}, use_bin_type=True)
+        socket.send_fds(connection, [request], [fd])
+        connection.shutdown(socket.SHUT_WR)
+        chunks: list[bytes] = []
+        while data := connection.recv(wire.MAX_HANDOFF_MESSAGE_BYTES):
+            chunks.append(data)
+            if sum(map(len, chunks)) > wire.MAX_HANDOFF_MESSAGE_BYTES:
+                raise BackendError(wire.BAD_HEADER, "the handoff's answer is too long")
+    try:
+        reply = msgpack.unpackb(b"".join(chunks), raw=False)
+    except Exception as exc:  # msgpack raises many types for garbage
+        raise BackendError(wire.BAD_HEADER, f"the handoff's answer is unreadable: {exc}") from None
+    if not isinstance(reply, dict):
+        raise BackendError(wire.BAD_HEADER, "the handoff's answer is not a map")
+    if "error" in reply:
+        error = reply["error"] if isinstance(reply["error"], dict) else {}
+        raise BackendError(
+            str(error.get("code", wire.INTERNAL)), str(error.get("message", "handoff refused"))
+        )
+    result = reply.get("result")
+    return result.get("received") if isinstance(result, dict) else None
 
 
 def _sha256(path: Path, chunk_bytes: int) -> str:

@@ -16,9 +16,11 @@ checked against its descriptor and the limits below before any array is allocate
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgpack
 import numpy as np
@@ -83,6 +85,9 @@ MAX_UPLOAD_BYTES = 2048 << 20  # one upload's size: the server's --max-upload-mb
 MAX_UPLOADS = 8  # uploads held at once (in progress or waiting for their lift_video)
 MAX_UPLOAD_CHUNK_BYTES = 2 << 20  # one chunk: a uint8 array, so also under MAX_FRAMES
 UPLOAD_IDLE_S = 600.0  # an upload untouched this long is abandoned and deleted
+# The local handoff (mpm_backend.fd_uploads): a client on the same machine passes an open file
+# descriptor over a Unix socket instead of chunks; each side's message is one msgpack map.
+MAX_HANDOFF_MESSAGE_BYTES = 4096
 
 
 class Cancelled(Exception):
@@ -153,6 +158,20 @@ def reply(request_id: str, op: str, status: str = OK, arrays: dict | None = None
 
 def error_reply(request_id: str, op: str, code: str, message: str) -> list:
     return reply(request_id, op, ERROR, error={"code": code, "message": message})
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a ZeroMQ address only reaches this machine (the server binds it, a client
+    connects to it: both sides decide the local handoff by this one rule)."""
+    if address.startswith(("ipc://", "inproc://")):
+        return True
+    host = urlsplit(address).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # '*', an interface name or a host name: reachable from outside
 
 
 # ----------------------------------------------------------------------------- decoding

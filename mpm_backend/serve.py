@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import logging
 import queue
 import signal
@@ -23,7 +22,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import zmq
@@ -74,6 +72,9 @@ class Server:
         self.auth = _enable_curve(self.context, self.socket, curve_dir) if curve_dir else None
         self.socket.bind(bind)
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        # the local handoff only where clients can only be on this machine, and never under
+        # CURVE: keys mean a remote client (docs/protocol.md "Uploads")
+        self.uploads.local = curve_dir is None and is_loopback(self.address)
         self._results_address = f"inproc://mpm-results-{id(self)}"
         self.results = self.context.socket(zmq.PULL)
         self.results.linger = 0
@@ -476,17 +477,7 @@ def _str(header: dict, key: str) -> str:
 # ----------------------------------------------------------------------------- security
 
 
-def is_loopback(address: str) -> bool:
-    """Whether a bind address only accepts connections from this machine."""
-    if address.startswith(("ipc://", "inproc://")):
-        return True
-    host = urlsplit(address).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # '*', an interface name or a host name: reachable from outside
+is_loopback = wire.is_loopback  # whether a bind address only accepts this machine's clients
 
 
 def _enable_curve(context: zmq.Context, socket: zmq.Socket, curve_dir: Path):

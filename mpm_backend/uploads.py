@@ -5,6 +5,10 @@ start it by hand naming the video's folder. An upload travels over the same sock
 as everything else and lands in a private temporary folder this module owns: never a path a
 client chose (only a sanitised suffix of its name survives, so OpenCV still sees `.mp4`).
 
+A client on the server's machine may skip the chunks: `upload_begin`'s reply then names a Unix
+socket (`local`) to which it passes the open file instead (mpm_backend.fd_uploads); the upload
+then ends, is checked and deleted like any other.
+
 Every upload is deleted when its lift_video finishes (whatever the outcome), when its client
 cancels it, when nobody touched it for `idle_s` seconds, and when the server stops. An upload
 id is 128 random bits: holding it is what allows using it (the add-on uploads from a worker
@@ -14,9 +18,12 @@ thread with its own socket, then lifts from its timer's socket).
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -24,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import fd_uploads
 from . import protocol as wire
+
+log = logging.getLogger("mpm_backend.uploads")
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -47,13 +57,16 @@ class Upload:
     touched: float = field(default_factory=time.monotonic)
     complete: bool = False
     claimed: bool = False  # a queued or running lift_video holds it: it never expires
+    filling: bool = False  # a local handoff copies into it now: no chunks, no expiry
 
 
 class UploadStore:
     """The server's uploads, in a private temporary folder made at the first upload.
 
     The socket thread calls handle(), claim(), unclaim() and expire(); the inference thread
-    calls release() when a lift_video ends; hence the lock.
+    calls release() when a lift_video ends; the local handoff's thread calls fill_from_fd();
+    hence the lock. `local`: whether to offer the local handoff (the server sets it for a
+    loopback address without CURVE).
     """
 
     def __init__(
@@ -67,6 +80,8 @@ class UploadStore:
         self.lock = threading.Lock()
         self._folder: Path | None = None
         self._last_expiry = 0.0
+        self.local = False
+        self._receiver: fd_uploads.FdReceiver | None = None
 
     @property
     def folder(self) -> Path:
@@ -127,11 +142,16 @@ class UploadStore:
         upload_id = secrets.token_hex(16)
         suffix = _SUFFIX.search(name.replace("\\", "/").rsplit("/", 1)[-1])
         path = self.folder / (upload_id + (suffix.group(0).lower() if suffix else ""))
-        upload = Upload(upload_id, name, path, size, file=path.open("xb", buffering=0))
+        # readable too: a local handoff's sha256 is of the server's own copy
+        upload = Upload(upload_id, name, path, size, file=path.open("xb+", buffering=0))
         if expected is not None:
             upload.hasher, upload.expected = hashlib.sha256(), expected
         self.uploads[upload_id] = upload
-        return {"upload": upload_id, "chunk_bytes": wire.MAX_UPLOAD_CHUNK_BYTES}
+        result = {"upload": upload_id, "chunk_bytes": wire.MAX_UPLOAD_CHUNK_BYTES}
+        local = self._local_socket()
+        if local is not None:
+            result["local"] = local
+        return result
 
     def _chunk(self, message: wire.Message) -> dict:
         upload = self._get(message)
@@ -145,6 +165,10 @@ class UploadStore:
         if upload.file is None:
             raise wire.ProtocolError(
                 wire.BAD_PARAMS, f"upload {upload.id} has ended; begin another to send more"
+            )
+        if upload.filling:
+            raise wire.ProtocolError(
+                wire.BAD_PARAMS, f"upload {upload.id} is being filled by a local handoff"
             )
         if offset != upload.received:
             raise wire.ProtocolError(
@@ -209,6 +233,71 @@ class UploadStore:
             )
         return {"found": self._delete(upload_id) is not None}
 
+    # ------------------------------------------------------------------ the local handoff
+
+    def fill_from_fd(self, upload_id: Any, source: int) -> dict:
+        """Copy a whole upload from a file the client opened and passed (the local handoff's
+        thread). The copy runs outside the lock, into a dup of the upload's file: a cancel or
+        expiry meanwhile deletes the upload as usual and the copy lands in an unlinked file."""
+        with self.lock:
+            upload = self._lookup(upload_id, "a local handoff")
+            if upload.file is None or upload.received or upload.filling:
+                raise wire.ProtocolError(
+                    wire.BAD_PARAMS,
+                    f"upload {upload.id} has bytes already, has ended or is being filled: a "
+                    "local handoff fills a fresh upload",
+                )
+            info = os.fstat(source)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != upload.size:
+                what = f"{info.st_size:,} bytes" if stat.S_ISREG(info.st_mode) else "no file"
+                raise wire.ProtocolError(
+                    wire.BAD_PARAMS,
+                    f"the file passed holds {what}; upload_begin announced a regular file of "
+                    f"{upload.size:,} bytes",
+                )
+            upload.filling, upload.touched = True, time.monotonic()
+            target = os.dup(upload.file.fileno())
+        try:
+            failure, digest = None, None
+            try:
+                fd_uploads.copy_fd(source, target, upload.size)
+                if upload.hasher is not None:
+                    digest = fd_uploads.hash_fd(target, upload.size)
+            except OSError as exc:  # a full disk, a file that shrank: nothing half-written stays
+                failure = exc
+            with self.lock:
+                upload.filling = False
+                if self.uploads.get(upload.id) is not upload:
+                    raise wire.ProtocolError(
+                        wire.BAD_PARAMS, f"upload {upload.id} was cancelled during the handoff"
+                    )
+                if failure is not None:
+                    self._delete(upload.id)
+                    raise wire.ProtocolError(
+                        wire.INTERNAL,
+                        f"the server could not copy the file ({failure}); the upload was deleted",
+                    )
+                upload.received, upload.touched = upload.size, time.monotonic()
+                if digest is not None:
+                    upload.hasher = digest
+                return {"received": upload.received}
+        finally:
+            os.close(target)
+
+    def _local_socket(self) -> str | None:
+        """The handoff socket's path, the receiver started at the first upload; None where not
+        offered or it cannot start (clients then send chunks)."""
+        if not (self.local and fd_uploads.SUPPORTED):
+            return None
+        if self._receiver is None:
+            try:
+                self._receiver = fd_uploads.FdReceiver(self.fill_from_fd)
+            except OSError as exc:
+                log.warning("no local handoff (%s); clients send chunks", exc)
+                self.local = False
+                return None
+        return str(self._receiver.path)
+
     # ------------------------------------------------------------------ lift_video's use
 
     def claim(self, upload_id: Any) -> tuple[Path, str]:
@@ -255,14 +344,17 @@ class UploadStore:
             idle = [
                 u.id
                 for u in self.uploads.values()
-                if not u.claimed and now - u.touched > self.idle_s
+                if not (u.claimed or u.filling) and now - u.touched > self.idle_s
             ]
             for upload_id in idle:
                 self._delete(upload_id)
         return idle
 
     def close(self) -> None:
-        """Delete every upload and the folder (the server stops)."""
+        """Delete every upload, the folder and the handoff socket (the server stops)."""
+        if self._receiver is not None:  # first: its thread may wait for the lock
+            self._receiver.close()
+            self._receiver = None
         with self.lock:
             for upload_id in list(self.uploads):
                 self._delete(upload_id)
