@@ -199,9 +199,9 @@ def test_blender_live_poses_and_records_the_frames(engine, track):
     addon_utils.disable("blender_addon", default_set=True)
 
 
-def test_the_live_command_on_the_shipped_clip_follows_the_offline_lift(engine, tmp_path):
+def test_the_live_command_on_the_shipped_clip_stays_close_to_the_truth(engine, tmp_path):
     """`python -m mpm_backend.live` on the rendered clip (as fast as it runs, so no frame is
-    dropped): every frame answered in order, close to the offline lift of the same detections."""
+    dropped): every frame answered in order, within a few cm of the rendered truth."""
     pytest.importorskip("mediapipe")
     from mpm_backend.live import main
     from mpm_backend.track import detect
@@ -214,5 +214,12 @@ def test_the_live_command_on_the_shipped_clip_follows_the_offline_lift(engine, t
     assert (live["latency_s"] > 0).all()
     track = detect(video, max_frames=40, progress=False)
     offline = engine.lift(track.keypoints, track.layout, 30.0, track.image_size, track.confidence)
-    error_mm = 1000 * np.linalg.norm(live["joints3d"] - offline.joints3d, axis=-1).mean()
-    assert error_mm < 30.0  # one frame of future against the whole clip
+    truth = np.load(video.with_name("truth.npz"))["joints_camera"][:40]
+
+    def error_mm(joints: np.ndarray) -> float:  # root-relative MPJPE against the rendered truth
+        return (
+            1000 * np.linalg.norm((joints - joints[:, :1]) - (truth - truth[:, :1]), axis=-1).mean()
+        )
+
+    # One frame of future against the whole clip: further from the truth, but not far.
+    assert error_mm(offline.joints3d) < error_mm(live["joints3d"]) < 60.0
