@@ -10,6 +10,7 @@ rerun replaces the earlier result of the same people, as the footage camera is r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import bpy
@@ -17,7 +18,7 @@ import numpy as np
 
 from . import jobs
 from . import result as scene_result
-from .core import coords
+from .core import coords, shared_world, world
 from .deps import client as backend
 from .deps import lift_request, tracks
 
@@ -37,6 +38,52 @@ def read_people(path: str, options: jobs.LiftOptions, scene_fps: float) -> list[
         if not track.fps:
             track.fps = scene_fps
     return people
+
+
+def prepare_people(
+    people: list[tracks.Track],
+    arrays: list[dict[str, np.ndarray]],
+    options: jobs.LiftOptions,
+    shared: bool | None = None,
+) -> tuple[list[scene_result.Prepared], shared_world.SharedWorld | None]:
+    """Every person made ready for the scene and placed beside the first (`place`). Shared
+    (by default where the user gave the camera's tilt: an estimated tilt is too loose to move
+    anyone, docs/blender.md): one camera tilt and one floor for all, each person's root moved
+    along the camera's rays to the floor's distance, then each levelled with that tilt and
+    cleaned (smoothing, foot lock) as alone."""
+    if shared is None:
+        shared = scene_result.camera_for(options) is not None
+    world_ = share(people, arrays, options) if shared and len(people) > 1 else None
+    ready = []
+    for k, (track, lifted) in enumerate(zip(people, arrays, strict=True)):
+        own = options
+        if world_ is not None:
+            if lifted.get("root") is not None:
+                lifted = {**lifted, "root": world_.place_root(k, lifted["root"])}
+            tilt = world_.camera
+            own = dataclasses.replace(
+                options, level="KNOWN", camera_pitch=tilt.pitch_deg, camera_roll=tilt.roll_deg
+            )
+        ready.append(scene_result.prepare_joints(lifted, track.fps, own))
+    return place(ready, arrays, people), world_
+
+
+def share(
+    people: list[tracks.Track], arrays: list[dict[str, np.ndarray]], options: jobs.LiftOptions
+) -> shared_world.SharedWorld:
+    """The people's shared world, from their camera-frame joints as `prepare_joints` sees
+    them (the root's depth low-passed); the user's known camera, if any, is the tilt."""
+    joints: list[np.ndarray | None] = []
+    for track, lifted in zip(people, arrays, strict=True):
+        root = lifted.get("root")
+        if root is None:
+            joints.append(None)
+            continue
+        if options.smoothing != "NONE":
+            root = world.steady_root(root, track.fps)
+        joints.append(coords.camera_clip_to_blender(lifted["joints3d"], root))
+    seen = [np.asarray(t.present).any(axis=1) for t in people]
+    return shared_world.share_world(joints, people[0].fps, scene_result.camera_for(options), seen)
 
 
 def place(
@@ -187,6 +234,7 @@ class PeopleJob(jobs.LiftJob):
     ):
         self.people = people
         self.lifted: list[dict[str, np.ndarray]] = []
+        self.shared: shared_world.SharedWorld | None = None
         super().__init__(scene, people[0], options, client)
 
     def _apply(self, request: backend.Request) -> float | None:
@@ -201,11 +249,7 @@ class PeopleJob(jobs.LiftJob):
         if scene is None:
             return self._end("failed", "The scene was deleted while lifting")
         try:
-            ready = [
-                scene_result.prepare_joints(a, t.fps, self.options)
-                for t, a in zip(self.people, self.lifted, strict=True)
-            ]
-            ready = place(ready, self.lifted, self.people)
+            ready, self.shared = prepare_people(self.people, self.lifted, self.options)
             made = apply_people(scene, self.people, self.lifted, ready, self.options)
         except Exception as exc:  # the scene is left as it was (apply_people cleans up)
             return self._end("failed", f"Could not build the result: {exc}")
@@ -219,12 +263,20 @@ class PeopleJob(jobs.LiftJob):
         frames = len(self.people[0].keypoints)
         lines = [f"Lifted {len(self.people)} people, {frames} frames each, in {seconds:.1f} s: "
                  + ", ".join(made)]  # fmt: skip
-        for k, (prep, arrays) in enumerate(zip(ready, self.lifted, strict=True)):
-            floor, _ = scene_result.floor_report(prep.level, arrays)
+        if self.shared is not None:
+            tilt = self.shared.camera
             lines.append(
-                f"p{k}: floor levelled ({floor['source']}): camera pitch "
-                f"{floor['camera_pitch_deg']:.1f}°, roll {floor['camera_roll_deg']:.1f}°"
+                f"One shared floor ({self.shared.source}): camera pitch {tilt.pitch_deg:.1f}°, "
+                f"roll {tilt.roll_deg:.1f}°, {self.shared.camera_height:.2f} m above it"
             )
+            lines += self.shared.summary()
+        else:
+            for k, (prep, arrays) in enumerate(zip(ready, self.lifted, strict=True)):
+                floor, _ = scene_result.floor_report(prep.level, arrays)
+                lines.append(
+                    f"p{k}: floor levelled ({floor['source']}): camera pitch "
+                    f"{floor['camera_pitch_deg']:.1f}°, roll {floor['camera_roll_deg']:.1f}°"
+                )
         _, warnings = scene_result.floor_report(ready[0].level, self.lifted[0])
         lines.append(scene_result.cleanup_report(self.options))
         return "\n".join([*lines, *(f"Warning: {w}" for w in warnings)])
