@@ -15,7 +15,17 @@ import numpy as np
 
 from . import footage_camera
 from .anim import Channel, new_action, write_channels
-from .core import auto_rigmap, cleanup, coords, retarget, rigmap_yaml, rigmaps, vocabulary, world
+from .core import (
+    auto_rigmap,
+    cleanup,
+    coords,
+    extremities,
+    retarget,
+    rigmap_yaml,
+    rigmaps,
+    vocabulary,
+    world,
+)
 from .deps import skeleton
 
 SKELETON_NAME = "MPM skeleton"
@@ -176,11 +186,13 @@ def retarget_onto(
     rig_map: rigmaps.RigMap | None = None,
     contacts: np.ndarray | None = None,
     prepared: bool = False,
+    points: extremities.TrackPoints | None = None,
 ) -> bpy.types.Action:
     """Solve and key ``joints`` on ``armature``; ``contacts`` (T, 2): where the feet are down
     (None: the solve finds them in the joints); ``prepared``: the joints come from
     `prepare_joints`, so planted ankles stand at the ankle height (else the solve finds the
-    floor in the joints)."""
+    floor in the joints); ``points``: the 2D track behind them, for hands and feet where its
+    layout has their points."""
     rig_map = rig_map or rig_map_for(armature, options)
     rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
     solved = retarget.solve(  # the feet plant on contacts detected from the joints at fps
@@ -190,6 +202,7 @@ def retarget_onto(
         fps=fps,
         contacts=contacts,
         source_floor=coords.DEFAULT_ANKLE_HEIGHT if prepared else None,
+        points=points,
     )  # fmt: skip
     frames = scene_frames(len(joints), fps, scene, options.frame_offset)
     return key_solution(armature, solved, rig_map, frames, options, f"{armature.name} MPM")
@@ -378,6 +391,8 @@ def _key_person(
     made += [skel, skel.data]
     store(skel, joints, fps, person.arrays)
     store_level(skel, level)
+    points = track_points(person.track)
+    store_points(skel, points)
     skeleton_map = rigmaps.rig_map_by_name(SKELETON_MAP)
     made.append(
         retarget_onto(scene, skel, joints, fps, options, skeleton_map, contacts, prepared=True)
@@ -387,9 +402,37 @@ def _key_person(
         return [skel.name]
     keyed.append((rig, rig.animation_data.action if rig.animation_data else None))
     made.append(
-        retarget_onto(scene, rig, joints, fps, options, maps[rig.name], contacts, prepared=True)
+        retarget_onto(
+            scene, rig, joints, fps, options, maps[rig.name], contacts, prepared=True, points=points
+        )
     )
     return [skel.name, rig.name]
+
+
+def track_points(track) -> extremities.TrackPoints | None:
+    """The track's own 2D points for the hands and feet (None: a track without keypoints)."""
+    if getattr(track, "keypoints", None) is None or getattr(track, "layout", None) is None:
+        return None
+    return extremities.TrackPoints.from_track(track)
+
+
+def store_points(obj: bpy.types.Object, points: extremities.TrackPoints | None) -> None:
+    """Keep the track's points on the skeleton where they can turn hands or feet, so
+    **Retarget onto target** uses them as the lift did."""
+    if points is None or not extremities.has_points(points.layout):
+        return
+    obj["mpm_track_layout"] = points.layout
+    obj["mpm_track_points"] = np.asarray(points.keypoints, np.float32).ravel().tolist()
+    obj["mpm_track_confidence"] = np.asarray(points.confidence, np.float32).ravel().tolist()
+
+
+def stored_points(obj: bpy.types.Object) -> extremities.TrackPoints | None:
+    if "mpm_track_layout" not in obj:
+        return None
+    num = int(obj["mpm_frames"])
+    confidence = np.array(obj["mpm_track_confidence"], dtype=float).reshape(num, -1)
+    keypoints = np.array(obj["mpm_track_points"], dtype=float).reshape(num, -1, 2)
+    return extremities.TrackPoints(keypoints, confidence, str(obj["mpm_track_layout"]))
 
 
 def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, options) -> str:
@@ -401,7 +444,10 @@ def retarget_from_skeleton(scene: bpy.types.Scene, skel: bpy.types.Object, optio
     if target is None or target.type != "ARMATURE":
         raise ValueError("Choose a target armature first")
     try:
-        retarget_onto(scene, target, joints, float(skel["mpm_fps"]), options, prepared=True)
+        retarget_onto(
+            scene, target, joints, float(skel["mpm_fps"]), options, prepared=True,
+            points=stored_points(skel),
+        )  # fmt: skip
     except rigmaps.RigMapError as exc:
         raise ValueError(str(exc)) from None
     return target.name

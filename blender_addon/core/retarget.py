@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import feet, trunk_fit
+from . import extremities, feet, trunk_fit
 from .bone_frames import CANONICAL_POSE, body_frames, bone_frames
 from .coords import JOINT_INDEX, NUM_JOINTS, armature_up, to_armature_space
 from .kinematics import pose_world_matrices, posed_joint_positions
@@ -145,6 +145,7 @@ def solve(
     fit_neck: bool = True,
     contacts: np.ndarray | None = None,
     fps: float = 30.0,
+    points: extremities.TrackPoints | None = None,
 ) -> RetargetResult:
     """Bone rotations (and the root's location) that pose ``rest`` like ``joints``.
 
@@ -166,6 +167,8 @@ def solve(
         source's, and the neck bones so its eyes land where the source's are (`trunk_fit`).
     contacts: (T, 2) left/right feet down, for the map's feet and the root's grounding (None:
         found in ``joints`` at ``fps``; all False: the feet follow the shins).
+    points: the 2D track behind ``joints`` (same frames): where its layout has hand or heel and
+        toe points, the hands and the feet off the floor turn with them (`extremities`).
     """
     joints = np.asarray(joints, dtype=float)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
@@ -193,6 +196,12 @@ def solve(
         parents = trunk_fit.WorldRotations(rest, rig_map, mapped_world)
         planted = feet.plant_feet(rest, rig_map, parents, rest_joints, target, up, weights)
         rotations, world = {**rotations, **planted[0]}, {**world, **planted[1]}
+    if points is not None:  # hands, and feet off the floor, from the detector's own points
+        parents = trunk_fit.WorldRotations(rest, rig_map, mapped_world)
+        solved = (rotations, world)
+        rotations, world = extremities.apply(
+            rest, rig_map, parents, target, solved, weights, points, fps, up
+        )
     location = np.zeros((num_frames, 3))
     if root_motion:
         floor = (target, floor_point, up, scale, rig_floor)
