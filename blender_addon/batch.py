@@ -57,7 +57,7 @@ from dataclasses import dataclass, field  # noqa: E402
 
 import bpy  # noqa: E402
 
-from . import export, presets, shards  # noqa: E402
+from . import export, people, presets, shards  # noqa: E402
 from . import result as scene_result  # noqa: E402
 from .batch_cli import build_parser, config_from_args  # noqa: E402
 from .batch_config import (  # noqa: E402
@@ -446,6 +446,7 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
         return
     waiting = deque(todo)
     in_flight: list = []
+    firsts = FirstPeople(config)
 
     def top_up(limit: int) -> None:
         while waiting and len(in_flight) < limit:
@@ -471,6 +472,7 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
             track_result.floor, track_result.warnings = scene_result.floor_report(
                 prepared.level, arrays
             )
+            prepared = firsts.place(job, track, arrays, prepared, lifter)
             outputs = retarget_and_write(job, track, arrays, prepared, entries, config)
             track_result.status, track_result.outputs = OK, [str(p) for p in outputs]
             if config.keep_arrays:
@@ -486,6 +488,30 @@ def _run_jobs(todo, entries, lifter, config, results, bar, emit) -> None:
         results[i] = track_result
         emit(track_result.line(config.out))
         bar.update(1)
+
+
+class FirstPeople:
+    """Person 0 of each file with several, so every further person's output stands in person
+    0's world, beside them, as the panel places people (`people.place`): each output would
+    otherwise start at its own origin. Person 0 is lifted again where its own job did not run
+    first (skipped as done, or lifted elsewhere later)."""
+
+    def __init__(self, config: BatchConfig):
+        self.config = config
+        self.seen: dict[Path, tuple] = {}  # file → (arrays, prepared) of its person 0
+
+    def place(self, job: Job, track, arrays: dict, prepared, lifter):
+        if job.person is None or job.people < 2:
+            return prepared
+        if job.person == 0:
+            self.seen[job.source] = (arrays, prepared)
+            return prepared
+        if job.source not in self.seen:
+            _, first_arrays, _ = lifter.result(lifter.submit(dataclasses.replace(job, person=0)))
+            first = scene_result.prepare_joints(first_arrays, track.fps, self.config.options)
+            self.seen[job.source] = (first_arrays, first)
+        first_arrays, first = self.seen[job.source]
+        return people.place([first, prepared], [first_arrays, arrays], [track, track])[1]
 
 
 class _NoBar:

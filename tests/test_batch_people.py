@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("bpy")
@@ -15,7 +16,7 @@ from blender_addon import batch  # noqa: E402
 from blender_addon.batch_config import BatchConfig  # noqa: E402
 from blender_addon.discovery import make_jobs  # noqa: E402
 from mpm_backend.inference import Engine  # noqa: E402
-from tests.test_people import _crossing, _write_detections  # noqa: E402
+from tests.test_people import B_START, _crossing, _write_detections  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tracks" / "walking.json"
 
@@ -68,3 +69,28 @@ def test_batch_writes_each_person_and_lists_them(shots, tmp_path, capsys):
         == 0
     )
     assert [p.name for p in one.iterdir()] == ["two.mixamo.blend"]
+
+
+def _bvh_root_path(path: Path) -> np.ndarray:
+    """(T, 3) the root's position channels, frame by frame, as the BVH file has them."""
+    lines = path.read_text().splitlines()
+    motion = lines.index("MOTION")
+    return np.array([[float(v) for v in line.split()[:3]] for line in lines[motion + 3 :]])
+
+
+def test_each_person_stands_in_the_first_persons_world(shots, tmp_path):
+    """As the panel places people: the second person's output starts beside the first, where
+    they were filmed (farther and to the right), not at its own origin; also when person 0's
+    output was already there (a resumed run lifts person 0 again for it)."""
+    engine = Engine("default", device="cpu")
+    out = tmp_path / "out"
+    args = [str(shots / "two.json"), "--rig", "mixamo", "--out", str(out), "--format", "bvh"]
+    assert batch.main([*args, "--no-progress"], engine=engine) == 0
+    walk = _bvh_root_path(out / "two.p0.mixamo.bvh")
+    run = _bvh_root_path(out / "two.p1.mixamo.bvh")
+    span = np.linalg.norm(walk[-1] - walk[0])  # the walk's length, in the file's units
+    apart = np.linalg.norm((run[B_START] - walk[0])[[0, 2]])  # Y up: the ground is X, Z
+    assert apart > 0.4 * span, (apart, span)
+    (out / "two.p1.mixamo.bvh").unlink()
+    assert batch.main([*args, "--no-progress"], engine=engine) == 0
+    assert np.allclose(_bvh_root_path(out / "two.p1.mixamo.bvh"), run, atol=1e-3)
