@@ -36,7 +36,7 @@ def filmed(joints: np.ndarray, camera: world.Camera, noise: float, seed: int = 0
 
 def floor_slope_deg(joints: np.ndarray, truth: np.ndarray) -> float:
     """Slope of the plane through the lower ankle where the ground truth's foot rests."""
-    frames, _ = world._resting(truth, FPS)
+    frames, _ = world.resting_frames(truth, FPS)
     ankles = joints[frames][:, list(coords.ANKLES)]
     ankles = ankles[np.arange(len(frames)), np.argmin(ankles[..., 2], axis=1)]
     design = np.column_stack([np.ones(len(ankles)), ankles[:, :2]])
@@ -119,7 +119,7 @@ def test_grounding_holds_planted_feet_the_lift_drags_along(walk):
     dragged = level.copy()
     travel = level[:, coords.PELVIS, :2] - level[:1, coords.PELVIS, :2]
     dragged[:, list(coords.ANKLES), :2] += 0.45 * travel[:, None]
-    assert len(world._resting(dragged, FPS)[0]) < 0.1 * len(walk)
+    assert len(world.resting_frames(dragged, FPS)[0]) < 0.1 * len(walk)
     t = np.arange(len(walk)) / FPS
     drift = -0.15 * t / t[-1] + 0.04 * np.sin(2 * np.pi * 0.7 * t)
     bent = dragged.copy()

@@ -33,9 +33,9 @@ from .world import (
     UP,
     Camera,
     Level,
-    _fit_floor,
-    _resting,
+    fit_floor,
     resting_ankles,
+    resting_frames,
 )
 
 # Fewer planted-foot frames than this cannot say where a person stands on the floor.
@@ -121,7 +121,7 @@ def floor_weight(ray_angle: float, tilt_noise: float) -> float:
 def _levels_spread(levelled: np.ndarray, fps: float, seen: np.ndarray | None) -> float:
     """Metres between the quartiles of a levelled clip's resting-ankle heights (0 with too few):
     contacts are found about one floor, so a second level shows only among the rests."""
-    frames, points = _resting(levelled, fps)
+    frames, points = resting_frames(levelled, fps)
     if seen is not None:
         points = points[np.asarray(seen, dtype=bool)[frames]]
     if len(points) < MIN_CONTACTS:
@@ -145,7 +145,7 @@ def _shared_rotation(
     own = [a - np.median(a, axis=0) for a in ankles if len(a) >= MIN_CONTACTS]
     if sum(len(a) for a in own) < MIN_CONTACTS:
         return to_trunk, "trunk"
-    normal, _ = _fit_floor(np.concatenate(own))
+    normal, _ = fit_floor(np.concatenate(own))
     return rotation_between(normal, UP) @ to_trunk, "feet"
 
 

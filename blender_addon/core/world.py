@@ -102,7 +102,7 @@ def steady_root(root: np.ndarray, fps: float, cutoff_hz: float = ROOT_DEPTH_CUTO
     return root * (butterworth(depth, fps, cutoff_hz) / depth)[:, None]
 
 
-def _resting(joints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+def resting_frames(joints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(frames, ankle positions (N, 3)) where the lower ankle moves slower than a resting foot."""
     ankles = joints[:, list(ANKLES)]  # (T, 2, 3)
     if len(joints) < 3:
@@ -122,7 +122,7 @@ def _resting(joints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
 def resting_ankles(joints: np.ndarray, fps: float) -> np.ndarray:
     """(N, 3) positions of the lower ankle in frames where it moves slower than a resting foot
     does; the floor fit weighs down the few that are not on the floor."""
-    return _resting(joints, fps)[1]
+    return resting_frames(joints, fps)[1]
 
 
 def ground_contacts(
@@ -157,7 +157,7 @@ def ground_shift(
     return shift + np.maximum(ankle_height - lowest, 0.0)
 
 
-def _fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Floor normal and height from resting ankles in a frame whose Z is the trunk's up.
 
     Ridge regression of height on the horizontal position (z = d + a x + b y), the slopes
@@ -182,7 +182,7 @@ def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int
     points = resting_ankles(joints @ to_trunk.T, fps)
     if len(points) < 10:
         return to_trunk, "trunk", int(len(points))
-    normal, _ = _fit_floor(points)
+    normal, _ = fit_floor(points)
     return rotation_between(normal, UP) @ to_trunk, "feet", int(len(points))
 
 
