@@ -356,3 +356,12 @@ def test_detector_jitter_does_not_shake_the_hand(metarig, hands):
               "step max", steps.max().round(2), "forearm", forearm.max().round(2))  # fmt: skip
         assert np.median(errors) < 12.0
         assert steps.max() < forearm.max() + SPEED / fps + 0.5
+
+
+def test_the_running_mean_keeps_the_length_of_a_clip_shorter_than_its_kernel():
+    from blender_addon.core.extremities import _smooth
+
+    values = np.arange(6.0).reshape(1, 2, 3)
+    assert np.allclose(_smooth(values, np.ones(1), 1), values)  # one frame: itself
+    two = np.stack([np.zeros((2, 3)), np.ones((2, 3))])
+    assert np.allclose(_smooth(two, np.ones(2), 2), 0.5)

@@ -139,9 +139,13 @@ def _smooth(values: np.ndarray, weights: np.ndarray, radius: int) -> np.ndarray:
     """(T, ...) a weighted running mean over ``2 radius + 1`` frames (NaN-safe); frames with no
     weight in reach are NaN."""
     flat = np.nan_to_num(values.reshape(len(values), -1)) * weights[:, None]
-    kernel = np.ones(2 * radius + 1)
-    num = np.stack([np.convolve(col, kernel, "same") for col in flat.T], axis=1)
-    den = np.convolve(weights, kernel, "same")[:, None]
+    kernel, span = np.ones(2 * radius + 1), slice(radius, radius + len(values))
+
+    def running(column: np.ndarray) -> np.ndarray:  # "same", also for clips under the kernel
+        return np.convolve(column, kernel, "full")[span]
+
+    num = np.stack([running(col) for col in flat.T], axis=1)
+    den = running(weights)[:, None]
     out = np.where(den > 1e-9, num / np.maximum(den, 1e-9), np.nan)
     return out.reshape(values.shape)
 
