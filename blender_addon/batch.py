@@ -511,7 +511,7 @@ class FirstPeople:
             first = scene_result.prepare_joints(first_arrays, track.fps, self.config.options)
             self.seen[job.source] = (first_arrays, first)
         first_arrays, first = self.seen[job.source]
-        return people.place([first, prepared], [first_arrays, arrays], [track, track])[1]
+        return people.place([first, prepared], [first_arrays, arrays], [None, track])[1]
 
 
 class _NoBar:

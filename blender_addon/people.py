@@ -89,12 +89,13 @@ def share(
 def place(
     prepared: list[scene_result.Prepared],
     arrays: list[dict[str, np.ndarray]],
-    people: list[tracks.Track],
+    people: list[tracks.Track | None],
 ) -> list[scene_result.Prepared]:
     """Each further person moved to where they stood beside the first: each is levelled on their
     own (`world.level_world` puts every start over the origin), so their pelvis at the first
     frame they are seen is carried into the first person's level world. Without a root (no
-    image size) there is nowhere to put them: left as they are."""
+    image size) there is nowhere to put them: left as they are. The first person's track is
+    not read (None will do)."""
     first, out = prepared[0].level, [prepared[0]]
     for ready, lifted, track in zip(prepared[1:], arrays[1:], people[1:], strict=True):
         root = lifted.get("root")

@@ -41,6 +41,7 @@ from .rotations import (
     quaternion_continuity,
     quaternion_to_matrix,
     smoothstep,
+    swing,
     unit,
 )
 
@@ -521,15 +522,9 @@ def _median_length(joints: np.ndarray, a: str, b: str) -> float:
 
 def _swing_to(rotation: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(T, 3, 3) ``rotation`` turned by the smallest rotation taking unit ``a`` to ``b`` (T, 3)."""
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=1)
-    c = np.einsum("ti,ti->t", a, b)
-    axis = unit(axis)
-    k = np.zeros((len(a), 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
-    k -= np.swapaxes(k, -1, -2)
-    turn = np.eye(3) + s[:, None, None] * k + (1.0 - c)[:, None, None] * (k @ k)
-    return turn @ rotation
+    columns = np.swapaxes(rotation, 1, 2)  # turning a matrix turns each of its columns
+    a, b = (np.broadcast_to(v[:, None], columns.shape) for v in (a, b))
+    return np.swapaxes(swing(a, b, columns), 1, 2)
 
 
 def has_points(layout: str) -> bool:
