@@ -64,8 +64,13 @@ class BodyConfig:
     elbow_flex_deg / knee_flex_deg: flexion changed by up to this, kept within flex_limits_deg.
     bend_prob / bend_deg: share of windows whose upper body bends forward at the pelvis, by up to
         this (reaching to the floor); lean_deg sideways. The mocap corpus barely bends or crouches.
-    crouch_prob / crouch_deg: share of windows with hips flexed by up to crouch_deg and knees
-        bent by 1.2 times that (squatting, kneeling, sneaking); the floor rule lowers the pelvis.
+    crouch_prob / crouch_deg: share of windows with hips flexed by up to crouch_deg (squatting,
+        sneaking); the floor rule lowers the pelvis.
+    shin_lean: range of the shin's forward lean as a share of the hip flexion, drawn per window:
+        heels-down squats run from the knee just ahead of the foot to shins leaning further
+        than the thighs (HDM05's four people: 0.24 to 1.2 at the bottom of a squat).
+    splay_prob / splay_deg: share of crouches whose knees go out sideways as well as forward, by
+        up to splay_deg (wide squats, horse stances).
     tilt_prob / tilt_deg: share of windows whose whole body is turned off vertical by up to
         tilt_deg about a horizontal axis (lying, falling, floor work).
     Bends, crouches and tilts either hold for the window or rise and fall once within it
@@ -93,12 +98,15 @@ class BodyConfig:
     leg_swing_deg: float = 10.0
     elbow_flex_deg: float = 20.0
     knee_flex_deg: float = 15.0
-    flex_limits_deg: tuple[float, float] = (0.0, 150.0)
+    flex_limits_deg: tuple[float, float] = (0.0, 160.0)
     bend_prob: float = 0.25
     bend_deg: float = 90.0
     lean_deg: float = 15.0
     crouch_prob: float = 0.15
-    crouch_deg: float = 90.0
+    crouch_deg: float = 120.0
+    shin_lean: tuple[float, float] = (0.2, 1.2)
+    splay_prob: float = 0.5
+    splay_deg: float = 40.0
     tilt_prob: float = 0.05
     tilt_deg: float = 90.0
 
@@ -219,8 +227,9 @@ def _posture(
 
     bones: (T, 17, 3) by child joint; joints: (T, 17, 3) the mocap's, for the frame. The frame
     per time step: up = pelvis→thorax, forward = head→nose made square to it, side = up × forward.
-    A turn about `side` by +a moves the thorax forward; thighs turn by -a (hip flexion), shins
-    back by the knee's extra flexion.
+    A turn about `side` by +a moves the thorax forward. A crouch turns each thigh by the hip
+    flexion towards where its knee goes (forward, splayed outwards) and each shin the other way
+    by its lean, so the knee comes forward of a foot that stays down.
     """
     frames = len(bones)
     up = _unit(joints[:, THORAX] - joints[:, PELVIS])
@@ -230,10 +239,17 @@ def _posture(
     bones = bones.copy()
     crouch = rng.random() < config.crouch_prob
     depth = rng.uniform(0.0, 1.0) * _envelope(rng, frames) if crouch else np.zeros(frames)
+    hip = np.radians(config.crouch_deg) * depth
+    shin_lean = rng.uniform(*config.shin_lean)
+    splay = (
+        np.radians(rng.uniform(0.0, config.splay_deg)) if rng.random() < config.splay_prob else 0.0
+    )
     if rng.random() < config.bend_prob or crouch:
         bend = np.radians(rng.uniform(0.0, config.bend_deg)) * _envelope(rng, frames)
-        # crouching people lean forward to keep their balance
-        bend = np.maximum(bend, 0.5 * np.radians(config.crouch_deg) * depth)
+        # crouching people lean forward to keep their hips over their feet: less so when the
+        # knees go far forward or out
+        balance = max(1.0 - shin_lean, 0.0) / 0.8 * np.cos(splay)
+        bend = np.maximum(bend, 0.5 * hip * balance)
         lean = np.radians(rng.uniform(-config.lean_deg, config.lean_deg)) * _envelope(rng, frames)
         turn = Rotation.from_rotvec(side * bend[:, None]) * Rotation.from_rotvec(
             forward * lean[:, None]
@@ -241,12 +257,14 @@ def _posture(
         for j in _UPPER_BODY:
             bones[:, j] = turn.apply(bones[:, j])
     if crouch:
-        hip = np.radians(config.crouch_deg) * depth
-        thigh_turn = Rotation.from_rotvec(-side * hip[:, None])
-        shin_turn = Rotation.from_rotvec(side * (1.2 * hip)[:, None]) * thigh_turn
         for thigh, shin in zip(_THIGHS, _SHINS, strict=True):
-            bones[:, thigh] = thigh_turn.apply(bones[:, thigh])
-            turned = shin_turn.apply(bones[:, shin])
+            outwards = (
+                np.sign(np.einsum("ti,ti->t", bones[:, PARENTS[thigh]], side))[:, None] * side
+            )
+            knee_goes = np.cos(splay) * forward + np.sin(splay) * outwards
+            axis = _unit(np.cross(-up, knee_goes))  # turning -up about it moves it to knee_goes
+            bones[:, thigh] = Rotation.from_rotvec(axis * hip[:, None]).apply(bones[:, thigh])
+            turned = Rotation.from_rotvec(-axis * (shin_lean * hip)[:, None]).apply(bones[:, shin])
             bones[:, shin] = _flex(bones[:, thigh], turned, 0.0, config.flex_limits_deg)  # clip
     return bones
 
