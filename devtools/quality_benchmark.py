@@ -1,9 +1,9 @@
 """World-space animation quality on a rig: `python -m devtools.quality_benchmark`.
 
     python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--clips 6] [--frames 300]
-        [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
+        [--cameras 3] [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
 
-Held-out mocap (CMU val, HDM05) is filmed by a seeded hand-held camera (1920×1080, focal
+Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each (1920×1080, focal
 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched up to ±15° and rolled
 up to ±5°), projected, given the synthetic detector noise of training (`NoiseConfig()`) and
 written as our own H36M-17 JSON track. `blender_addon.batch` then runs the way a user runs it,
@@ -230,6 +230,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mocap", type=Path, default=ROOT.parent / "shared" / "mocap")
     parser.add_argument("--clips", type=int, default=len(DEFAULT_CLIPS))
     parser.add_argument("--frames", type=int, default=300, help="at most this many per clip")
+    parser.add_argument(
+        "--cameras", type=int, default=3, help="cameras per clip, each a row (one draw is luck)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, help="write every number here")
@@ -238,6 +241,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.clips <= len(DEFAULT_CLIPS):
         parser.error(f"--clips must be 1 to {len(DEFAULT_CLIPS)}")
+    if args.cameras < 1:
+        parser.error("--cameras must be at least 1")
     return args
 
 
@@ -275,11 +280,19 @@ def main(argv: list[str] | None = None) -> int:
     tracks = work / "tracks"
     tracks.mkdir(parents=True, exist_ok=True)
     truths, cameras = {}, {}
-    for index, (label, item) in enumerate(find_clips(args.mocap, args.clips)):
+    for index, (clip, item) in enumerate(find_clips(args.mocap, args.clips)):
         joints, floor, lowest = load_truth(item, args.frames)
-        truths[label] = (joints, floor, item.path, lowest)
-        rng = np.random.default_rng([args.seed, index])
-        cameras[label] = write_input_track(joints, tracks / f"{label}.json", rng)
+        for view in range(args.cameras):
+            # the first camera's seed is the one a single-camera run drew
+            label, seed = (
+                (clip, [args.seed, index])
+                if view == 0
+                else (f"{clip}_c{view}", [args.seed, index, view])
+            )
+            truths[label] = (joints, floor, item.path, lowest)
+            cameras[label] = write_input_track(
+                joints, tracks / f"{label}.json", np.random.default_rng(seed)
+            )
     engine = Engine(args.checkpoint, device="auto")
     results: dict[str, dict] = {}
     try:
@@ -300,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "devtools.quality_benchmark", *given])
     info = {
         "minutes": minutes,
-        "clips": len(truths),
+        "clips": args.clips,
+        "cameras": args.cameras,
         "frames": args.frames,
         "total_frames": int(sum(len(t[0]) for t in truths.values())),
         "seed": args.seed,

@@ -205,6 +205,8 @@ def test_the_benchmark_end_to_end(tmp_path, mocap_dir):
             "1",
             "--frames",
             "60",
+            "--cameras",
+            "2",
             "--json",
             str(out),
             "--out",
@@ -218,9 +220,13 @@ def test_the_benchmark_end_to_end(tmp_path, mocap_dir):
         overall = data["runs"][run]["overall"]
         for key, *_ in METRICS:
             assert math.isfinite(overall[key]), (run, key)
-        (clip,) = data["runs"][run]["clips"].values()
-        assert clip["frames"] <= 60
-        for key, *_ in METRICS:
-            assert math.isfinite(clip[key]), (run, key)
+        views = data["runs"][run]["clips"]
+        assert list(views) == ["cmu_walking", "cmu_walking_c1"]  # one row per camera
+        for clip in views.values():
+            assert clip["frames"] <= 60
+            for key, *_ in METRICS:
+                assert math.isfinite(clip[key]), (run, key)
         assert 0 < data["runs"][run]["bones"]["moving"] <= data["runs"][run]["bones"]["keyed"]
     assert len(data["targets"]) == 8
+    cameras = data["cameras"]
+    assert cameras["cmu_walking"]["roll_deg"] != cameras["cmu_walking_c1"]["roll_deg"]
