@@ -137,6 +137,44 @@ def test_bent_bodies_lean_towards_the_face_and_crouched_ones_get_lower(walk):
     assert min(depth) >= -1e-9 and max(depth) > 0.35
 
 
+def _angle_from_down_deg(bone: np.ndarray) -> np.ndarray:
+    """(T,) degrees between Y-up bones (T, 3) and straight down."""
+    return _angle_deg(bone, np.broadcast_to([0.0, -1.0, 0.0], bone.shape))
+
+
+def test_crouches_squat_with_the_heels_down_like_real_people(walk):
+    # HDM05's four people at the bottom of a squat: knees bent 130-166 deg, thighs 65-130 deg
+    # from straight down, shins leaning forward 20-83 deg, some with the feet far apart.
+    still = dict(
+        prob=1.0,
+        arm_swing_deg=0.0,
+        leg_swing_deg=0.0,
+        elbow_flex_deg=0.0,
+        knee_flex_deg=0.0,
+        tilt_prob=0.0,
+        bend_prob=0.0,
+        crouch_prob=1.0,
+    )
+    knees, shins, spread = [], [], []
+    for seed in range(40):
+        body = repose(walk, np.random.default_rng(seed), BodyConfig(**still))
+        thigh = body[:, j("left_knee")] - body[:, j("left_hip")]
+        shin = body[:, j("left_ankle")] - body[:, j("left_knee")]
+        deepest = int(np.argmax(_angle_deg(thigh, shin)))
+        knees.append(_angle_deg(thigh, shin)[deepest])
+        shins.append(_angle_from_down_deg(shin)[deepest])
+        knees_apart = np.linalg.norm(body[:, j("left_knee")] - body[:, j("right_knee")], axis=-1)
+        hips = np.linalg.norm(body[:, j("left_hip")] - body[:, j("right_hip")], axis=-1)
+        spread.append((knees_apart / hips)[deepest])
+        # the feet stay on the floor: nothing goes under the window's lowest mocap point
+        assert body[..., 1].min() >= walk[..., 1].min() - 1e-6
+    assert max(knees) >= 150.0 and max(knees) <= 160.0 + 1e-6
+    # the knee comes forward of the foot: shins lean like HDM05's, not only by a few degrees
+    assert np.percentile(shins, 75) > 40.0
+    # splayed crouches take the knees out, three hip widths apart (2.3 without splay)
+    assert max(spread) > 3.0
+
+
 def test_tilted_bodies_lie_on_the_floor(walk):
     config = BodyConfig(prob=1.0, tilt_prob=1.0, bend_prob=0.0, crouch_prob=0.0)
     up = np.array([0.0, 1.0, 0.0])
