@@ -158,3 +158,30 @@ def test_a_clip_that_opens_mid_stance_stands_on_its_first_frames():
     grounded = world.ground_contacts(joints, FPS)
     ankle = grounded[:, coords.JOINT_INDEX["left_ankle"], 2]
     assert np.abs(ankle - coords.DEFAULT_ANKLE_HEIGHT).max() < 0.01
+
+
+def test_a_jog_whose_feet_never_rest_is_levelled_by_its_steps(walk):
+    """A runner's lifted planted feet drift with the body (no foot rests by REST_SPEED) and the
+    trunk leans forward: the steps, slower than half the body's pace, still give the floor."""
+    dragged = walk.copy()
+    travel = walk[:, coords.PELVIS, :2] - walk[:1, coords.PELVIS, :2]
+    dragged[:, list(coords.ANKLES), :2] += 0.45 * travel[:, None]
+    heading = travel[-1] / np.linalg.norm(travel[-1])
+    side = np.array([heading[1], -heading[0], 0.0])  # turning about it by +a leans forward
+    lean = np.radians(10.0)
+    c, s = np.cos(lean), np.sin(lean)
+    cross = np.array([[0, -side[2], side[1]], [side[2], 0, -side[0]], [-side[1], side[0], 0]])
+    turn = c * np.eye(3) + s * cross + (1 - c) * np.outer(side, side)
+    upper = [coords.JOINT_INDEX[n] for n in ("spine", "thorax", "nose", "head")]
+    upper += [
+        coords.JOINT_INDEX[f"{k}_{n}"]
+        for k in ("left", "right")
+        for n in ("shoulder", "elbow", "wrist")
+    ]
+    pelvis = dragged[:, coords.PELVIS][:, None]
+    dragged[:, upper] = (dragged[:, upper] - pelvis) @ turn.T + pelvis
+    assert len(world.resting_frames(dragged, FPS)[0]) < 10
+    out, level = world.level_world(filmed(dragged, world.Camera(8.0, -3.0), 0.01), FPS)
+    assert level.source == "steps"
+    assert floor_slope_deg(out, walk) < 1.0
+    assert level.camera.pitch_deg == pytest.approx(8.0, abs=2.0)

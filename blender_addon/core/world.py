@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cleanup import butterworth, detect_foot_contacts, floor_shift
+from .cleanup import (
+    BODY_SPEED_SECONDS,
+    BODY_SPEED_SHARE,
+    butterworth,
+    detect_foot_contacts,
+    floor_shift,
+)
 from .coords import (
     ANKLES,
     DEFAULT_ANKLE_HEIGHT,
@@ -68,7 +74,9 @@ class Level:
     """How a clip was placed in the world: the levelling rotation, what it rests on, the scale."""
 
     rotation: np.ndarray  # (3, 3), Blender axes of the camera frame → the level world
-    source: str  # "feet" (resting ankles), "trunk" (too few to fix a plane) or "camera" (given)
+    # "feet" (resting ankles), "steps" (planted ankles on the move), "trunk" (too few to fix a
+    # plane) or "camera" (given)
+    source: str
     contacts: int  # resting-ankle samples the plane was fitted to
     floor_shift: float  # metres added to Z so resting ankles sit at the ankle height
     scale: float = 1.0  # the subject's given height over the lifted one (`scale_to_height`)
@@ -102,20 +110,34 @@ def steady_root(root: np.ndarray, fps: float, cutoff_hz: float = ROOT_DEPTH_CUTO
     return root * (butterworth(depth, fps, cutoff_hz) / depth)[:, None]
 
 
-def resting_frames(joints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """(frames, ankle positions (N, 3)) where the lower ankle moves slower than a resting foot."""
+def _window_speed(points: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+    """(T, ...) speed (m/s) of points (T, ..., 3) over a centred window of ``seconds``, so
+    frame-to-frame jitter does not read as motion."""
+    half = max(1, int(round(0.5 * seconds * fps)))
+    padded = np.concatenate([points[:1].repeat(half, 0), points, points[-1:].repeat(half, 0)])
+    travel = padded[2 * half :] - padded[: -2 * half]
+    return np.linalg.norm(travel, axis=-1) * fps / (2 * half)
+
+
+def resting_frames(
+    joints: np.ndarray, fps: float, on_the_move: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, ankle positions (N, 3)) where the lower ankle moves slower than a resting foot.
+
+    With ``on_the_move``, also where it moves slower than BODY_SPEED_SHARE of the body's
+    horizontal speed: a jog's lifted planted foot drifts with the body and never rests."""
     ankles = joints[:, list(ANKLES)]  # (T, 2, 3)
     if len(joints) < 3:
         return np.zeros(0, dtype=int), np.zeros((0, 3))
-    # over a fifth of a second, so frame-to-frame jitter does not read as motion
-    half = max(1, int(round(0.1 * fps)))
-    padded = np.concatenate([ankles[:1].repeat(half, 0), ankles, ankles[-1:].repeat(half, 0)])
-    travel = padded[2 * half :] - padded[: -2 * half]
-    speed = np.linalg.norm(travel, axis=-1) * fps / (2 * half)  # (T, 2)
+    speed = _window_speed(ankles, fps, 0.2)  # (T, 2)
+    limit = np.full(len(joints), REST_SPEED)
+    if on_the_move:
+        body = _window_speed(joints[:, PELVIS] * [1.0, 1.0, 0.0], fps, BODY_SPEED_SECONDS)
+        limit = np.maximum(limit, BODY_SPEED_SHARE * np.nan_to_num(body))
     lower = np.argmin(ankles[..., 2], axis=1)
     frames = np.arange(len(joints))
     points, speed = ankles[frames, lower], speed[frames, lower]
-    ok = np.isfinite(points).all(axis=1) & (speed < REST_SPEED)
+    ok = np.isfinite(points).all(axis=1) & (speed < limit)
     return frames[ok], points[ok]
 
 
@@ -179,11 +201,13 @@ def fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
 def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int]:
     """The rotation (3, 3) that makes the floor level, its source and the contacts it used."""
     to_trunk = rotation_between(estimate_up(joints), UP)
-    points = resting_ankles(joints @ to_trunk.T, fps)
+    points, source = resting_ankles(joints @ to_trunk.T, fps), "feet"
+    if len(points) < 10:  # a jog or a run: its planted feet move with the body
+        points, source = resting_frames(joints @ to_trunk.T, fps, on_the_move=True)[1], "steps"
     if len(points) < 10:
         return to_trunk, "trunk", int(len(points))
     normal, _ = fit_floor(points)
-    return rotation_between(normal, UP) @ to_trunk, "feet", int(len(points))
+    return rotation_between(normal, UP) @ to_trunk, source, int(len(points))
 
 
 def level_world(
