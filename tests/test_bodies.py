@@ -143,8 +143,8 @@ def _angle_from_down_deg(bone: np.ndarray) -> np.ndarray:
 
 
 def test_crouches_squat_with_the_heels_down_like_real_people(walk):
-    # HDM05's four people at the bottom of a squat: knees bent 130-166 deg, thighs 65-130 deg
-    # from straight down, shins leaning forward 20-83 deg, some with the feet far apart.
+    # A full squat bends the knees past 150 deg with the shins leaning well forward (the heels
+    # down, or on the toes), some with the knees far apart (docs/data.md).
     still = dict(
         prob=1.0,
         arm_swing_deg=0.0,

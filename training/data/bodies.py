@@ -67,8 +67,8 @@ class BodyConfig:
     crouch_prob / crouch_deg: share of windows with hips flexed by up to crouch_deg (squatting,
         sneaking); the floor rule lowers the pelvis.
     shin_lean: range of the shin's forward lean as a share of the hip flexion, drawn per window:
-        heels-down squats run from the knee just ahead of the foot to shins leaning further
-        than the thighs (HDM05's four people: 0.24 to 1.2 at the bottom of a squat).
+        squats run from the knee just ahead of the foot to shins leaning further than the
+        thighs (on the toes); docs/data.md gives the range of motion it follows.
     splay_prob / splay_deg: share of crouches whose knees go out sideways as well as forward, by
         up to splay_deg (wide squats, horse stances).
     tilt_prob / tilt_deg: share of windows whose whole body is turned off vertical by up to
