@@ -20,6 +20,15 @@ from training.data.mocap import load_clip
 
 WALK = Path(__file__).resolve().parents[1] / "examples/mocap/cmu_actions_train_walking_1.bvh"
 j = H36M17.index
+# a new body without the bone-angle changes or tilts, so a posture's own effect shows
+STILL = dict(
+    prob=1.0,
+    arm_swing_deg=0.0,
+    leg_swing_deg=0.0,
+    elbow_flex_deg=0.0,
+    knee_flex_deg=0.0,
+    tilt_prob=0.0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,21 +110,13 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_bent_bodies_lean_towards_the_face_and_crouched_ones_get_lower(walk):
-    still = dict(
-        prob=1.0,
-        arm_swing_deg=0.0,
-        leg_swing_deg=0.0,
-        elbow_flex_deg=0.0,
-        knee_flex_deg=0.0,
-        tilt_prob=0.0,
-    )
     trunk = lambda joints: joints[:, j("thorax")] - joints[:, j("pelvis")]  # noqa: E731
     lean, depth = [], []
     for seed in range(40):
         bent = repose(
             walk,
             np.random.default_rng(seed),
-            BodyConfig(**still, bend_prob=1.0, lean_deg=0.0, crouch_prob=0.0),
+            BodyConfig(**STILL, bend_prob=1.0, lean_deg=0.0, crouch_prob=0.0),
         )
         face = walk[:, j("nose")] - walk[:, j("head")]
         # the thorax moves towards where the face looks, by at most the configured angle
@@ -125,10 +126,10 @@ def test_bent_bodies_lean_towards_the_face_and_crouched_ones_get_lower(walk):
         assert np.all(np.einsum("ti,ti->t", moved, face) >= -1e-9)
         lean.append(_angle_deg(trunk(bent), trunk(walk)).max())
         crouched = repose(
-            walk, np.random.default_rng(seed), BodyConfig(**still, bend_prob=0.0, crouch_prob=1.0)
+            walk, np.random.default_rng(seed), BodyConfig(**STILL, bend_prob=0.0, crouch_prob=1.0)
         )
         upright = repose(
-            walk, np.random.default_rng(seed), BodyConfig(**still, bend_prob=0.0, crouch_prob=0.0)
+            walk, np.random.default_rng(seed), BodyConfig(**STILL, bend_prob=0.0, crouch_prob=0.0)
         )
         height = lambda joints: joints[:, j("pelvis"), 1] - joints[..., 1].min(axis=1)  # noqa: E731
         depth.append((height(upright) - height(crouched)).max() / height(upright).mean())
@@ -145,19 +146,11 @@ def _angle_from_down_deg(bone: np.ndarray) -> np.ndarray:
 def test_crouches_squat_with_the_heels_down_like_real_people(walk):
     # A full squat bends the knees past 150 deg with the shins leaning well forward (the heels
     # down, or on the toes), some with the knees far apart (docs/data.md).
-    still = dict(
-        prob=1.0,
-        arm_swing_deg=0.0,
-        leg_swing_deg=0.0,
-        elbow_flex_deg=0.0,
-        knee_flex_deg=0.0,
-        tilt_prob=0.0,
-        bend_prob=0.0,
-        crouch_prob=1.0,
-    )
     knees, shins, spread = [], [], []
     for seed in range(40):
-        body = repose(walk, np.random.default_rng(seed), BodyConfig(**still))
+        body = repose(
+            walk, np.random.default_rng(seed), BodyConfig(**STILL, bend_prob=0.0, crouch_prob=1.0)
+        )
         thigh = body[:, j("left_knee")] - body[:, j("left_hip")]
         shin = body[:, j("left_ankle")] - body[:, j("left_knee")]
         deepest = int(np.argmax(_angle_deg(thigh, shin)))
