@@ -164,8 +164,17 @@ CONTACT_SPEED = 0.5
 BODY_SPEED_SHARE = 0.5
 BODY_SPEED_SECONDS = 0.5
 # The foot lock moves the whole body by what the held feet's corrections share, low-passed at
-# this (Hz): a body's position changes slowly, and the jitter is left to the legs.
-BODY_CUTOFF_HZ = 1.0
+# this (Hz): the lifted root drifts slower than a step (about 2 a second), so what changes slower
+# than that moves the body, and the faster jitter is left to the legs.
+BODY_CUTOFF_HZ = 2.0
+# A still foot the body leans on stands, however high the lift holds it: in a wide stance the
+# lift can put one ankle 10-25 cm over the other. It leans on it when the trunk's ground point
+# lies at least BALANCE_SHARE of the way from the planted foot to it (a raised foot beside a
+# standing leg has the trunk over that leg), with the feet at least BALANCE_SPREAD (m) apart
+# (closer, that share is noise), and the foot under BALANCE_HEIGHT (m): higher is a raised foot.
+BALANCE_SHARE = 0.3
+BALANCE_SPREAD = 0.3
+BALANCE_HEIGHT = 0.3
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -211,6 +220,35 @@ def _landed_before(
     return backwards & ahead & ~contacts
 
 
+def _leaning_on(joints: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) how far (0: the other foot, 1: this one) the trunk's ground point lies along the
+    line from the other ankle to ankle ``k``, and (T,) the ankles' horizontal distance."""
+    ankles = joints[:, list(ANKLES), :2]
+    line = ankles[:, k] - ankles[:, 1 - k]
+    spread = np.linalg.norm(line, axis=-1)
+    trunk = joints[:, [PELVIS, JOINT_INDEX["thorax"]], :2].mean(axis=1)
+    along = np.sum((trunk - ankles[:, 1 - k]) * line, axis=-1) / np.maximum(spread**2, 1e-9)
+    return along, spread
+
+
+def _balance(
+    joints: np.ndarray, k: int, heights: np.ndarray, speed: np.ndarray, height_on: float
+) -> np.ndarray:
+    """(T,) foot ``k`` still (``speed``, m/s, under CONTACT_SPEED), no higher than
+    BALANCE_HEIGHT over the floor (``heights`` (T, 2)), the other foot on the floor (under
+    ``height_on``) and the trunk leaning on foot ``k`` (BALANCE_SHARE, BALANCE_SPREAD): a
+    wide stance's foot the lift holds in the air."""
+    along, spread = _leaning_on(joints, k)
+    with np.errstate(invalid="ignore"):
+        return (
+            (speed < CONTACT_SPEED)
+            & (heights[:, k] < BALANCE_HEIGHT)
+            & (heights[:, 1 - k] < height_on)
+            & (along > BALANCE_SHARE)
+            & (spread > BALANCE_SPREAD)
+        )
+
+
 def detect_foot_contacts(
     joints: np.ndarray,
     fps: float,
@@ -224,6 +262,7 @@ def detect_foot_contacts(
     max_gap: float = 0.05,
     smooth: float = 0.1,
     lead: float = 0.0,
+    balance: bool = True,
 ) -> np.ndarray:
     """(T, 2) booleans: left and right foot on the floor, from a Z-up clip (T, 17, 3).
 
@@ -235,7 +274,9 @@ def detect_foot_contacts(
     that much earlier, as long as the foot stays under the lift-off thresholds there: a lifted
     foot that has landed reads as planted only once the lift's smoothing has let it slow down
     (a clip that opens mid-stance is planted from its first frame). Gaps under ``max_gap``
-    seconds are closed, then contacts shorter than ``min_duration`` seconds are dropped.
+    seconds are closed, then contacts shorter than ``min_duration`` seconds are dropped. With
+    ``balance`` a still foot the body leans on in a wide stance is down at any height up to
+    BALANCE_HEIGHT (`_balance`).
     """
     joints = np.asarray(joints, dtype=float)
     if floor is None:
@@ -247,12 +288,15 @@ def detect_foot_contacts(
     contacts = np.zeros((len(joints), 2), dtype=bool)
     body = _speed(joints[:, PELVIS] * [1.0, 1.0, 0.0], fps, int(round(BODY_SPEED_SECONDS * fps)))
     share = np.nan_to_num(BODY_SPEED_SHARE * body)  # on the move, the body's pace sets the limit
+    heights = joints[:, list(ANKLES), 2] - floor
     for k, ankle in enumerate(ANKLES):
-        points = joints[:, ankle]
-        height = points[:, 2] - floor
-        speed = _speed(points, fps, smooth_frames)
+        height = heights[:, k]
+        speed = _speed(joints[:, ankle], fps, smooth_frames)
         on = (height < height_on) & (speed < np.maximum(speed_on, share))
         off = (height > height_off) | (speed > np.maximum(speed_off, 2.0 * share))
+        if balance:
+            leaning = _balance(joints, k, heights, speed, height_on)
+            on, off = on | leaning, off & ~leaning
         off |= ~np.isfinite(height)
         contacts[:, k] = _hysteresis(on, off)
         if lead_frames > 0:
@@ -285,6 +329,32 @@ def floor_shift(joints: np.ndarray, contacts: np.ndarray, floor: float) -> np.nd
     return shift + np.maximum(floor - lowest, 0.0)
 
 
+def even_legs(joints: np.ndarray) -> np.ndarray:
+    """(T, 17, 3) copy with every thigh and every shin at the clip's median length of both sides,
+    each bone keeping its direction from the hip down. A rig's legs keep their lengths and take
+    the source's bone directions, so a foot held still on a lifted leg whose bones stretch and
+    shrink from frame to frame would slide on the rig; held on even legs, it stands. A clip
+    without legs (no length) is returned as it is."""
+    joints = np.asarray(joints, dtype=float)
+    out = joints.copy()
+    chains = [
+        [JOINT_INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle")]
+        for side in ("left", "right")
+    ]
+    vectors = np.stack([joints[:, c[1:]] - joints[:, c[:-1]] for c in chains])  # (2, T, 2, 3)
+    norms = np.linalg.norm(vectors, axis=-1)  # (2, T, 2): side, frame, thigh / shin
+    if not np.isfinite(norms).any(axis=(0, 1)).all():
+        return out
+    lengths = np.nanmedian(norms, axis=(0, 1))  # (2,) thigh, shin
+    if not np.all(lengths > 1e-6):
+        return out
+    for chain, vector, norm in zip(chains, vectors, norms, strict=True):
+        for bone in range(2):  # the thigh, then the shin from the moved knee
+            unit = vector[:, bone] / np.maximum(norm[:, bone], 1e-9)[:, None]
+            out[:, chain[bone + 1]] = out[:, chain[bone]] + lengths[bone] * unit
+    return out
+
+
 def _two_bone_knee(
     hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, new_ankle: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -307,6 +377,16 @@ def _two_bone_knee(
     return new_knee, new_ankle
 
 
+def _anchor(points: np.ndarray, axes: list[int]) -> np.ndarray:
+    """Where a contact's ankle (points (N, 3)) stands: the median over its stiller half, so a
+    foot sliding in at the landing or out at the lift-off does not pull the pin."""
+    if len(points) < 3:
+        return np.median(points[:, axes], axis=0)
+    step = np.linalg.norm(np.gradient(points[:, :2], axis=0), axis=-1)
+    still = step <= np.median(step)
+    return np.median(points[still][:, axes], axis=0)
+
+
 def _lock_corrections(
     joints: np.ndarray, contacts: np.ndarray, blend_frames: int, axes: list[int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -316,7 +396,7 @@ def _lock_corrections(
     correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
     for k, ankle in enumerate(ANKLES):
         for start, end in _runs(contacts[:, k]):
-            anchor = np.median(joints[start:end, ankle][:, axes], axis=0)
+            anchor = _anchor(joints[start:end, ankle], axes)
             inside = anchor - joints[start:end, ankle][:, axes]
             correction[start:end, k, axes] = inside
             weight[start:end, k] = 1.0
@@ -542,12 +622,19 @@ class Cleaned(NamedTuple):
 def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None = None) -> Cleaned:
     """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
-    The contacts are found with or without foot lock. Foot lock moves the whole body (the
-    planted feet's shared drift) before the legs bend: the footage camera moves with it so the
-    body stays on its pixels.
+    The contacts are found with or without foot lock. Foot lock first (before smoothing) evens
+    the legs' bones (`even_legs`) and stands the planted feet back on the floor; it moves the
+    whole body (the planted feet's shared drift) before the legs bend: the footage camera moves
+    with it so the body stays on its pixels.
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)
+    lift = np.zeros(len(out))  # even legs stand back on the floor the levelling put them on
+    if options.foot_lock:  # before smoothing, which takes the jitter of short bones' directions
+        floor = ankle_floor_height(out)
+        out = even_legs(out)
+        lift = floor_shift(out, detect_foot_contacts(out, fps, floor=floor), floor)
+        out[..., 2] += lift[:, None]
     if options.smoothing == "one_euro":
         out = one_euro(out, fps, options.min_cutoff, options.beta, options.d_cutoff)
     elif options.smoothing == "butterworth":
@@ -570,5 +657,6 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
         before = out[:, PELVIS].copy()  # the legs' bending leaves the pelvis where the body is
         out = foot_lock(out, contacts, blend_frames=options.blend_frames, fps=fps)
         body_shift = out[:, PELVIS] - before
+        body_shift[:, 2] += lift
     out = root_motion(out, options.root)
     return Cleaned(out, contacts, body_shift)
