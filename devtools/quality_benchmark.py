@@ -3,8 +3,8 @@
     python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--clips 6] [--frames 300]
         [--cameras 3] [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
 
-Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each (1920×1080, focal
-1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched up to ±15° and rolled
+Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each
+(1920×1080, focal 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched up to ±15° and rolled
 up to ±5°), projected, given the synthetic detector noise of training (`NoiseConfig()`) and
 written as our own H36M-17 JSON track. `blender_addon.batch` then runs the way a user runs it,
 in this process, onto the `metarig` preset as BVH, twice: without cleanup (`--smooth none
@@ -283,12 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     for index, (clip, item) in enumerate(find_clips(args.mocap, args.clips)):
         joints, floor, lowest = load_truth(item, args.frames)
         for view in range(args.cameras):
-            # the first camera's seed is the one a single-camera run drew
-            label, seed = (
-                (clip, [args.seed, index])
-                if view == 0
-                else (f"{clip}_c{view}", [args.seed, index, view])
-            )
+            # the first camera is the one a single-camera run drew
+            label = f"{clip}_c{view}" if view else clip
+            seed = [args.seed, index, view] if view else [args.seed, index]
             truths[label] = (joints, floor, item.path, lowest)
             cameras[label] = write_input_track(
                 joints, tracks / f"{label}.json", np.random.default_rng(seed)

@@ -162,7 +162,7 @@ def test_crouches_squat_with_the_heels_down_like_real_people(walk):
         # the feet stay on the floor: nothing goes under the window's lowest mocap point
         assert body[..., 1].min() >= walk[..., 1].min() - 1e-6
     assert max(knees) >= 150.0 and max(knees) <= 160.0 + 1e-6
-    # the knee comes forward of the foot: shins lean like HDM05's, not only by a few degrees
+    # the knee comes forward of the foot: shins lean well forward, not only by a few degrees
     assert np.percentile(shins, 75) > 40.0
     # splayed crouches take the knees out, three hip widths apart (2.3 without splay)
     assert max(spread) > 3.0

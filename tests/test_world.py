@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from blender_addon.core import coords, world
 from training.data.mocap import load_clip
@@ -168,10 +169,7 @@ def test_a_jog_whose_feet_never_rest_is_levelled_by_its_steps(walk):
     dragged[:, list(coords.ANKLES), :2] += 0.45 * travel[:, None]
     heading = travel[-1] / np.linalg.norm(travel[-1])
     side = np.array([heading[1], -heading[0], 0.0])  # turning about it by +a leans forward
-    lean = np.radians(10.0)
-    c, s = np.cos(lean), np.sin(lean)
-    cross = np.array([[0, -side[2], side[1]], [side[2], 0, -side[0]], [-side[1], side[0], 0]])
-    turn = c * np.eye(3) + s * cross + (1 - c) * np.outer(side, side)
+    turn = Rotation.from_rotvec(np.radians(10.0) * side).as_matrix()
     upper = [coords.JOINT_INDEX[n] for n in ("spine", "thorax", "nose", "head")]
     upper += [
         coords.JOINT_INDEX[f"{k}_{n}"]

@@ -201,9 +201,10 @@ def fit_floor(points: np.ndarray) -> tuple[np.ndarray, float]:
 def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int]:
     """The rotation (3, 3) that makes the floor level, its source and the contacts it used."""
     to_trunk = rotation_between(estimate_up(joints), UP)
-    points, source = resting_ankles(joints @ to_trunk.T, fps), "feet"
+    upright = joints @ to_trunk.T
+    points, source = resting_ankles(upright, fps), "feet"
     if len(points) < 10:  # a jog or a run: its planted feet move with the body
-        points, source = resting_frames(joints @ to_trunk.T, fps, on_the_move=True)[1], "steps"
+        points, source = resting_frames(upright, fps, on_the_move=True)[1], "steps"
     if len(points) < 10:
         return to_trunk, "trunk", int(len(points))
     normal, _ = fit_floor(points)
