@@ -139,7 +139,8 @@ def add_camera(
 ) -> bpy.types.Object:
     """The camera where the solve put it, keyed at the lift's scene frames, the clip behind.
     It moves only by the per-frame ground shift (`world.ground_shift`) and foot lock's body
-    shift (`cleanup.Cleaned.body_shift`), centimetres, so the body stays on its pixels."""
+    shift (`cleanup.Cleaned.body_shift`, in all three axes), centimetres, so the body stays on
+    its pixels."""
     data = bpy.data.cameras.new(CAMERA_NAME)
     obj = bpy.data.objects.new(CAMERA_NAME, data)
     obj[MARK] = footage.path
@@ -159,8 +160,7 @@ def add_camera(
         obj.rotation_mode = "QUATERNION"
         obj.rotation_quaternion = _quaternion(rotation)
         obj.location = location[0]
-        if np.ptp(location[:, 2]) > 0:
-            _key_height(obj, frames, location[:, 2])
+        _key_location(obj, frames, location)
         scene.collection.objects.link(obj)
     except Exception:
         action = obj.animation_data.action if obj.animation_data else None
@@ -177,10 +177,14 @@ def _quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
     return tuple(Matrix(rotation.tolist()).to_quaternion())
 
 
-def _key_height(obj: bpy.types.Object, frames: np.ndarray, heights: np.ndarray) -> None:
-    """Key the camera's Z at each of the lift's frames, as the skeleton's keys (linear)."""
-    action = new_action(obj, CAMERA_NAME)
-    write_channels(action, obj, [Channel("location", 2, frames, heights)])
+def _key_location(obj: bpy.types.Object, frames: np.ndarray, location: np.ndarray) -> None:
+    """Key each axis of the camera's location that moves, at the lift's frames, as the
+    skeleton's keys (linear); a camera that stands still gets no action."""
+    moving = [axis for axis in range(3) if np.ptp(location[:, axis]) > 0]
+    if moving:
+        action = new_action(obj, CAMERA_NAME)
+        channels = [Channel("location", axis, frames, location[:, axis]) for axis in moving]
+        write_channels(action, obj, channels)
 
 
 def replace_earlier(scene: bpy.types.Scene, camera: bpy.types.Object) -> None:
