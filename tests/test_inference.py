@@ -374,11 +374,6 @@ def test_complete_3d_fills_hidden_joints(engine, walk):
     assert at_60.shape == (2 * len(truth), 17, 3) and np.isfinite(at_60).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression of the varied-bodies defaults (docs/model.md, Sessions 10-11): the "
-    "completed wrist steps 61 mm where its gap starts or ends, the truth's largest step is 34 mm",
-)
 def test_complete_3d_has_no_jump_where_a_gap_starts_or_ends(engine, walk):
     _, _, truth = track(walk, 30)
     hidden = np.zeros(truth.shape[:2], bool)
