@@ -20,7 +20,15 @@ bpy = pytest.importorskip("bpy")
 
 from blender_addon import build, presets  # noqa: E402
 from blender_addon import result as scene_result  # noqa: E402
-from blender_addon.core import auto_rigmap, coords, rest_pose, retarget, rigmaps, rotations  # noqa: E402
+from blender_addon.core import (  # noqa: E402
+    auto_rigmap,
+    coords,
+    leg_reach,
+    rest_pose,
+    retarget,
+    rigmaps,
+    rotations,
+)
 from blender_addon.core.coords import JOINT_INDEX as J  # noqa: E402
 from blender_addon.core.retarget import RestPose, pose_world_matrices  # noqa: E402
 from blender_addon.jobs import LiftOptions  # noqa: E402
@@ -371,7 +379,10 @@ def test_rig_without_yaml_map_retargets_through_the_matcher(rig, armature):
     angles, pose = limb_angles_deg(rest, rig_map, result, target)
     assert len(angles) == 8
     worst = {bone: float(a.max()) for bone, a in angles.items()}
-    assert max(worst.values()) < 2.0, worst
+    legs = {b.bone for b in rig_map.bones if b.direction[0].endswith(("hip", "knee"))}
+    # a planted leg turns up to MAX_TURN_DEG more to reach the floor on the rig's proportions
+    for bone, angle in worst.items():
+        assert angle < 2.0 + (leg_reach.MAX_TURN_DEG if bone in legs else 0.0), worst
 
     # left stays left: the raised arm is the rig's left one, on the character's left
     limbs = {b.direction: b.bone for b in rig_map.bones}

@@ -44,6 +44,45 @@ def test_a_wide_stance_foot_the_lift_holds_up_is_down_and_held():
     assert np.max(steps) < 0.001  # from 0.67 cm a frame
 
 
+def test_given_the_floor_the_held_foot_stands_on_it_both_legs_sharing_the_change():
+    """With the floor given (as `clean_joints` gives it), that foot comes down the 18 cm onto
+    the floor: the body lowers by the planted feet's shared part (9 cm), the left knee bends
+    and the right straightens for the rest, thigh and shin at their lengths."""
+    joints = stance(trunk_x=0.0, right_up=0.18)
+    for side, ankle in (("left", LEFT), ("right", RIGHT)):  # long legs: the foot reaches
+        hip = joints[:, JOINT_INDEX[f"{side}_hip"]]
+        joints[:, JOINT_INDEX[f"{side}_knee"]] = (hip + joints[:, ankle]) / 2 + [0.0, -0.3, 0.0]
+    contacts = cleanup.detect_foot_contacts(joints, FPS, floor=FLOOR)
+    held = cleanup.foot_lock(joints, contacts, floor=FLOOR, fps=FPS)
+    assert np.abs(held[:, [LEFT, RIGHT], 2] - FLOOR).max() < 0.001  # the right from 18 cm up
+    for side, ankle in (("left", LEFT), ("right", RIGHT)):
+        hip, knee = JOINT_INDEX[f"{side}_hip"], JOINT_INDEX[f"{side}_knee"]
+        for a, b in ((hip, knee), (knee, ankle)):
+            before = np.linalg.norm(joints[:, b] - joints[:, a], axis=-1)
+            after = np.linalg.norm(held[:, b] - held[:, a], axis=-1)
+            np.testing.assert_allclose(after, before, atol=1e-6)
+    pelvis = JOINT_INDEX["pelvis"]
+    np.testing.assert_allclose(held[:, pelvis, 2], joints[:, pelvis, 2] - 0.09, atol=1e-3)
+
+
+def test_a_free_foot_stays_out_of_the_floor_the_lowered_body_would_put_it_under():
+    """The stance's raised foot held for a second, then lifted and skimming 2 cm over the
+    floor: the body, lowered while both were held, comes back up slowly (it moves smoothly), so
+    for a few frames it would carry the free foot under the floor; the foot stays on it."""
+    joints = stance(trunk_x=0.0, right_up=0.18)
+    for side, ankle in (("left", LEFT), ("right", RIGHT)):
+        hip = joints[:, JOINT_INDEX[f"{side}_hip"]]
+        joints[:, JOINT_INDEX[f"{side}_knee"]] = (hip + joints[:, ankle]) / 2 + [0.0, -0.3, 0.0]
+    joints[30:, RIGHT, 2] = FLOOR + 0.02
+    contacts = np.ones((len(joints), 2), bool)
+    contacts[30:, 1] = False
+    held = cleanup.foot_lock(joints, contacts, floor=FLOOR, fps=FPS)
+    pelvis = JOINT_INDEX["pelvis"]
+    lowered = joints[32, pelvis, 2] - held[32, pelvis, 2]
+    assert lowered > 0.02  # 2 cm down would put the skimming foot under the floor
+    assert held[:, RIGHT, 2].min() > FLOOR - 1e-6
+
+
 def test_a_raised_foot_is_not_pinned():
     """Standing on one leg (the trunk over the other foot), a foot 30 cm up or feet too close to
     tell which one the body stands on: the raised foot stays in the air, free."""

@@ -337,8 +337,10 @@ def test_a_rig_with_other_leg_proportions_stands_on_its_planted_feet():
     frames = np.flatnonzero(planted.any(axis=1))
     lower = np.argmin(np.where(planted, wanted, np.inf), axis=1)[frames]  # the foot it stands on
     assert len(frames) > 0.5 * len(joints)
-    error = np.abs(ankles[frames, lower] - wanted[frames, lower])
-    # where it is off, the other foot would have gone under the floor and was held on it
-    lifted = np.isclose(ankles[frames].min(axis=1), lowest[frames], atol=1e-6)
-    assert error[~lifted].max() < 0.005 and lifted.mean() < 0.05
+    error = ankles[frames, lower] - wanted[frames, lower]
+    # where it stands higher, the other foot would have gone under the floor: the rig was raised
+    # to hold that one on it (which then reaches up by at most leg_reach.MAX_TURN_DEG: mm)
+    raised = error > 0.005
+    assert np.all(ankles[frames][raised].min(axis=1) < lowest[frames][raised] + 0.005)
+    assert np.abs(error[~raised]).max() < 0.005 and raised.mean() < 0.05
     assert np.all(ankles.min(axis=1) > lowest - 1e-6)

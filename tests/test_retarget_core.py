@@ -42,12 +42,14 @@ def make_rig(
     size: float = 1.0,
     leg_scale: float = 1.0,
     prefix: str = PREFIX,
+    thigh: float = 0.44,
 ) -> RestPose:
     """A Mixamo-named human armature, Z up, facing -Y, feet on Z = 0.
 
     arm_drop_deg: 0 gives a T-pose, 45 an A-pose; roll: added to every bone's roll (radians,
     alternating sign so the rolls differ between bones); size: uniform scale; leg_scale: legs
-    only (and the body raised so the feet stay on the floor).
+    only (and the body raised so the feet stay on the floor); thigh: of the 0.85 m leg, the
+    rest is the shin.
     """
     leg = 0.85 * leg_scale
     hip_z = leg + 0.08
@@ -88,8 +90,8 @@ def make_rig(
         add(f"{side}ForeArm", f"{side}Arm", elbow, wrist, -0.7)
         add(f"{side}Hand", f"{side}ForeArm", wrist, hand)
         hip = np.array([sx * 0.1, 0.0, hip_z - 0.02])
-        knee = hip + [0, 0.0, -0.44 * leg_scale]
-        ankle = knee + [0, 0.01, -0.41 * leg_scale]
+        knee = hip + [0, 0.0, -thigh * leg_scale]
+        ankle = knee + [0, 0.01, -(0.85 - thigh) * leg_scale]
         add(f"{side}UpLeg", "Hips", hip, knee, 0.3)
         add(f"{side}Leg", f"{side}UpLeg", knee, ankle, -0.4)
         add(f"{side}Foot", f"{side}Leg", ankle, ankle + [0, -0.12, -0.06])

@@ -388,24 +388,28 @@ def _anchor(points: np.ndarray, axes: list[int]) -> np.ndarray:
 
 
 def _lock_corrections(
-    joints: np.ndarray, contacts: np.ndarray, blend_frames: int, axes: list[int]
+    joints: np.ndarray, contacts: np.ndarray, blend_frames: int, floor: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per ankle, (T, 2, 3) the move onto its contact's anchor and (T, 2) how much it is held:
-    1 in a contact, easing (smoothstep) to 0 over ``blend_frames`` frames either side."""
+    """Per ankle, (T, 2, 3) the move onto its contact's anchor (across the floor, and down or
+    up to ``floor`` when given) and (T, 2) how much it is held: 1 in a contact, easing
+    (smoothstep) to 0 over ``blend_frames`` frames either side."""
     num = len(joints)
     correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
     for k, ankle in enumerate(ANKLES):
         for start, end in _runs(contacts[:, k]):
-            anchor = _anchor(joints[start:end, ankle], axes)
-            inside = anchor - joints[start:end, ankle][:, axes]
-            correction[start:end, k, axes] = inside
+            points = joints[start:end, ankle]
+            inside = np.zeros((end - start, 3))
+            inside[:, :2] = _anchor(points, [0, 1]) - points[:, :2]
+            if floor is not None:
+                inside[:, 2] = floor - points[:, 2]
+            correction[start:end, k] = inside
             weight[start:end, k] = 1.0
             for step in range(1, blend_frames + 1):
                 w = 1.0 - step / (blend_frames + 1)
                 w = w * w * (3.0 - 2.0 * w)
                 for t, edge in ((start - step, 0), (end - 1 + step, -1)):
                     if 0 <= t < num and not contacts[t, k]:
-                        correction[t, k, axes] += w * inside[edge]
+                        correction[t, k] += w * inside[edge]
                         weight[t, k] = max(weight[t, k], w)
     return correction, weight
 
@@ -428,36 +432,40 @@ def foot_lock(
     contacts: np.ndarray,
     *,
     blend_frames: int = 4,
-    lock_height: bool = False,
+    floor: float | None = None,
     keep_leg_lengths: bool = True,
     move_body: bool = True,
     fps: float = 30.0,
 ) -> np.ndarray:
     """Hold each ankle's horizontal position still during its contacts (T, 17, 3) -> copy.
 
-    Within a contact the ankle sits at the contact's median horizontal position (and, with
-    ``lock_height``, its median height: the foot's still middle, not its landing and lift-off);
-    over ``blend_frames`` frames before and after, the
-    correction fades in and out (smoothstep). With ``move_body`` the whole body first moves by
-    the held feet's weighted mean correction: a lifted planted foot drifts mostly because the
-    lifted root does (its depth), and moving everything keeps every bone's direction; the legs
-    take only what is left (the feet drifting apart). With ``keep_leg_lengths`` a leg's knee
-    moves too, in its own bend plane, so thigh and shin keep their lengths (an ankle out of reach
-    is pulled in). Frames farther than ``blend_frames`` from any contact are unchanged.
+    Within a contact the ankle sits at the contact's median horizontal position over its
+    stiller half (the foot's still middle, not its landing and lift-off) and, with ``floor``,
+    at that height: a planted ankle the lift holds over the floor (the higher foot of a wide
+    stance) stands on it, and a free ankle is kept off the floor's underside; over
+    ``blend_frames`` frames before and after, the correction fades in and out (smoothstep).
+    With ``move_body`` the whole body first moves by the held feet's weighted mean correction:
+    a lifted planted foot drifts mostly because the lifted root does (its depth), and moving
+    everything keeps every bone's direction; the legs take only what is left (the feet drifting
+    apart, one standing higher than the other). With ``keep_leg_lengths`` a leg's knee moves
+    too, in its own bend plane, so thigh and shin keep their lengths (an ankle out of reach is
+    pulled in). Frames farther than ``blend_frames`` from any contact are unchanged (but for a
+    free foot the body's move would put under the floor).
     """
     joints = np.asarray(joints, dtype=float)
     contacts = np.asarray(contacts, dtype=bool)
     if contacts.shape != (len(joints), 2):
         raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
-    axes = [0, 1, 2] if lock_height else [0, 1]
-    correction, weight = _lock_corrections(joints, contacts, blend_frames, axes)
+    correction, weight = _lock_corrections(joints, contacts, blend_frames, floor)
     out = joints.copy()
     if move_body:
         target = joints[:, list(ANKLES)] + correction
         out = _move_body(joints, target, weight, fps)
         correction = (target - out[:, list(ANKLES)]) * (weight > 0)[..., None]
+    if floor is not None:  # a free foot the lowered body would put under the floor stays on it
+        correction[..., 2] += np.maximum(floor - out[:, list(ANKLES), 2] - correction[..., 2], 0)
     for k, ankle in enumerate(ANKLES):
-        touched = weight[:, k] > 0
+        touched = np.any(correction[:, k] != 0.0, axis=-1)
         if not np.any(touched):
             continue
         new_ankle = out[:, ankle] + correction[:, k]
@@ -655,7 +663,7 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
     body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
         before = out[:, PELVIS].copy()  # the legs' bending leaves the pelvis where the body is
-        out = foot_lock(out, contacts, blend_frames=options.blend_frames, fps=fps)
+        out = foot_lock(out, contacts, blend_frames=options.blend_frames, floor=floor, fps=fps)
         body_shift = out[:, PELVIS] - before
         body_shift[:, 2] += lift
     out = root_motion(out, options.root)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import extremities, feet, trunk_fit
+from . import extremities, feet, leg_reach, trunk_fit
 from .bone_frames import CANONICAL_POSE, body_frames, bone_frames
 from .coords import JOINT_INDEX, NUM_JOINTS, armature_up, to_armature_space
 from .kinematics import pose_world_matrices, posed_joint_positions
@@ -206,7 +206,7 @@ def solve(
     if root_motion:
         floor = (target, floor_point, up, scale, rig_floor)
         location, rotations, world = _root_motion(
-            rest, rig_map, (rotations, world), head_target, contacts, floor, fps
+            rest, rig_map, (rotations, world), head_target, (contacts, weights), floor, fps
         )
     return RetargetResult(
         rotations=rotations,
@@ -226,17 +226,26 @@ def _root_motion(
     rig_map: RigMap,
     solved: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
     head_target: np.ndarray,
-    contacts: np.ndarray,
+    planted: tuple[np.ndarray | None, np.ndarray | None],
     floor: tuple,
     fps: float,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The root's location on the source's path, the rig standing on its planted feet, and the
-    rotations with feet lifted out of the floor. The root's parents keep their rest pose, so
-    M_pose(root) = M_rest(root) @ M_basis(root)."""
+    """The root's location on the source's path, the rig standing on its lower planted foot,
+    the other planted leg reaching the floor (`leg_reach`), and the rotations with feet lifted
+    out of the floor. planted: the feet's contacts and planted weights (T, 2 each; None: none
+    found). The root's parents keep their rest pose, so M_pose(root) = M_rest(root) @
+    M_basis(root)."""
     rotations, world = solved
+    contacts, weights = planted
     root = rig_map.root
     location = (head_target - rest[root].head) @ rest.rotation(root)
     location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
+    if weights is not None and np.any(weights):
+        up = floor[2]
+        wanted = _wanted_ankles(floor)
+        rotations, world = leg_reach.reach_floor(
+            rest, rig_map, (rotations, world), location, wanted, weights, up
+        )
     rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
     return location, rotations, world
 
@@ -284,11 +293,10 @@ def _ground_rig(
     floor: (the source joints in armature space, its floor point, up, the root's scale, the
     rig's ankle height on the floor).
     """
-    target, floor_point, up, scale, rig_floor = floor
+    *_, up, _, rig_floor = floor
     if contacts is None or not np.any(contacts):
         return location
-    ankle_joints = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
-    wanted = rig_floor + scale * ((target[:, ankle_joints] - floor_point) @ up)  # (T, 2)
+    wanted = _wanted_ankles(floor)
     limbs = [b.bone for b in rig_map.bones if b.direction in LIMB_SEGMENTS]  # not every bone
     pose = pose_world_matrices(
         rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=limbs
@@ -306,6 +314,15 @@ def _ground_rig(
     floor_level = np.minimum(rig_floor, wanted.min(axis=1))  # as low as the source goes, no lower
     shift += np.maximum(floor_level - (heights.min(axis=1) + shift), 0.0)
     return location + (shift[:, None] * up) @ rest.rotation(rig_map.root)
+
+
+def _wanted_ankles(floor: tuple[np.ndarray, np.ndarray, np.ndarray, float, float]) -> np.ndarray:
+    """(T, 2) the heights (along up) the rig's left and right ankles take where the source's
+    feet are down: the source's ankles above its floor, scaled, over the rig's floor.
+    floor: as `_ground_rig` has it."""
+    target, floor_point, up, scale, rig_floor = floor
+    ankle_joints = [JOINT_INDEX["left_ankle"], JOINT_INDEX["right_ankle"]]
+    return rig_floor + scale * ((target[:, ankle_joints] - floor_point) @ up)
 
 
 def _lift_feet(

@@ -1,0 +1,153 @@
+"""Planted legs that reach the floor: two-bone IK on the rig's own thigh and shin.
+
+The solve copies bone directions, so a rig whose thigh and shin are in other proportions than
+the source's puts a bent planted leg's ankle higher or lower than the source's. The root stands
+the rig on its lower planted ankle (`retarget._ground_rig`); the other planted foot would float
+or sink, and the ground under the footprints would slope. Here each planted leg bends or
+straightens its knee, in the plane it already bends in, and swings about the hip so its ankle
+comes to the height the source's ankle has (scaled), its place across the floor kept, as far
+as a turn of thigh and shin by MAX_TURN_DEG takes it (the limbs stay the source's within that).
+The planted weight blends the reach in and out as it does the foot's flat plant (`feet.py`).
+Numpy only, no bpy; rotations in armature space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kinematics import pose_world_matrices, posed_joint_positions
+from .rest_pose import LIMB_SEGMENTS, RestPose, effective_parent
+from .rigmaps import FOOT_SIDES, RigMap
+from .rotations import matrix_to_quaternion, quaternion_continuity, swing, unit
+from .trunk_fit import WorldRotations
+
+# The reached leg stays this share short of straight: a locked knee has no bend plane left to
+# carry into the next frame, and a leg pulled fully straight pops when it bends again.
+MAX_STRETCH = 0.995
+# A reach turns the thigh and shin by at most this (degrees): a nearly straight leg shortens by
+# a centimetre only by bending its knee by ten degrees, a bigger change than the centimetre.
+MAX_TURN_DEG = 3.0
+BISECTIONS = 10  # the reached share to a thousandth
+# Smaller height errors (as a share of the thigh's length) are left alone: half a millimetre
+# on a human thigh, below what a rig's rounding leaves.
+TOLERANCE = 1e-3
+
+
+def reach_floor(
+    rest: RestPose,
+    rig_map: RigMap,
+    solved: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+    location: np.ndarray,
+    wanted: np.ndarray,
+    weights: np.ndarray,
+    up: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The basis quaternions and world rotations (``solved``) with each planted leg reaching
+    its ankle's ``wanted`` height (T, 2), left then right, along ``up``, in proportion to its
+    planted weight (``weights`` (T, 2)). location: the root's pose location, as finally stood.
+    Legs the map does not name (a thigh, a shin) are left as they are."""
+    rotations, world = solved
+    limbs = [b.bone for b in rig_map.bones if b.direction in LIMB_SEGMENTS]
+    pose = pose_world_matrices(
+        rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=limbs
+    )
+    joints = posed_joint_positions(rest, rig_map, pose)
+    world, changed = dict(world), set()
+    for side_index, side in enumerate(FOOT_SIDES):
+        names = (f"{side}_hip", f"{side}_knee", f"{side}_ankle")
+        if not all(name in joints for name in names):
+            continue
+        hip, knee, ankle = (joints[name] for name in names)
+        thigh_length = np.linalg.norm(knee - hip, axis=-1)
+        lift = weights[:, side_index] * (wanted[:, side_index] - ankle @ up)
+        lift = np.where(np.abs(lift) > TOLERANCE * thigh_length, np.nan_to_num(lift), 0.0)
+        if not np.any(lift):
+            continue
+        new_knee, new_ankle = _limited_reach(hip, knee, ankle, lift[:, None] * up)
+        thigh_from, thigh_to = unit(knee - hip), unit(new_knee - hip)
+        shin_from = swing(thigh_from, thigh_to, unit(ankle - knee))
+        shin_to = unit(new_ankle - new_knee)
+        segments = {(names[0], names[1]): [(thigh_from, thigh_to)]}
+        segments[(names[1], names[2])] = [(thigh_from, thigh_to), (shin_from, shin_to)]
+        for bone_map in rig_map.bones:
+            turns = segments.get(bone_map.direction)
+            if turns is None:
+                continue
+            turned = np.broadcast_to(world[bone_map.bone], (len(location), 3, 3))
+            for a, b in turns:
+                turned = np.swapaxes(swing(a[:, None], b[:, None], np.swapaxes(turned, 1, 2)), 1, 2)
+            world[bone_map.bone] = turned
+            changed.add(bone_map.bone)
+    if not changed:
+        return rotations, world
+    return _rebased(rest, rig_map, rotations, world, changed), world
+
+
+def _limited_reach(
+    hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, move: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) knee and ankle of the leg reaching for ``ankle + move`` (T, 3), each frame as far
+    as neither thigh nor shin turns more than MAX_TURN_DEG (the share of the move found by
+    bisection: the turn grows with the share)."""
+    limit = np.cos(np.radians(MAX_TURN_DEG))
+
+    def reach(share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        new_knee, new_ankle = _two_bone(hip, knee, ankle, ankle + share[:, None] * move)
+        thigh = np.sum(unit(knee - hip) * unit(new_knee - hip), axis=-1)
+        shin = np.sum(unit(ankle - knee) * unit(new_ankle - new_knee), axis=-1)
+        return new_knee, new_ankle, (thigh >= limit) & (shin >= limit)
+
+    low, high = np.zeros(len(hip)), np.ones(len(hip))
+    low[reach(high)[2]] = 1.0
+    for _ in range(BISECTIONS):
+        middle = 0.5 * (low + high)
+        fits = reach(middle)[2]
+        low, high = np.where(fits, middle, low), np.where(fits, high, middle)
+    return reach(low)[:2]
+
+
+def _two_bone(
+    hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, goal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) knee and ankle of a leg with the same thigh and shin lengths whose ankle is at
+    ``goal`` (or as near as the leg reaches), the knee on the side it bent to (T, 3 each)."""
+    thigh = np.linalg.norm(knee - hip, axis=-1)
+    shin = np.linalg.norm(ankle - knee, axis=-1)
+    reach, now = goal - hip, np.linalg.norm(ankle - hip, axis=-1)
+    shortest = np.minimum(np.abs(thigh - shin) + 1e-6, now)  # the leg as it is always fits
+    longest = np.maximum(MAX_STRETCH * (thigh + shin), now)
+    distance = np.clip(np.linalg.norm(reach, axis=-1), shortest, longest)
+    toward = unit(reach)
+    bend = (knee - hip) - ((knee - hip) * toward).sum(-1, keepdims=True) * toward
+    bend = unit(bend)
+    cos_hip = (thigh**2 + distance**2 - shin**2) / (2.0 * thigh * distance)
+    sin_hip = np.sqrt(np.clip(1.0 - cos_hip**2, 0.0, 1.0))
+    new_knee = hip + thigh[:, None] * (cos_hip[:, None] * toward + sin_hip[:, None] * bend)
+    return new_knee, hip + distance[:, None] * toward
+
+
+def _rebased(
+    rest: RestPose,
+    rig_map: RigMap,
+    rotations: dict[str, np.ndarray],
+    world: dict[str, np.ndarray],
+    changed: set[str],
+) -> dict[str, np.ndarray]:
+    """Basis quaternions of the turned bones and of the solved bones right under them (a
+    planted foot keeps its world rotation, so its basis under the new shin changes)."""
+    out, posed = dict(rotations), WorldRotations(rest, rig_map, world)
+    for name in world:
+        parent = effective_parent(rest, rig_map, name)
+        above = parent
+        while above is not None and above not in world:  # unmapped bones follow their parent
+            above = effective_parent(rest, rig_map, above)
+        if name not in changed and above not in changed:
+            continue
+        r_rest = rest.rotation(name)
+        if parent is None:
+            basis = r_rest.T @ world[name]
+        else:
+            parent_world = np.swapaxes(posed(parent), -1, -2)
+            basis = (r_rest.T @ rest.rotation(parent)) @ parent_world @ world[name]
+        out[name] = quaternion_continuity(matrix_to_quaternion(basis))
+    return out

@@ -1,0 +1,109 @@
+"""Planted legs reach the floor on a rig whose thigh and shin are in other proportions than
+the source's (`core.leg_reach`): in a lunge with both feet down, copying bone directions alone
+leaves the bent leg's foot off the floor, and the ground under the footprints slopes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blender_addon.core import leg_reach, retarget
+from blender_addon.core.coords import JOINT_INDEX as J
+from tests.test_retarget_core import PREFIX, SOURCE_FLOOR, make_rig, mixamo_map, rig_joints
+
+FRAMES = 45
+
+
+def _knee(hip: np.ndarray, ankle: np.ndarray, thigh: float, shin: float, forward: np.ndarray):
+    """The knee of a leg from ``hip`` to ``ankle`` bending toward ``forward`` (law of cosines)."""
+    reach = ankle - hip
+    distance = np.linalg.norm(reach, axis=-1, keepdims=True)
+    toward = reach / distance
+    bend = forward - (forward * toward).sum(-1, keepdims=True) * toward
+    bend /= np.linalg.norm(bend, axis=-1, keepdims=True)
+    cos = (thigh**2 + distance**2 - shin**2) / (2 * thigh * distance)
+    return hip + thigh * (cos * toward + np.sqrt(1 - cos**2) * bend)
+
+
+def lunge(rest: retarget.RestPose, rig_map) -> np.ndarray:
+    """(T, 17, 3) the source rig in a lunge, swaying down and up: the left foot 0.4 m ahead
+    with the knee well bent, the right 0.45 m behind and less bent, both ankles on the floor."""
+    rest_joints = retarget.rest_joint_positions(rest, rig_map)
+    height = 0.72 + 0.03 * np.cos(np.linspace(0, 2 * np.pi, FRAMES))  # the pelvis
+    joints = np.repeat(rest_joints[None], FRAMES, axis=0)
+    joints[:, :, 2] += (height - rest_joints[J["pelvis"], 2])[:, None]
+    forward = np.array([0.0, -1.0, 0.0])  # the rig faces -Y
+    for side, ahead in (("left", -0.40), ("right", 0.45)):
+        hip = joints[:, J[f"{side}_hip"]]
+        ankle = hip.copy()
+        ankle[:, 1] += ahead
+        ankle[:, 2] = SOURCE_FLOOR
+        joints[:, J[f"{side}_ankle"]] = ankle
+        joints[:, J[f"{side}_knee"]] = _knee(hip, ankle, 0.44, 0.41, forward)
+    return joints
+
+
+def knee_angles(joints: dict | np.ndarray, side: str) -> np.ndarray:
+    hip, knee, ankle = (joints[f"{side}_{n}"] for n in ("hip", "knee", "ankle"))
+    a, b = knee - hip, ankle - knee
+    cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+@pytest.fixture(scope="module")
+def lunging():
+    """The lunge on a rig with longer thighs (0.46 of its 0.85 m leg against the source's 0.44):
+    the source joints by name, and the rig's posed joints with both feet down and with both in
+    the air."""
+    rig_map, rig = mixamo_map(), make_rig(thigh=0.46)
+    source = lunge(make_rig(), rig_map)
+    posed = {}
+    for down in (True, False):
+        contacts = np.full((FRAMES, 2), down)
+        result = retarget.solve(source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts)
+        posed[down] = rig_joints(rig, rig_map, result)[0]
+    rest_ankle = result.rest_joints[J["left_ankle"], 2]
+    return {n: source[:, J[n]] for n in J}, posed, rest_ankle
+
+
+def test_both_planted_feet_stand_on_the_floor_of_a_rig_with_long_thighs(lunging):
+    source, posed, rest_ankle = lunging
+    planted, free = posed[True], posed[False]
+    for side in ("left", "right"):
+        assert np.abs(planted[f"{side}_ankle"][:, 2] - rest_ankle).max() < 0.002, side
+    # copying the bone directions alone leaves the front foot off the floor
+    gap = free["left_ankle"][:, 2] - free["right_ankle"][:, 2]
+    assert np.abs(gap).min() > 0.01, gap
+    # so the front knee turned to reach it; the rig stands on the back foot, whose leg keeps
+    # the source's bend
+    turned = np.abs(knee_angles(planted, "left") - knee_angles(source, "left"))
+    assert turned.min() > 1.0, turned
+    assert np.abs(knee_angles(planted, "right") - knee_angles(source, "right")).max() < 0.5
+    # the planted feet moved only up or down: where they stand across the floor is kept
+    for side in ("left", "right"):
+        across = planted[f"{side}_ankle"][:, :2] - planted[f"{side}_hip"][:, :2]
+        free_across = free[f"{side}_ankle"][:, :2] - free[f"{side}_hip"][:, :2]
+        assert np.abs(across - free_across).max() < 0.001, side
+
+
+def test_feet_in_the_air_keep_the_sources_knees(lunging):
+    source, posed, _ = lunging
+    for side in ("left", "right"):
+        assert np.abs(knee_angles(posed[False], side) - knee_angles(source, side)).max() < 0.1
+
+
+def test_a_reach_turns_a_leg_by_at_most_a_few_degrees():
+    """Thighs far longer than the source's (0.55 of the leg): the front foot gets only as near
+    the floor as a turn of MAX_TURN_DEG takes it, a knee does not fold to reach."""
+    rig_map, rig = mixamo_map(), make_rig(thigh=0.55)
+    source = lunge(make_rig(), rig_map)
+    turns = {}
+    for down in (True, False):
+        contacts = np.full((FRAMES, 2), down)
+        result = retarget.solve(source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts)
+        turns[down] = result.world_rotations
+    for bone in ("LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg"):
+        y_planted = turns[True][PREFIX + bone][:, :, 1]
+        y_free = turns[False][PREFIX + bone][:, :, 1]
+        angle = np.degrees(np.arccos(np.clip((y_planted * y_free).sum(-1), -1, 1)))
+        assert angle.max() < leg_reach.MAX_TURN_DEG + 0.01, bone
