@@ -145,6 +145,16 @@ def test_a_contact_leads_back_to_a_landing_the_lift_smoothed():
     assert not cleanup.detect_foot_contacts(joints, FPS, floor=0.05, lead=1.0)[:20, 0].any()
 
 
+def test_foot_lock_holds_a_smoothed_landing_from_where_the_foot_came_down():
+    """The cleanup's own contacts (the ones foot lock holds and the retarget plants) lead back
+    to the landing: the rig's foot stops sliding when the foot comes down, not a third of a
+    second later."""
+    options = cleanup.CleanupOptions(foot_lock=True)
+    contacts = cleanup.clean_joints(landing_foot(), FPS, options).contacts[:, 0]
+    runs = cleanup._runs(contacts)
+    assert len(runs) == 1 and 20 <= runs[0][0] <= 22, runs
+
+
 def test_a_clip_that_opens_mid_stance_is_planted_from_its_first_frame():
     """No landing before frame 0: a foot on the floor creeping at 0.7 m/s for a third of a
     second, then still, is planted from frame 0 however short the lead."""
@@ -272,7 +282,9 @@ def test_clean_joints_runs_each_step():
     joints[:, JOINT_INDEX["pelvis"], 0] = np.linspace(0, 2, len(joints))
     same, contacts, _ = cleanup.clean_joints(joints, FPS)
     assert np.array_equal(same, joints)  # no step on by default; contacts are still found
-    np.testing.assert_array_equal(contacts, cleanup.detect_foot_contacts(joints, FPS))
+    np.testing.assert_array_equal(
+        contacts, cleanup.detect_foot_contacts(joints, FPS, lead=cleanup.CONTACT_LEAD)
+    )
     options = cleanup.CleanupOptions(
         smoothing="butterworth", cutoff_hz=5.0, foot_lock=True, root="in_place"
     )

@@ -157,6 +157,10 @@ def _sosfiltfilt(sos: np.ndarray, x: np.ndarray, padlen: int) -> np.ndarray:
 # errors move it by a few centimetres and half a metre a second where the true foot is still.
 CONTACT_HEIGHT = 0.08
 CONTACT_SPEED = 0.5
+# The lift's smoothing lets a landed foot slow down only over a few frames: foot lock starts a
+# contact up to this many seconds before its foot reads as planted, while the foot stays under
+# the lift-off thresholds (a foot still swinging exceeds them).
+CONTACT_LEAD = 0.3
 # A planted foot is still while the body goes on, and a swinging one overtakes the body (2-3
 # times its speed); a lifted planted foot drifts with the body by about half the body's speed
 # (its errors grow with the motion), so on the move a contact is a foot under this share of the
@@ -617,6 +621,7 @@ class CleanupOptions:
     contact_height: float = CONTACT_HEIGHT
     contact_speed: float = CONTACT_SPEED
     min_contact: float = 0.1
+    contact_lead: float = CONTACT_LEAD
     blend_frames: int = 4
     root: str = "full"
 
@@ -659,6 +664,7 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
         speed_on=options.contact_speed,
         speed_off=2.0 * options.contact_speed,
         min_duration=options.min_contact,
+        lead=options.contact_lead,
     )
     body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
