@@ -359,7 +359,7 @@ def even_legs(joints: np.ndarray) -> np.ndarray:
     return out
 
 
-def _two_bone_knee(
+def two_bone_knee(
     hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, new_ankle: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Knee (and ankle, pulled in if out of reach) keeping thigh and shin lengths, with the knee
@@ -477,7 +477,7 @@ def foot_lock(
             side = "left" if k == 0 else "right"
             hip, knee = JOINT_INDEX[f"{side}_hip"], JOINT_INDEX[f"{side}_knee"]
             idx = np.flatnonzero(touched)
-            new_knee, reached = _two_bone_knee(
+            new_knee, reached = two_bone_knee(
                 out[idx, hip], out[idx, knee], out[idx, ankle], new_ankle[idx]
             )
             out[idx, knee] = new_knee

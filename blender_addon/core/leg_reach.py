@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cleanup import two_bone_knee
 from .kinematics import pose_world_matrices, posed_joint_positions
 from .rest_pose import LIMB_SEGMENTS, RestPose, effective_parent
 from .rigmaps import FOOT_SIDES, RigMap
 from .rotations import matrix_to_quaternion, quaternion_continuity, swing, unit
 from .trunk_fit import WorldRotations
 
-# The reached leg stays this share short of straight: a locked knee has no bend plane left to
-# carry into the next frame, and a leg pulled fully straight pops when it bends again.
-MAX_STRETCH = 0.995
 # A reach turns the thigh and shin by at most this (degrees): a nearly straight leg shortens by
 # a centimetre only by bending its knee by ten degrees, a bigger change than the centimetre.
 MAX_TURN_DEG = 3.0
@@ -92,7 +90,7 @@ def _limited_reach(
     limit = np.cos(np.radians(MAX_TURN_DEG))
 
     def reach(share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        new_knee, new_ankle = _two_bone(hip, knee, ankle, ankle + share[:, None] * move)
+        new_knee, new_ankle = two_bone_knee(hip, knee, ankle, ankle + share[:, None] * move)
         thigh = np.sum(unit(knee - hip) * unit(new_knee - hip), axis=-1)
         shin = np.sum(unit(ankle - knee) * unit(new_ankle - new_knee), axis=-1)
         return new_knee, new_ankle, (thigh >= limit) & (shin >= limit)
@@ -104,26 +102,6 @@ def _limited_reach(
         fits = reach(middle)[2]
         low, high = np.where(fits, middle, low), np.where(fits, high, middle)
     return reach(low)[:2]
-
-
-def _two_bone(
-    hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, goal: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 3) knee and ankle of a leg with the same thigh and shin lengths whose ankle is at
-    ``goal`` (or as near as the leg reaches), the knee on the side it bent to (T, 3 each)."""
-    thigh = np.linalg.norm(knee - hip, axis=-1)
-    shin = np.linalg.norm(ankle - knee, axis=-1)
-    reach, now = goal - hip, np.linalg.norm(ankle - hip, axis=-1)
-    shortest = np.minimum(np.abs(thigh - shin) + 1e-6, now)  # the leg as it is always fits
-    longest = np.maximum(MAX_STRETCH * (thigh + shin), now)
-    distance = np.clip(np.linalg.norm(reach, axis=-1), shortest, longest)
-    toward = unit(reach)
-    bend = (knee - hip) - ((knee - hip) * toward).sum(-1, keepdims=True) * toward
-    bend = unit(bend)
-    cos_hip = (thigh**2 + distance**2 - shin**2) / (2.0 * thigh * distance)
-    sin_hip = np.sqrt(np.clip(1.0 - cos_hip**2, 0.0, 1.0))
-    new_knee = hip + thigh[:, None] * (cos_hip[:, None] * toward + sin_hip[:, None] * bend)
-    return new_knee, hip + distance[:, None] * toward
 
 
 def _rebased(
