@@ -50,19 +50,28 @@ def knee_angles(joints: dict | np.ndarray, side: str) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
-@pytest.fixture(scope="module")
-def lunging():
-    """The lunge on a rig with longer thighs (0.46 of its 0.85 m leg against the source's 0.44):
-    the source joints by name, and the rig's posed joints with both feet down and with both in
-    the air."""
-    rig_map, rig = mixamo_map(), make_rig(thigh=0.46)
+def solved(thigh: float) -> tuple[np.ndarray, dict]:
+    """The lunge retargeted onto a rig whose thigh is ``thigh`` of its 0.85 m leg (the
+    source's: 0.44): the source joints and the solve with both feet down and both in the air."""
+    rig_map, rig = mixamo_map(), make_rig(thigh=thigh)
     source = lunge(make_rig(), rig_map)
-    posed = {}
+    results = {}
     for down in (True, False):
         contacts = np.full((FRAMES, 2), down)
-        result = retarget.solve(source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts)
-        posed[down] = rig_joints(rig, rig_map, result)[0]
-    rest_ankle = result.rest_joints[J["left_ankle"], 2]
+        results[down] = retarget.solve(
+            source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts
+        )
+    return source, results
+
+
+@pytest.fixture(scope="module")
+def lunging():
+    """Longer thighs (0.46): the source joints by name, the rig's posed joints with both feet
+    down and with both in the air, and its rest ankle height."""
+    rig_map, rig = mixamo_map(), make_rig(thigh=0.46)
+    source, results = solved(0.46)
+    posed = {down: rig_joints(rig, rig_map, result)[0] for down, result in results.items()}
+    rest_ankle = results[True].rest_joints[J["left_ankle"], 2]
     return {n: source[:, J[n]] for n in J}, posed, rest_ankle
 
 
@@ -95,13 +104,8 @@ def test_feet_in_the_air_keep_the_sources_knees(lunging):
 def test_a_reach_turns_a_leg_by_at_most_a_few_degrees():
     """Thighs far longer than the source's (0.55 of the leg): the front foot gets only as near
     the floor as a turn of MAX_TURN_DEG takes it, a knee does not fold to reach."""
-    rig_map, rig = mixamo_map(), make_rig(thigh=0.55)
-    source = lunge(make_rig(), rig_map)
-    turns = {}
-    for down in (True, False):
-        contacts = np.full((FRAMES, 2), down)
-        result = retarget.solve(source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts)
-        turns[down] = result.world_rotations
+    _, results = solved(0.55)
+    turns = {down: result.world_rotations for down, result in results.items()}
     for bone in ("LeftUpLeg", "LeftLeg", "RightUpLeg", "RightLeg"):
         y_planted = turns[True][PREFIX + bone][:, :, 1]
         y_free = turns[False][PREFIX + bone][:, :, 1]

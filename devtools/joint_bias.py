@@ -1,0 +1,102 @@
+"""Where a lifter's error sits on the body, per source: `python -m devtools.joint_bias`.
+
+    python -m devtools.joint_bias [--checkpoint default] [--mocap ../shared/mocap]
+        [--cameras 2] [--limit-frames 300] [--seed 0]
+
+MPJPE says how far off a model is on people it never saw; this says whether the error is a
+constant offset (the model returning the bodies it knows: a shorter trunk, narrower shoulders)
+or scatter (poses it reads wrong). Each val source (CMU, HDM05) is filmed and given detector
+noise as `training.evaluate` does ("noisy"), lifted, and every joint's error is expressed in the
+true body's own frame (x: right hip to left hip; z: up the trunk, pelvis to thorax; y: their
+cross product, forward), root-relative. Printed per joint and source: the mean error vector
+(the bias), its length, the MPJPE, and where the truth and the lift put the joint on average.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from mpm_backend.skeleton import H36M17
+from training import evaluate
+
+J = H36M17.index
+SOURCES = {  # name → (folder under the mocap root, split, manifest sources)
+    "CMU val": ("", "val", {"cmu_actions", "cmu_dance"}),
+    "HDM05": ("hdm05", "val", None),
+}
+
+
+def body_frames(joints: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rows x, y, z of each pose's own frame (see the module docstring)."""
+    x = joints[:, J("left_hip")] - joints[:, J("right_hip")]
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    z = joints[:, J("thorax")] - joints[:, J("pelvis")]
+    z -= np.sum(z * x, axis=-1, keepdims=True) * x
+    z /= np.linalg.norm(z, axis=-1, keepdims=True)
+    return np.stack([x, np.cross(z, x), z], axis=1)
+
+
+def lifted_and_true(lifter, clips: list[np.ndarray], cameras: int, seed: int):
+    """Root-relative lifted and true joints (N, 17, 3), metres, in each true body's frame."""
+    views = [
+        evaluate.film_view(np.asarray(world, np.float64), seed, c, k, ("noisy",))
+        for c, world in enumerate(clips)
+        for k in range(cameras)
+    ]
+    inputs = [v.inputs["noisy"] for v in views]
+    lifted = np.concatenate(evaluate.lift_sequences(lifter, inputs, None, None, 64))
+    truth = np.concatenate([v.pose3d for v in views])
+    lifted, truth = lifted - lifted[:, :1], truth - truth[:, :1]
+    frames = body_frames(truth)
+    return tuple(np.einsum("nij,nkj->nki", frames, p) for p in (lifted, truth))
+
+
+def report(name: str, lifted: np.ndarray, truth: np.ndarray) -> str:
+    error = (lifted - truth) * 1000.0
+    lines = [
+        f"### {name} ({len(truth)} frames)",
+        "",
+        "| joint | bias x, y, z (mm) | bias | MPJPE | truth x, y, z | lifted x, y, z |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, joint in enumerate(H36M17.joints[1:], start=1):
+        bias = error[:, i].mean(axis=0)
+        mpjpe = np.linalg.norm(error[:, i], axis=-1).mean()
+        where = (truth[:, i].mean(axis=0) * 1000.0, lifted[:, i].mean(axis=0) * 1000.0)
+        xyz = [", ".join(f"{int(round(v)):+d}" for v in p) for p in (bias, *where)]
+        lines.append(
+            f"| {joint} | {xyz[0]} | {np.linalg.norm(bias):.0f} | {mpjpe:.0f} | {xyz[1]} | "
+            f"{xyz[2]} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.joint_bias",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", default="default")
+    parser.add_argument(
+        "--mocap", type=Path, default=Path(__file__).parents[2] / "shared" / "mocap"
+    )
+    parser.add_argument("--cameras", type=int, default=2)
+    parser.add_argument("--limit-frames", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    lifter, _ = evaluate.load_model(args.checkpoint)
+    for name, (folder, split, sources) in SOURCES.items():
+        clips = evaluate.load_mocap_clips(
+            args.mocap / folder, split, limit_frames=args.limit_frames, sources=sources
+        ).clips
+        lifted, truth = lifted_and_true(lifter, clips, args.cameras, args.seed)
+        print(report(name, lifted, truth), end="\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

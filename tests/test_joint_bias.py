@@ -1,0 +1,41 @@
+"""The joint-bias report (devtools.joint_bias): a lift that puts the thorax 5 cm low on a
+turned body reads as a 50 mm bias down the trunk, whatever way the body faces."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from devtools import joint_bias
+from mpm_backend.skeleton import H36M17
+
+J = H36M17.index
+
+
+def standing(turns: np.ndarray) -> np.ndarray:
+    """(N, 17, 3) a standing body (x left, z up) turned by each of ``turns`` (N, 3, 3)."""
+    pose = np.zeros((17, 3))
+    for joint, xyz in {
+        "left_hip": (0.1, 0, 0), "right_hip": (-0.1, 0, 0), "spine": (0, 0, 0.25),
+        "thorax": (0, 0, 0.5), "left_shoulder": (0.18, 0, 0.5), "right_shoulder": (-0.18, 0, 0.5),
+        "head": (0, -0.05, 0.7), "nose": (0, -0.1, 0.65),
+    }.items():  # fmt: skip
+        pose[J(joint)] = xyz
+    return np.einsum("nij,kj->nki", turns, pose)
+
+
+def test_a_low_thorax_is_a_bias_down_the_trunk_in_any_facing():
+    turns = Rotation.random(50, random_state=0).as_matrix()
+    truth = standing(turns)
+    lifted = truth.copy()
+    lifted[:, J("thorax")] -= 0.05 * turns[:, :, 2]  # 5 cm down the body's own trunk
+    frames = joint_bias.body_frames(truth)
+    np.testing.assert_allclose(
+        np.einsum("nij,nkj->nki", frames, truth)[0], standing(np.eye(3)[None])[0], atol=1e-12
+    )
+    text = joint_bias.report(
+        "test", np.einsum("nij,nkj->nki", frames, lifted), np.einsum("nij,nkj->nki", frames, truth)
+    )
+    row = next(line for line in text.splitlines() if line.startswith("| thorax |"))
+    assert row.startswith("| thorax | +0, +0, -50 | 50 | 50 |"), row
+    assert "| left_hip | +0, +0, +0 | 0 | 0 |" in text
