@@ -15,7 +15,8 @@ parent. The rig keeps its own bone lengths: only rotations are solved, plus the 
 which follows the pelvis trajectory scaled by the ratio of the rig's leg length (hip height
 above the ankles) to the source's, then moved up or down frame by frame so the rig's planted
 ankle stands where the source's does (`_ground_rig`: legs in other proportions would float or
-sink when the knees bend).
+sink when the knees bend); the other planted leg then bends or straightens its knee by up to 3°
+to reach its own height (`leg_reach`).
 
 The spine bones are then turned together so the chest sits on the source's pelvis-to-chest line
 with its shoulder line, and the neck bones so the eyes land where the source's are seen from the
@@ -34,7 +35,8 @@ from frame to frame.
 
 The parts: `rest_pose.py` (the rig at rest and its joints), `bone_frames.py` (direction and
 twist frames), `trunk_fit.py` (spine and neck fitting), `rotations.py` (quaternions, swings),
-`kinematics.py` (forward kinematics), `feet.py` (planted feet); this module ties them into `solve`.
+`kinematics.py` (forward kinematics), `feet.py` (planted feet), `leg_reach.py` (planted legs on
+the rig's proportions); this module ties them into `solve`.
 """
 
 from __future__ import annotations
@@ -241,8 +243,7 @@ def _root_motion(
     location = (head_target - rest[root].head) @ rest.rotation(root)
     location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
     if weights is not None and np.any(weights):
-        up = floor[2]
-        wanted = _wanted_ankles(floor)
+        wanted, up = _wanted_ankles(floor), floor[2]
         rotations, world = leg_reach.reach_floor(
             rest, rig_map, (rotations, world), location, wanted, weights, up
         )
