@@ -4,15 +4,16 @@
         [--cameras 3] [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
 
 Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each
-(1920×1080, focal 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched up to ±15° and rolled
-up to ±5°), projected, given the synthetic detector noise of training (`NoiseConfig()`) and
-written as our own H36M-17 JSON track. `blender_addon.batch` then runs the way a user runs it,
-in this process, onto the `metarig` preset as BVH, twice: without cleanup (`--smooth none
---no-foot-lock`) and with the batch's default cleanup. Each exported BVH is read back
-(training.data readers; the `--bvh-up y` default writes Y up, facing +Z) as H36M-17 joints and
-measured against the mocap with `devtools.quality_metrics`: the ground the feet stand on, the
-start hip height, feet below the floor, foot sliding during true contacts, acceleration, bone
-directions after one rotation per clip, flips, left/right swaps and which bones move at all.
+(1920×1080, focal 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched
+up to ±15° and rolled up to ±5°), projected, given the synthetic detector noise of training
+(`NoiseConfig()`) and written as our own H36M-17 JSON track. `blender_addon.batch` then runs
+the way a user runs it, in this process, onto the `metarig` preset as BVH, twice: without
+cleanup (`--smooth none --no-foot-lock`) and with the batch's default cleanup. Each exported
+BVH is read back (training.data readers; the `--bvh-up y` default writes Y up, facing +Z) as
+H36M-17 joints and measured against the mocap with `devtools.quality_metrics`: the ground the
+feet stand on, the start hip height, feet below the floor, foot sliding during true contacts,
+acceleration, bone directions after one rotation per clip, flips, left/right swaps and which
+bones move at all.
 """
 
 from __future__ import annotations

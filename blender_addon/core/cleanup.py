@@ -381,14 +381,15 @@ def two_bone_knee(
     return new_knee, new_ankle
 
 
-def _anchor(points: np.ndarray, axes: list[int]) -> np.ndarray:
-    """Where a contact's ankle (points (N, 3)) stands: the median over its stiller half, so a
-    foot sliding in at the landing or out at the lift-off does not pull the pin."""
+def _anchor(points: np.ndarray) -> np.ndarray:
+    """(2,) where a contact's ankle (points (N, 3)) stands across the floor: the median over its
+    stiller half, so a foot sliding in at the landing or out at the lift-off does not pull the
+    pin."""
+    across = points[:, :2]
     if len(points) < 3:
-        return np.median(points[:, axes], axis=0)
-    step = np.linalg.norm(np.gradient(points[:, :2], axis=0), axis=-1)
-    still = step <= np.median(step)
-    return np.median(points[still][:, axes], axis=0)
+        return np.median(across, axis=0)
+    step = np.linalg.norm(np.gradient(across, axis=0), axis=-1)
+    return np.median(across[step <= np.median(step)], axis=0)
 
 
 def _lock_corrections(
@@ -403,7 +404,7 @@ def _lock_corrections(
         for start, end in _runs(contacts[:, k]):
             points = joints[start:end, ankle]
             inside = np.zeros((end - start, 3))
-            inside[:, :2] = _anchor(points, [0, 1]) - points[:, :2]
+            inside[:, :2] = _anchor(points) - points[:, :2]
             if floor is not None:
                 inside[:, 2] = floor - points[:, 2]
             correction[start:end, k] = inside

@@ -38,7 +38,6 @@ from .rest_pose import RestPose, effective_parent
 from .rigmaps import RigMap
 from .rotations import (
     matrix_to_quaternion,
-    quaternion_continuity,
     quaternion_to_matrix,
     smoothstep,
     swing,
@@ -350,18 +349,6 @@ def palm_axes(rest: RestPose, hand: str) -> tuple[np.ndarray, np.ndarray | None]
     return unit(r.T @ mid), unit(r.T @ (found["pinky"] - found["index"]))
 
 
-def _basis(rest: RestPose, rig_map: RigMap, world, bone: str, w: np.ndarray) -> np.ndarray:
-    """Pose-bone quaternions (T, 4) for world rotations ``w`` (T, 3, 3), as `retarget` has it."""
-    r_rest = rest.rotation(bone)
-    parent = effective_parent(rest, rig_map, bone)
-    if parent is None:
-        basis = r_rest.T @ w
-    else:
-        pw = np.broadcast_to(world(parent), w.shape)
-        basis = (r_rest.T @ rest.rotation(parent)) @ np.swapaxes(pw, -1, -2) @ w
-    return quaternion_continuity(matrix_to_quaternion(basis))
-
-
 def key_hands(
     rest: RestPose,
     rig_map: RigMap,
@@ -409,7 +396,7 @@ def key_hands(
             ]
             measured = pick_mirror(follow, candidates, conf)
         w = blend_relative(follow, measured, confidence_weights(conf, fps), fps)
-        rotations[bone], worlds[bone] = _basis(rest, rig_map, world, bone, w), w
+        rotations[bone], worlds[bone] = world.basis(bone, w), w
     return rotations, worlds
 
 
@@ -460,7 +447,7 @@ def orient_feet(
         measured = _swing_to(current, reference, direction)
         weight = confidence_weights(conf, fps) * (1.0 - planted[:, SIDES.index(side)])
         w = blend_relative(current, measured, weight, fps)
-        rotations[bone], worlds[bone] = _basis(rest, rig_map, world, bone, w), w
+        rotations[bone], worlds[bone] = world.basis(bone, w), w
     return rotations, worlds
 
 

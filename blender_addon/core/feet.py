@@ -130,15 +130,12 @@ def plant_feet(
         r_rest = rest.rotation(bone)
         parent = effective_parent(rest, rig_map, bone)
         if parent is None:
-            follow, from_parent = np.broadcast_to(r_rest, (num, 3, 3)), np.eye(3)
-        else:  # basis = (R_rest(b)^-1 R_rest(p)) W(p)^-1 W(b), as `retarget` has it
+            follow = np.broadcast_to(r_rest, (num, 3, 3))
+        else:  # an identity basis: the rest offset from the parent, as posed
             parent_world = np.broadcast_to(world(parent), (num, 3, 3))
             follow = parent_world @ (rest.rotation(parent).T @ r_rest)
-            from_parent = rest.rotation(parent) @ np.swapaxes(parent_world, -1, -2)
         w = slerp(follow, turn @ r_rest, weights[:, FOOT_SIDES.index(side)])
-        basis = r_rest.T @ from_parent @ w
-        rotations[bone] = quaternion_continuity(matrix_to_quaternion(basis))
-        worlds[bone] = w
+        rotations[bone], worlds[bone] = world.basis(bone, w), w
     return rotations, worlds
 
 

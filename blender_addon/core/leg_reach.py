@@ -19,7 +19,7 @@ from .cleanup import two_bone_knee
 from .kinematics import pose_world_matrices, posed_joint_positions
 from .rest_pose import LIMB_SEGMENTS, RestPose, effective_parent
 from .rigmaps import FOOT_SIDES, RigMap
-from .rotations import matrix_to_quaternion, quaternion_continuity, swing, unit
+from .rotations import swing, unit
 from .trunk_fit import WorldRotations
 
 # A reach turns the thigh and shin by at most this (degrees): a nearly straight leg shortens by
@@ -115,17 +115,9 @@ def _rebased(
     planted foot keeps its world rotation, so its basis under the new shin changes)."""
     out, posed = dict(rotations), WorldRotations(rest, rig_map, world)
     for name in world:
-        parent = effective_parent(rest, rig_map, name)
-        above = parent
+        above = effective_parent(rest, rig_map, name)
         while above is not None and above not in world:  # unmapped bones follow their parent
             above = effective_parent(rest, rig_map, above)
-        if name not in changed and above not in changed:
-            continue
-        r_rest = rest.rotation(name)
-        if parent is None:
-            basis = r_rest.T @ world[name]
-        else:
-            parent_world = np.swapaxes(posed(parent), -1, -2)
-            basis = (r_rest.T @ rest.rotation(parent)) @ parent_world @ world[name]
-        out[name] = quaternion_continuity(matrix_to_quaternion(basis))
+        if name in changed or above in changed:
+            out[name] = posed.basis(name, world[name])
     return out

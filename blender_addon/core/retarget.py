@@ -241,11 +241,11 @@ def _root_motion(
     contacts, weights = planted
     root = rig_map.root
     location = (head_target - rest[root].head) @ rest.rotation(root)
-    location = _ground_rig(rest, rig_map, rotations, location, contacts, floor)
+    wanted = _wanted_ankles(floor)
+    location = _ground_rig(rest, rig_map, rotations, location, contacts, wanted, floor)
     if weights is not None and np.any(weights):
-        wanted, up = _wanted_ankles(floor), floor[2]
         rotations, world = leg_reach.reach_floor(
-            rest, rig_map, (rotations, world), location, wanted, weights, up
+            rest, rig_map, (rotations, world), location, wanted, weights, floor[2]
         )
     rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
     return location, rotations, world
@@ -281,11 +281,12 @@ def _ground_rig(
     rotations: dict[str, np.ndarray],
     location: np.ndarray,
     contacts: np.ndarray | None,
+    wanted: np.ndarray,
     floor: tuple[np.ndarray, np.ndarray, np.ndarray, float, float],
 ) -> np.ndarray:
     """The root's location moved along up, frame by frame, so the rig's own lower planted ankle
-    stands where the source's does above the floor (scaled) wherever a foot is down; the shift
-    is interpolated in between.
+    stands where the source's does above the floor (scaled: ``wanted`` (T, 2),
+    `_wanted_ankles`) wherever a foot is down; the shift is interpolated in between.
 
     The root follows the source's pelvis scaled by the ratio of leg lengths; a rig whose thigh
     and shin are in other proportions than the source's would float or sink whenever the knees
@@ -297,7 +298,6 @@ def _ground_rig(
     *_, up, _, rig_floor = floor
     if contacts is None or not np.any(contacts):
         return location
-    wanted = _wanted_ankles(floor)
     limbs = [b.bone for b in rig_map.bones if b.direction in LIMB_SEGMENTS]  # not every bone
     pose = pose_world_matrices(
         rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=limbs
@@ -446,14 +446,5 @@ def _basis_rotations(
         name = bone_map.bone
         if name in rotations:
             continue
-        w = world(name)
-        parent = effective_parent(rest, rig_map, name)
-        r_rest = rest.rotation(name)
-        if parent is None:
-            basis = r_rest.T @ w
-        else:
-            pw = np.broadcast_to(world(parent), w.shape)
-            basis = (r_rest.T @ rest.rotation(parent)) @ np.swapaxes(pw, -1, -2) @ w
-        basis = np.broadcast_to(basis, (num_frames, 3, 3))
-        rotations[name] = quaternion_continuity(matrix_to_quaternion(basis))
+        rotations[name] = world.basis(name, np.broadcast_to(world(name), (num_frames, 3, 3)))
     return rotations

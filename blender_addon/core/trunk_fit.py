@@ -12,7 +12,14 @@ from .bone_frames import axes
 from .coords import JOINT_INDEX
 from .rest_pose import RestPose, ancestors, effective_parent
 from .rigmaps import RigMap
-from .rotations import fill_index, norm, swing, unit
+from .rotations import (
+    fill_index,
+    matrix_to_quaternion,
+    norm,
+    quaternion_continuity,
+    swing,
+    unit,
+)
 
 
 class WorldRotations:
@@ -31,6 +38,19 @@ class WorldRotations:
             else:
                 self.memo[name] = self(parent) @ (self.rest.rotation(parent).T @ r_rest)
         return self.memo[name]
+
+    def basis(self, name: str, w: np.ndarray) -> np.ndarray:
+        """Pose-bone quaternions (T, 4), sign-continuous, that give ``name`` the world rotations
+        ``w`` (T, 3, 3) under its parent as posed here:
+        basis = (R_rest(b)^-1 R_rest(p)) W(p)^-1 W(b)."""
+        r_rest = self.rest.rotation(name)
+        parent = effective_parent(self.rest, self.rig_map, name)
+        if parent is None:
+            basis = r_rest.T @ w
+        else:
+            parent_world = np.broadcast_to(self(parent), w.shape)
+            basis = (r_rest.T @ self.rest.rotation(parent)) @ np.swapaxes(parent_world, -1, -2) @ w
+        return quaternion_continuity(matrix_to_quaternion(basis))
 
     def heads(
         self, names: Iterable[str], root: str, root_head: np.ndarray
