@@ -161,6 +161,10 @@ CONTACT_SPEED = 0.5
 # contact up to this many seconds before its foot reads as planted, while the foot stays under
 # the lift-off thresholds (a foot still swinging exceeds them).
 CONTACT_LEAD = 0.3
+# Contacts are read on a copy of the motion low-passed at this (Hz), whatever the animation's own
+# smoothing: a foot lands or lifts a few times a second, and a lifted planted ankle's jitter
+# (faster than that) hides a landing from the speed thresholds.
+CONTACT_SMOOTH_HZ = 4.0
 # A planted foot is still while the body goes on, and a swinging one overtakes the body (2-3
 # times its speed); a lifted planted foot drifts with the body by about half the body's speed
 # (its errors grow with the motion), so on the move a contact is a foot under this share of the
@@ -636,7 +640,8 @@ class Cleaned(NamedTuple):
 def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None = None) -> Cleaned:
     """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
-    The contacts are found with or without foot lock. Foot lock first (before smoothing) evens
+    The contacts are found with or without foot lock, on the motion low-passed at
+    CONTACT_SMOOTH_HZ. Foot lock first (before smoothing) evens
     the legs' bones (`even_legs`) and stands the planted feet back on the floor; it moves the
     whole body (the planted feet's shared drift) before the legs bend: the footage camera moves
     with it so the body stays on its pixels.
@@ -658,7 +663,7 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
             f"smoothing must be 'none', 'one_euro' or 'butterworth', got {options.smoothing!r}"
         )
     contacts = detect_foot_contacts(
-        out,
+        butterworth(out, fps, CONTACT_SMOOTH_HZ),
         fps,
         height_on=options.contact_height,
         height_off=2.0 * options.contact_height,
