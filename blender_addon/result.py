@@ -201,6 +201,7 @@ def retarget_onto(
         root_motion=options.root_motion != "OFF",
         fps=fps,
         contacts=contacts,
+        hold_feet=options.foot_lock,
         source_floor=coords.DEFAULT_ANKLE_HEIGHT if prepared else None,
         points=points,
     )  # fmt: skip

@@ -111,3 +111,24 @@ def test_a_reach_turns_a_leg_by_at_most_a_few_degrees():
         y_free = turns[False][PREFIX + bone][:, :, 1]
         angle = np.degrees(np.arccos(np.clip((y_planted * y_free).sum(-1), -1, 1)))
         assert angle.max() < leg_reach.MAX_TURN_DEG + 0.01, bone
+
+
+def test_held_feet_stay_still_across_the_floor_on_a_rig_in_other_proportions():
+    """Copying bone directions onto longer thighs slides the rig's planted ankles across the
+    floor as the lunge sways, though the source's stand still; with foot lock's hold
+    (``hold_feet``) they stand, and on the floor."""
+    rig_map, rig = mixamo_map(), make_rig(thigh=0.46)
+    source = lunge(make_rig(), rig_map)
+    contacts = np.ones((FRAMES, 2), dtype=bool)
+    slides, heights = {}, {}
+    for hold in (False, True):
+        result = retarget.solve(
+            source, rig, rig_map, source_floor=SOURCE_FLOOR, contacts=contacts, hold_feet=hold
+        )
+        posed = rig_joints(rig, rig_map, result)[0]
+        ankles = np.stack([posed["left_ankle"], posed["right_ankle"]], axis=1)  # (T, 2, 3)
+        slides[hold] = np.ptp(ankles[..., :2], axis=0).max()
+        heights[hold] = ankles[..., 2] - result.rest_joints[J["left_ankle"], 2]
+    assert slides[False] > 0.004, slides  # 4-5 mm over a 3 cm sway
+    assert slides[True] < 0.001, slides
+    assert np.abs(heights[True]).max() < 0.002

@@ -146,6 +146,7 @@ def solve(
     fit_trunk: bool = True,
     fit_neck: bool = True,
     contacts: np.ndarray | None = None,
+    hold_feet: bool = False,
     fps: float = 30.0,
     points: extremities.TrackPoints | None = None,
 ) -> RetargetResult:
@@ -169,6 +170,8 @@ def solve(
         source's, and the neck bones so its eyes land where the source's are (`trunk_fit`).
     contacts: (T, 2) left/right feet down, for the map's feet and the root's grounding (None:
         found in ``joints`` at ``fps``; all False: the feet follow the shins).
+    hold_feet: also hold the rig's own planted ankles still across the floor (foot lock: the
+        source's are held, and a rig in other proportions would slide them; `leg_reach`).
     points: the 2D track behind ``joints`` (same frames): where its layout has hand or heel and
         toe points, the hands and the feet off the floor turn with them (`extremities`).
     """
@@ -207,8 +210,9 @@ def solve(
     location = np.zeros((num_frames, 3))
     if root_motion:
         floor = (target, floor_point, up, scale, rig_floor)
+        held = contacts if hold_feet else None
         location, rotations, world = _root_motion(
-            rest, rig_map, (rotations, world), head_target, (contacts, weights), floor, fps
+            rest, rig_map, (rotations, world), head_target, (contacts, weights, held), floor, fps
         )
     return RetargetResult(
         rotations=rotations,
@@ -228,24 +232,24 @@ def _root_motion(
     rig_map: RigMap,
     solved: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
     head_target: np.ndarray,
-    planted: tuple[np.ndarray | None, np.ndarray | None],
+    planted: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
     floor: tuple,
     fps: float,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The root's location on the source's path, the rig standing on its lower planted foot,
     the other planted leg reaching the floor (`leg_reach`), and the rotations with feet lifted
-    out of the floor. planted: the feet's contacts and planted weights (T, 2 each; None: none
-    found). The root's parents keep their rest pose, so M_pose(root) = M_rest(root) @
-    M_basis(root)."""
+    out of the floor. planted: the feet's contacts, planted weights and the contacts whose rig
+    ankles are held across the floor too (T, 2 each; None: none). The root's parents keep
+    their rest pose, so M_pose(root) = M_rest(root) @ M_basis(root)."""
     rotations, world = solved
-    contacts, weights = planted
+    contacts, weights, held = planted
     root = rig_map.root
     location = (head_target - rest[root].head) @ rest.rotation(root)
     wanted = _wanted_ankles(floor)
     location = _ground_rig(rest, rig_map, rotations, location, contacts, wanted, floor)
     if weights is not None and np.any(weights):
         rotations, world = leg_reach.reach_floor(
-            rest, rig_map, (rotations, world), location, wanted, weights, floor[2]
+            rest, rig_map, (rotations, world), location, wanted, weights, floor[2], held
         )
     rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
     return location, rotations, world
