@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blender_addon.core import leg_reach, retarget
+from blender_addon.core import leg_reach, retarget, rigmaps
 from blender_addon.core.coords import JOINT_INDEX as J
 from tests.test_retarget_core import PREFIX, SOURCE_FLOOR, make_rig, mixamo_map, rig_joints
 
@@ -132,3 +132,34 @@ def test_held_feet_stay_still_across_the_floor_on_a_rig_in_other_proportions():
     assert slides[False] > 0.004, slides  # 4-5 mm over a 3 cm sway
     assert slides[True] < 0.001, slides
     assert np.abs(heights[True]).max() < 0.002
+
+
+def test_a_split_thigh_has_its_knee_at_the_shins_head():
+    """A thigh in two bones both mapped hip → knee (Rigify's deform thigh): the reach's knee is
+    where the shin starts, not the first bone's end halfway down the thigh."""
+    hip, middle, knee, ankle = (0.1, 0, 0.9), (0.1, 0, 0.68), (0.1, 0, 0.46), (0.1, 0.01, 0.05)
+    rest = retarget.RestPose.from_head_tail_roll(
+        [
+            ("hips", None, np.array([0.0, 0, 0.9]), np.array([0.0, 0, 1.0]), 0.0),
+            ("thigh", "hips", np.array(hip), np.array(middle), 0.0),
+            ("thigh.001", "thigh", np.array(middle), np.array(knee), 0.0),
+            ("shin", "thigh.001", np.array(knee), np.array(ankle), 0.0),
+        ]
+    )
+    bend = rigmaps.Twist("bend", ("left_hip", "left_knee", "left_ankle"))
+    rig_map = rigmaps.RigMap(
+        family="split",
+        root="hips",
+        bones=tuple(
+            rigmaps.BoneMap(name, direction, bend)
+            for name, direction in (
+                ("thigh", ("left_hip", "left_knee")),
+                ("thigh.001", ("left_hip", "left_knee")),
+                ("shin", ("left_knee", "left_ankle")),
+            )
+        ),
+    )
+    pose = retarget.pose_world_matrices(rest, {}, np.zeros((1, 3)), root_bone="hips")
+    joints = retarget.posed_joint_positions(rest, rig_map, pose)
+    for name, where in (("left_hip", hip), ("left_knee", knee), ("left_ankle", ankle)):
+        assert np.allclose(joints[name][0], where), name

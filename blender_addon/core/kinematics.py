@@ -77,14 +77,17 @@ def pose_world_matrices(
 def posed_joint_positions(
     rest: RestPose, rig_map: RigMap, pose: Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """Where the limb joints the map puts on bone ends are in a posed rig: joint -> (T, 3)."""
-    out = {}
-    for bone_map in rig_map.bones:
-        if bone_map.direction not in LIMB_SEGMENTS:
-            continue
+    """Where the limb joints the map puts on bone ends are in a posed rig: joint -> (T, 3).
+
+    A joint is the head of the first bone mapped from it, else the tail of the last bone mapped
+    to it: a limb split in two bones (Rigify's DEF-thigh.L and DEF-thigh.L.001) has its knee at
+    the shin's head, not halfway down the thigh."""
+    limbs = [b for b in rig_map.bones if b.direction in LIMB_SEGMENTS]
+    tails = {}
+    for bone_map in limbs:
         m = pose[bone_map.bone]
-        length = rest[bone_map.bone].length
-        for joint, along in zip(bone_map.direction, (0.0, length), strict=True):
-            if joint not in out:
-                out[joint] = m[:, :3, 3] + along * m[:, :3, 1]
-    return out
+        tails[bone_map.direction[1]] = m[:, :3, 3] + rest[bone_map.bone].length * m[:, :3, 1]
+    heads = {}
+    for bone_map in limbs:
+        heads.setdefault(bone_map.direction[0], pose[bone_map.bone][:, :3, 3])
+    return {**tails, **heads}
