@@ -163,3 +163,14 @@ def test_a_split_thigh_has_its_knee_at_the_shins_head():
     joints = retarget.posed_joint_positions(rest, rig_map, pose)
     for name, where in (("left_hip", hip), ("left_knee", knee), ("left_ankle", ankle)):
         assert np.allclose(joints[name][0], where), name
+
+
+def test_the_reached_share_is_smoothed_without_passing_the_cap():
+    """A share that the cap cuts for a few frames (a leg near straight) dips smoothly around
+    them, never above what each frame allows: a share jumping frame by frame jerks the leg."""
+    share = np.ones(30)
+    share[12:15] = [0.4, 0.2, 0.5]
+    smooth = leg_reach._smooth_below(share, leg_reach.SHARE_FRAMES)
+    assert np.all(smooth <= share + 1e-12)
+    assert np.abs(np.diff(smooth)).max() < 0.5 * np.abs(np.diff(share)).max()
+    assert np.all(smooth[:6] == 1.0) and np.all(smooth[-6:] == 1.0)  # untouched away from it
