@@ -54,10 +54,13 @@ class BodyConfig:
     child_prob / child_stature: share of children and their stature range (about 5-14 years).
     population_weight: range of the per-window weight w: each segment's length is the mocap
         body's (scaled to the stature) to the power 1 - w times the population's proportion
-        to the power w, so bodies run from the mocap's own build to the textbook one.
+        to the power w, so bodies run from halfway between the mocap's own build and the
+        textbook one to the textbook one: the training skeletons (CMU's above all) have short
+        trunks and narrow shoulders, and the people our users film do not.
     segment_spread: per-segment length spread on top, about the spread between the training
         sources' skeletons (CMU, Daz, twelve ReActIdle people: 4-13 %), where labs' joint
-        definitions differ as much as people do.
+        definitions differ as much as people do; trunk length and shoulder breadth wider
+        still (12 and 15 %), the two a lifted unseen body got most wrong.
     asymmetry: left/right difference of a limb, std of the log factor.
     arm_swing_deg / leg_swing_deg: an upper arm (thigh) turned about the shoulder (hip) by up
         to this angle about a random axis, the limb below going with it.
@@ -82,14 +85,14 @@ class BodyConfig:
     female_stature: tuple[float, float] = (1.629, 0.064)
     child_prob: float = 0.1
     child_stature: tuple[float, float] = (1.10, 1.60)
-    population_weight: tuple[float, float] = (0.0, 1.0)
+    population_weight: tuple[float, float] = (0.5, 1.0)
     segment_spread: tuple[tuple[str, float], ...] = (
         ("hip_width", 0.07),
         ("thigh", 0.06),
         ("shin", 0.08),
-        ("trunk", 0.08),
+        ("trunk", 0.12),
         ("head", 0.08),
-        ("shoulder_width", 0.10),
+        ("shoulder_width", 0.15),
         ("upper_arm", 0.05),
         ("forearm", 0.07),
     )
