@@ -27,9 +27,9 @@ from .trunk_fit import WorldRotations
 # A reach turns the thigh and shin by at most this (degrees): a nearly straight leg shortens by
 # a centimetre only by bending its knee by ten degrees, a bigger change than the centimetre.
 MAX_TURN_DEG = 3.0
-# Holding a planted ankle still across the floor turns them by at most this: over a contact a
-# rig in other proportions slides its ankle by centimetres, which a leg takes back by swinging
-# a few degrees about the hip (docs/benchmarks.md has the foot speeds it gives).
+# Holding a planted ankle still across the floor turns thigh and shin by at most this: over a
+# contact a rig in other proportions slides its ankle by centimetres, which a leg takes back by
+# swinging a few degrees about the hip (docs/benchmarks.md has the foot speeds it gives).
 HOLD_TURN_DEG = 8.0
 BISECTIONS = 10  # the reached share to a thousandth
 # The reached share, under the cap frame by frame, is smoothed over this many frames either
