@@ -641,10 +641,10 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
     """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
     The contacts are found with or without foot lock, on the motion low-passed at
-    CONTACT_SMOOTH_HZ. Foot lock first (before smoothing) evens
-    the legs' bones (`even_legs`) and stands the planted feet back on the floor; it moves the
-    whole body (the planted feet's shared drift) before the legs bend: the footage camera moves
-    with it so the body stays on its pixels.
+    CONTACT_SMOOTH_HZ. Foot lock first (before smoothing) evens the legs' bones (`even_legs`)
+    and stands the planted feet back on the floor; it moves the whole body (the planted feet's
+    shared drift) before the legs bend: the footage camera moves with it so the body stays on
+    its pixels.
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)

@@ -15,8 +15,9 @@ parent. The rig keeps its own bone lengths: only rotations are solved, plus the 
 which follows the pelvis trajectory scaled by the ratio of the rig's leg length (hip height
 above the ankles) to the source's, then moved up or down frame by frame so the rig's planted
 ankle stands where the source's does (`_ground_rig`: legs in other proportions would float or
-sink when the knees bend); the other planted leg then bends or straightens its knee by up to 3°
-to reach its own height (`leg_reach`).
+sink when the knees bend); the other planted leg then bends or straightens its knee, within a
+few degrees, to reach its own height, and with foot lock every planted ankle is held still across
+the floor (`leg_reach`).
 
 The spine bones are then turned together so the chest sits on the source's pelvis-to-chest line
 with its shoulder line, and the neck bones so the eyes land where the source's are seen from the
