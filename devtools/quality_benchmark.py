@@ -1,6 +1,6 @@
 """World-space animation quality on a rig: `python -m devtools.quality_benchmark`.
 
-    python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--clips 6] [--frames 300]
+    python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--set default|check] [--clips N] [--frames 300]
         [--cameras 3] [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
 
 Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each
@@ -13,7 +13,9 @@ BVH is read back (training.data readers; the `--bvh-up y` default writes Y up, f
 H36M-17 joints and measured against the mocap with `devtools.quality_metrics`: the ground the
 feet stand on, the start hip height, feet below the floor, foot sliding during true contacts,
 acceleration, bone directions after one rotation per clip, flips, left/right swaps and which
-bones move at all.
+bones move at all. `--set check` runs other clips (other CMU val clips, other HDM05 actors)
+that no constant was chosen on, into its own section: a change tuned on the default set shows
+there whether it carries over.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from devtools import quality_metrics as qm
-from devtools.quality_report import END, RUNS, START, bone_counts, overall, section, tables, targets
+from devtools.quality_report import RUNS, bone_counts, markers, overall, section, tables, targets
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0
@@ -46,28 +48,42 @@ ROLL_DEG = 5.0
 LEAD_IN_M = 0.05
 IN_VIEW = 0.95  # share of joint-frames the camera must keep in the image (else the pitch halves)
 RIG = "metarig"
-# (label, path ending in the manifests): CMU val (a walk, soccer, a martial-arts dance), HDM05.
-DEFAULT_CLIPS = (
-    ("cmu_walking", "cmu_actions/val/walking_1.bvh"),
-    ("hdm05_jog", "HDM_mm_jogLeftCircle4StepsRstart_011_120.amc"),
-    ("cmu_soccer", "cmu_actions/val/soccer_1.bvh"),
-    ("hdm05_sneak", "HDM_mm_sneak2StepsLStart_012_120.amc"),
-    ("cmu_martial", "cmu_dance/martial/10.bvh"),
-    ("hdm05_kick", "HDM_bd_kickLFront1Reps_001_120.amc"),
-)
+# (label, path ending in the manifests). "default": CMU val (a walk, soccer, a martial-arts
+# dance) and HDM05, the clips the cleanup's constants were chosen on; "check": other CMU val
+# clips and other HDM05 actors, nothing chosen on them, to see whether a change carries over.
+CLIP_SETS = {
+    "default": (
+        ("cmu_walking", "cmu_actions/val/walking_1.bvh"),
+        ("hdm05_jog", "HDM_mm_jogLeftCircle4StepsRstart_011_120.amc"),
+        ("cmu_soccer", "cmu_actions/val/soccer_1.bvh"),
+        ("hdm05_sneak", "HDM_mm_sneak2StepsLStart_012_120.amc"),
+        ("cmu_martial", "cmu_dance/martial/10.bvh"),
+        ("hdm05_kick", "HDM_bd_kickLFront1Reps_001_120.amc"),
+    ),
+    "check": (
+        ("cmu_running", "cmu_actions/val/running_1.bvh"),
+        ("hdm05_jog_bk", "HDM_bk_jogLeftCircle4StepsRstart_003_120.amc"),
+        ("cmu_basketball", "cmu_actions/val/basketball_1.bvh"),
+        ("hdm05_sneak_dg", "HDM_dg_sneak2StepsLStart_007_120.amc"),
+        ("cmu_salsa", "cmu_dance/salsa/15.bvh"),
+        ("hdm05_hop_dg", "HDM_dg_hopBothLegs1hops_022_120.amc"),
+        ("cmu_walk10", "cmu_actions/val/walking_extra_10.bvh"),
+        ("hdm05_kick_dg", "HDM_dg_kickLFront1Reps_013_120.amc"),
+    ),
+}
 SOURCES = {"cmu_actions", "cmu_dance", "hdm05"}
 
 
 # --------------------------------------------------------------------------- inputs
 
 
-def find_clips(mocap: Path, count: int):
-    """(label, MocapFile) of the first `count` default clips found under the mocap folder."""
+def find_clips(mocap: Path, count: int, clip_set: str = "default"):
+    """(label, MocapFile) of the first `count` clips of a set found under the mocap folder."""
     from training.data.sources import find_mocap_files
 
     rows = find_mocap_files(mocap, "val", SOURCES)
     chosen = []
-    for label, ending in DEFAULT_CLIPS[:count]:
+    for label, ending in CLIP_SETS[clip_set][:count]:
         match = [r for r in rows if r.path.replace("\\", "/").endswith(ending)]
         if not match:
             raise FileNotFoundError(f"no val clip ending in {ending} under {mocap}")
@@ -229,7 +245,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--mocap", type=Path, default=ROOT.parent / "shared" / "mocap")
-    parser.add_argument("--clips", type=int, default=len(DEFAULT_CLIPS))
+    parser.add_argument(
+        "--set",
+        dest="clip_set",
+        choices=sorted(CLIP_SETS),
+        default="default",
+        help="check: clips nothing was tuned on (its own section of the --out file)",
+    )
+    parser.add_argument("--clips", type=int, help="the set's first N clips (default: all)")
     parser.add_argument("--frames", type=int, default=300, help="at most this many per clip")
     parser.add_argument(
         "--cameras", type=int, default=3, help="cameras per clip, each a row (one draw is luck)"
@@ -240,8 +263,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, help="keep the tracks and BVH files in this folder")
     parser.add_argument("--checkpoint", default="default")
     args = parser.parse_args(argv)
-    if not 1 <= args.clips <= len(DEFAULT_CLIPS):
-        parser.error(f"--clips must be 1 to {len(DEFAULT_CLIPS)}")
+    available = len(CLIP_SETS[args.clip_set])
+    if args.clips is None:
+        args.clips = available
+    if not 1 <= args.clips <= available:
+        parser.error(f"--clips must be 1 to {available} for the {args.clip_set} set")
     if args.cameras < 1:
         parser.error("--cameras must be at least 1")
     return args
@@ -281,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     tracks = work / "tracks"
     tracks.mkdir(parents=True, exist_ok=True)
     truths, cameras = {}, {}
-    for index, (clip, item) in enumerate(find_clips(args.mocap, args.clips)):
+    for index, (clip, item) in enumerate(find_clips(args.mocap, args.clips, args.clip_set)):
         joints, floor, lowest = load_truth(item, args.frames)
         for view in range(args.cameras):
             # the first camera is the one a single-camera run drew
@@ -316,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "total_frames": int(sum(len(t[0]) for t in truths.values())),
         "seed": args.seed,
+        "set": args.clip_set,
     }
     if args.json:
         payload = {
@@ -331,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.json}")
     from devtools.sections import publish
 
-    publish(f"{text}\n{minutes:.1f} min", section(text, command, info), args.out, START, END)
+    start, end = markers(args.clip_set)
+    publish(f"{text}\n{minutes:.1f} min", section(text, command, info), args.out, start, end)
     return 0
 
 

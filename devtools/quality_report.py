@@ -1,7 +1,8 @@
 """The world-space quality benchmark's report: its rows, overall numbers, targets and tables.
 
 `devtools.quality_benchmark` measures; this turns its per-clip numbers into the printed tables,
-the JSON's overall block and the docs/benchmarks.md section `world-quality`.
+the JSON's overall block and the docs/benchmarks.md section `world-quality` (a `--set`
+other than the default: `world-quality-<set>`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import numpy as np
 
 from devtools import quality_metrics as qm
 
-START, END = "<!-- world-quality:start -->", "<!-- world-quality:end -->"
+
+
+def markers(clip_set: str) -> tuple[str, str]:
+    """The docs/benchmarks.md section a clip set's run replaces."""
+    name = "world-quality" if clip_set == "default" else f"world-quality-{clip_set}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
 # Meta-rig bones no body joint drives (face, fingers, breasts): listed apart from the body's.
 DETAIL_BONES = ("brow", "cheek", "chin", "ear", "eye", "face", "forehead", "jaw", "lid", "lip")
 DETAIL_BONES += ("nose", "teeth", "temple", "tongue", "f_", "thumb", "palm", "breast")
@@ -174,8 +181,10 @@ def tables(results: dict[str, dict], clips: list[str], cameras: dict[str, dict])
 
 
 def section(text: str, command: str, info: dict) -> str:
+    start, end = markers(info["set"])
+    title = "" if info["set"] == "default" else f" ({info['set']} set: clips nothing was tuned on)"
     return (
-        f"{START}\n## World-space animation quality on the meta-rig\n\n"
+        f"{start}\n## World-space animation quality on the meta-rig{title}\n\n"
         f"Command: `{command}` ({info['minutes']:.1f} min). {info['clips']} held-out clips "
         f"(CMU val, HDM05), ≤ {info['frames']} frames at 30 fps, {info['total_frames']} frames in "
         f"all; seed {info['seed']}. Each clip is filmed by {info['cameras']} seeded hand-held "
@@ -202,5 +211,5 @@ def section(text: str, command: str, info: dict) -> str:
         "standing one (legs + ankle height). Bone directions after one rotation per clip "
         "(Kabsch); the rig's accelerations are divided by the leg-length ratio before the "
         "ratios. Means are frame-weighted; contact speeds pooled over all contact frames.\n\n"
-        f"{text}\n{END}"
+        f"{text}\n{end}"
     )

@@ -145,6 +145,37 @@ def test_a_contact_leads_back_to_a_landing_the_lift_smoothed():
     assert not cleanup.detect_foot_contacts(joints, FPS, floor=0.05, lead=1.0)[:20, 0].any()
 
 
+def lifting_foot(low_frames: int, num: int = 60) -> np.ndarray:
+    """A foot still until frame 30, then moving at 3 m/s: for ``low_frames`` frames along the
+    floor (the lift sets it moving before it lifts), then 25 cm up; the other foot stays up."""
+    joints = np.zeros((num, 17, 3))
+    frames = np.arange(num)
+    x = np.maximum(frames - 30, 0) * 3.0 / FPS
+    z = np.where(frames < 30 + low_frames, 0.05, 0.3)
+    joints[:, JOINT_INDEX["left_ankle"]] = np.stack([x, np.zeros(num), z], -1)
+    joints[:, JOINT_INDEX["right_ankle"]] = [0.0, -0.2, 0.4]
+    return joints
+
+
+def test_a_contact_trails_a_lift_off_only_while_the_foot_stays_low():
+    """The lift sets a planted foot moving a frame or two before it lifts: the contact goes on
+    up to ``trail`` after the foot reads as lifted, while the ankle stays at landing height, and
+    not a frame into a foot already in the air."""
+
+    def end(joints: np.ndarray, trail: float) -> int:
+        contacts = cleanup.detect_foot_contacts(joints, FPS, floor=0.05, trail=trail)[:, 0]
+        (run,) = cleanup._runs(contacts)
+        return run[1]
+
+    low, raised = lifting_foot(low_frames=10), lifting_foot(low_frames=0)
+    plain = end(low, 0.0)
+    assert 29 <= plain <= 31
+    assert end(low, 2 / FPS) == plain + 2
+    # never past the frame the foot leaves the floor, however long the trail
+    assert end(low, 1.0) == 30 + 10
+    assert end(raised, 1.0) == 30
+
+
 def test_foot_lock_holds_a_smoothed_landing_from_where_the_foot_came_down():
     """The cleanup's own contacts (the ones foot lock holds and the retarget plants) lead back
     to the landing: the rig's foot stops sliding when the foot comes down, not a third of a
@@ -305,7 +336,10 @@ def test_clean_joints_runs_each_step():
     same, contacts, _ = cleanup.clean_joints(joints, FPS)
     assert np.array_equal(same, joints)  # no step on by default; contacts are still found
     np.testing.assert_array_equal(
-        contacts, cleanup.detect_foot_contacts(joints, FPS, lead=cleanup.CONTACT_LEAD)
+        contacts,
+        cleanup.detect_foot_contacts(
+            joints, FPS, lead=cleanup.CONTACT_LEAD, trail=cleanup.CONTACT_TRAIL
+        ),
     )
     options = cleanup.CleanupOptions(
         smoothing="butterworth", cutoff_hz=5.0, foot_lock=True, root="in_place"

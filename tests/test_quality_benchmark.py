@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,6 +187,21 @@ def test_channels_that_vary():
     motion[:, 4] = np.linspace(0, 5, 10)
     moving, keyed = qm.varying_channels(motion, [["a"] * 6, [], ["b"] * 3], ["root", "end", "leaf"])
     assert moving == ["root"] and keyed == ["root", "leaf"]
+
+
+def test_both_clip_sets_are_held_out_and_apart(mocap_dir):
+    """Every clip of both sets is a val clip of the shared mocap, and the check set shares no
+    clip (nor, for HDM05, any actor) with the set the cleanup was tuned on."""
+    from devtools.quality_benchmark import CLIP_SETS, find_clips
+
+    found = {name: find_clips(mocap_dir, len(clips), name) for name, clips in CLIP_SETS.items()}
+    assert all(item.split == "val" for clips in found.values() for _, item in clips)
+    paths = {name: {item.path for _, item in clips} for name, clips in found.items()}
+    assert not paths["default"] & paths["check"]
+    actors = {
+        name: {Path(p).name.split("_")[1] for p in ps if "HDM_" in p} for name, ps in paths.items()
+    }
+    assert actors["check"] and not actors["default"] & actors["check"]
 
 
 @pytest.mark.slow

@@ -161,6 +161,10 @@ CONTACT_SPEED = 0.5
 # contact up to this many seconds before its foot reads as planted, while the foot stays under
 # the lift-off thresholds (a foot still swinging exceeds them).
 CONTACT_LEAD = 0.3
+# ... and the lift's smoothing sets a planted foot moving a frame or two before it lifts: a
+# contact goes on up to this many seconds after its foot reads as lifted, while the ankle
+# stays under the landing height.
+CONTACT_TRAIL = 0.067
 # Contacts are read on a copy of the motion low-passed at this (Hz), whatever the animation's own
 # smoothing: a foot lands or lifts a few times a second, and a lifted planted ankle's jitter
 # (faster than that) hides a landing from the speed thresholds.
@@ -228,6 +232,17 @@ def _landed_before(
     return backwards & ahead & ~contacts
 
 
+def _lifting_after(contacts: np.ndarray, low: np.ndarray, frames: int) -> np.ndarray:
+    """(T,) the up to ``frames`` frames after each contact's end while ``low`` (T,) holds."""
+    trail = np.zeros_like(contacts)
+    for _, end in _runs(contacts):
+        for t in range(end, min(end + frames, len(contacts))):
+            if not low[t]:
+                break
+            trail[t] = True
+    return trail
+
+
 def _leaning_on(joints: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(T,) how far (0: the other foot, 1: this one) the trunk's ground point lies along the
     line from the other ankle to ankle ``k``, and (T,) the ankles' horizontal distance."""
@@ -270,6 +285,7 @@ def detect_foot_contacts(
     max_gap: float = 0.05,
     smooth: float = 0.1,
     lead: float = 0.0,
+    trail: float = 0.0,
     balance: bool = True,
 ) -> np.ndarray:
     """(T, 2) booleans: left and right foot on the floor, from a Z-up clip (T, 17, 3).
@@ -281,7 +297,9 @@ def detect_foot_contacts(
     that share of the body's speed: hysteresis). With ``lead`` (seconds) a contact starts up to
     that much earlier, as long as the foot stays under the lift-off thresholds there: a lifted
     foot that has landed reads as planted only once the lift's smoothing has let it slow down
-    (a clip that opens mid-stance is planted from its first frame). Gaps under ``max_gap``
+    (a clip that opens mid-stance is planted from its first frame). With ``trail`` (seconds) it
+    goes on up to that much after its lift-off while the ankle stays under ``height_on``: the
+    lift's smoothing starts a foot moving before it lifts. Gaps under ``max_gap``
     seconds are closed, then contacts shorter than ``min_duration`` seconds are dropped. With
     ``balance`` a still foot the body leans on in a wide stance is down at any height up to
     BALANCE_HEIGHT (`_balance`).
@@ -293,6 +311,7 @@ def detect_foot_contacts(
     min_frames = max(1, int(round(min_duration * fps)))
     gap_frames = int(round(max_gap * fps))
     lead_frames = int(round(lead * fps))
+    trail_frames = int(round(trail * fps))
     contacts = np.zeros((len(joints), 2), dtype=bool)
     body = _speed(joints[:, PELVIS] * [1.0, 1.0, 0.0], fps, int(round(BODY_SPEED_SECONDS * fps)))
     share = np.nan_to_num(BODY_SPEED_SHARE * body)  # on the move, the body's pace sets the limit
@@ -309,6 +328,8 @@ def detect_foot_contacts(
         contacts[:, k] = _hysteresis(on, off)
         if lead_frames > 0:
             contacts[:, k] |= _landed_before(contacts[:, k], on, off, lead_frames)
+        if trail_frames > 0:
+            contacts[:, k] |= _lifting_after(contacts[:, k], height < height_on, trail_frames)
         column = contacts[:, k]
         for start, end in _runs(~column):
             if 0 < start and end < len(column) and end - start <= gap_frames:
@@ -627,6 +648,7 @@ class CleanupOptions:
     contact_speed: float = CONTACT_SPEED
     min_contact: float = 0.1
     contact_lead: float = CONTACT_LEAD
+    contact_trail: float = CONTACT_TRAIL
     blend_frames: int = 4
     root: str = "full"
 
@@ -671,6 +693,7 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
         speed_off=2.0 * options.contact_speed,
         min_duration=options.min_contact,
         lead=options.contact_lead,
+        trail=options.contact_trail,
     )
     body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
