@@ -14,11 +14,11 @@ import numpy as np
 from devtools import quality_metrics as qm
 
 
-
 def markers(clip_set: str) -> tuple[str, str]:
     """The docs/benchmarks.md section a clip set's run replaces."""
     name = "world-quality" if clip_set == "default" else f"world-quality-{clip_set}"
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
 
 # Meta-rig bones no body joint drives (face, fingers, breasts): listed apart from the body's.
 DETAIL_BONES = ("brow", "cheek", "chin", "ear", "eye", "face", "forehead", "jaw", "lid", "lip")
