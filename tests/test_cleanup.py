@@ -286,6 +286,21 @@ def test_foot_lock_blends_without_jumps():
     assert step_locked < step_raw + 0.01
 
 
+def test_a_blend_leaves_a_moved_body_s_foot_where_the_body_put_it():
+    """Stepping while the lifted root's depth wanders 15 cm: the body takes the drift, and
+    after a lift-off the blend fades only what the legs still held, so the free foot never
+    outruns the lifted one (faded whole, the hold pulled it back towards the unmoved path,
+    then let go: 1 cm a frame faster)."""
+    joints, planted = walking_feet()
+    t = np.arange(len(joints)) / FPS
+    joints[..., 1] += (0.15 * np.sin(2 * np.pi * 0.25 * t))[:, None]
+    locked = cleanup.foot_lock(joints, planted, fps=FPS)
+    ankle = JOINT_INDEX["left_ankle"]
+    fastest_raw = np.linalg.norm(np.diff(joints[:, ankle], axis=0), axis=-1).max()
+    fastest = np.linalg.norm(np.diff(locked[:, ankle], axis=0), axis=-1).max()
+    assert fastest < fastest_raw + 0.002
+
+
 def test_root_in_place():
     joints, _ = walking_feet()
     joints[:, JOINT_INDEX["pelvis"]] = [0.3, 0.0, 1.0]

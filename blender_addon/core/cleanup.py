@@ -418,18 +418,24 @@ def _anchor(points: np.ndarray) -> np.ndarray:
 
 
 def _lock_corrections(
-    joints: np.ndarray, contacts: np.ndarray, blend_frames: int, floor: float | None
+    joints: np.ndarray,
+    contacts: np.ndarray,
+    blend_frames: int,
+    floor: float | None,
+    anchor_from: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per ankle, (T, 2, 3) the move onto its contact's anchor (across the floor, and down or
     up to ``floor`` when given) and (T, 2) how much it is held: 1 in a contact, easing
-    (smoothstep) to 0 over ``blend_frames`` frames either side."""
+    (smoothstep) to 0 over ``blend_frames`` frames either side. The anchors are read on
+    ``anchor_from`` (T, 17, 3) where given, else on ``joints``."""
     num = len(joints)
     correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
     for k, ankle in enumerate(ANKLES):
         for start, end in _runs(contacts[:, k]):
             points = joints[start:end, ankle]
             inside = np.zeros((end - start, 3))
-            inside[:, :2] = _anchor(points) - points[:, :2]
+            held = points if anchor_from is None else anchor_from[start:end, ankle]
+            inside[:, :2] = _anchor(held) - points[:, :2]
             if floor is not None:
                 inside[:, 2] = floor - points[:, 2]
             correction[start:end, k] = inside
@@ -477,7 +483,8 @@ def foot_lock(
     With ``move_body`` the whole body first moves by the held feet's weighted mean correction:
     a lifted planted foot drifts mostly because the lifted root does (its depth), and moving
     everything keeps every bone's direction; the legs take only what is left (the feet drifting
-    apart, one standing higher than the other). With ``keep_leg_lengths`` a leg's knee moves
+    apart, one standing higher than the other), and a blend fades that rest into the moved
+    body's free foot. With ``keep_leg_lengths`` a leg's knee moves
     too, in its own bend plane, so thigh and shin keep their lengths (an ankle out of reach is
     pulled in). Frames farther than ``blend_frames`` from any contact are unchanged (but for a
     free foot the body's move would put under the floor).
@@ -489,9 +496,10 @@ def foot_lock(
     correction, weight = _lock_corrections(joints, contacts, blend_frames, floor)
     out = joints.copy()
     if move_body:
-        target = joints[:, list(ANKLES)] + correction
-        out = _move_body(joints, target, weight, fps)
-        correction = (target - out[:, list(ANKLES)]) * (weight > 0)[..., None]
+        out = _move_body(joints, joints[:, list(ANKLES)] + correction, weight, fps)
+        # The same anchors, reached from where the body now is: a blend then fades what the
+        # body's move left to the leg (faded whole, it would pull a free foot back, then drop it).
+        correction, _ = _lock_corrections(out, contacts, blend_frames, floor, anchor_from=joints)
     if floor is not None:  # a free foot the lowered body would put under the floor stays on it
         correction[..., 2] += np.maximum(floor - out[:, list(ANKLES), 2] - correction[..., 2], 0)
     for k, ankle in enumerate(ANKLES):
