@@ -142,6 +142,19 @@ def test_a_steady_root_keeps_its_pixels_and_loses_the_depth_jitter():
     assert after < 0.3 * before
 
 
+def test_one_bad_depth_at_the_clip_s_start_does_not_drag_the_body():
+    """A person standing 5.2 m away whose first frame's depth reads 0.8 m nearer (as the lift
+    gave on a salsa clip): the steady root stays within 2 cm of 5.2 m from the first frame,
+    where the low-pass alone, which keeps a clip's end samples, walked it in from 4.4 m over
+    half a second."""
+    depth = np.full(90, 5.2)
+    depth[0] = 4.4
+    root = np.stack([np.zeros(90), 0.33 * depth / 5.2, depth], axis=1)  # one pixel, one ray
+    steady = world.steady_root(root, FPS)
+    assert np.abs(steady[:, 2] - 5.2).max() < 0.02
+    assert world.running_median(np.array([1.0, 5.0, 5.0, 5.0]), 3).tolist() == [5.0] * 4
+
+
 def test_a_clip_that_opens_mid_stance_stands_on_its_first_frames():
     """The lift smooths a stance's first frames: the planted foot creeps at 0.7 m/s and the
     root's depth error lifts the body 5 cm, easing off by frame 10. The foot is down from the

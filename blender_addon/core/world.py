@@ -42,6 +42,10 @@ TRUNK_PRIOR = np.radians(5.0)
 # The root's depth comes from the body's size in the image and jitters far more than its image
 # position; a body's distance changes slowly, so its depth is low-passed at this (Hz).
 ROOT_DEPTH_CUTOFF_HZ = 1.0
+# Single frames of it can be far off (a first frame 0.8 m nearer than the rest), and a zero-phase
+# low-pass keeps a clip's end samples, smearing such a frame over a second; a running median
+# over this long (s) goes first.
+ROOT_DEPTH_MEDIAN_SECONDS = 0.15
 # The feet's contacts for the ground are read on a copy low-passed at this (Hz), as the default
 # cleanup smooths: a lifted planted ankle jitters faster than a foot lands or lifts.
 CONTACT_SMOOTH_HZ = 6.0
@@ -107,7 +111,20 @@ def steady_root(root: np.ndarray, fps: float, cutoff_hz: float = ROOT_DEPTH_CUTO
     depth = root[:, 2]
     if len(root) < 3 or not np.all(np.isfinite(depth) & (depth > 0)):
         return root.copy()
-    return root * (butterworth(depth, fps, cutoff_hz) / depth)[:, None]
+    steady = butterworth(running_median(depth, ROOT_DEPTH_MEDIAN_SECONDS * fps), fps, cutoff_hz)
+    return root * (steady / depth)[:, None]
+
+
+def running_median(values: np.ndarray, frames: float) -> np.ndarray:
+    """(T,) the median of each frame's centred window of ``frames`` (rounded to odd, at least
+    3; at most the clip), the ends reflected so a bad end frame is outvoted, not repeated."""
+    values = np.asarray(values, dtype=float)
+    size = min(max(3, int(round(frames)) // 2 * 2 + 1), len(values) - (len(values) + 1) % 2)
+    if size < 3:
+        return values.copy()
+    half = size // 2
+    padded = np.pad(values, half, mode="reflect")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, size), axis=1)
 
 
 def _window_speed(points: np.ndarray, fps: float, seconds: float) -> np.ndarray:
