@@ -1,7 +1,8 @@
 """World-space animation quality on a rig: `python -m devtools.quality_benchmark`.
 
-    python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--set default|check] [--clips N] [--frames 300]
-        [--cameras 3] [--seed 0] [--out docs/benchmarks.md] [--json OUT.json] [--keep DIR]
+    python -m devtools.quality_benchmark [--mocap ../shared/mocap] [--set default|check]
+        [--clips N] [--frames 300] [--cameras 3] [--seed 0] [--out docs/benchmarks.md]
+        [--json OUT.json] [--keep DIR]
 
 Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held cameras each
 (1920×1080, focal 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched

@@ -119,7 +119,8 @@ def running_median(values: np.ndarray, frames: float) -> np.ndarray:
     """(T,) the median of each frame's centred window of ``frames`` (rounded to odd, at least
     3; at most the clip), the ends reflected so a bad end frame is outvoted, not repeated."""
     values = np.asarray(values, dtype=float)
-    size = min(max(3, int(round(frames)) // 2 * 2 + 1), len(values) - (len(values) + 1) % 2)
+    longest = len(values) if len(values) % 2 else len(values) - 1  # odd, within the clip
+    size = min(max(3, int(round(frames)) // 2 * 2 + 1), longest)
     if size < 3:
         return values.copy()
     half = size // 2
