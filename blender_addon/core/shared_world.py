@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cleanup import butterworth, detect_foot_contacts
+from .cleanup import detect_foot_contacts
 from .coords import ANKLES, DEFAULT_ANKLE_HEIGHT, estimate_up, rotation_between
+from .filters import butterworth
 from .world import (
     CONTACT_SMOOTH_HZ,
     LANDING_LEAD,

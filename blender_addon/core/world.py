@@ -16,13 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cleanup import (
-    BODY_SPEED_SECONDS,
-    BODY_SPEED_SHARE,
-    butterworth,
-    detect_foot_contacts,
-    floor_shift,
-)
+from .cleanup import BODY_SPEED_SECONDS, BODY_SPEED_SHARE, detect_foot_contacts, floor_shift
 from .coords import (
     ANKLES,
     DEFAULT_ANKLE_HEIGHT,
@@ -31,6 +25,7 @@ from .coords import (
     rotation_between,
     stature,
 )
+from .filters import butterworth
 
 UP = np.array([0.0, 0.0, 1.0])
 # A resting ankle moves slower than this (m/s); walking feet in swing move at 2-5 m/s.
