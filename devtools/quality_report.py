@@ -14,12 +14,6 @@ import numpy as np
 from devtools import quality_metrics as qm
 
 
-def markers(clip_set: str) -> tuple[str, str]:
-    """The docs/benchmarks.md section a clip set's run replaces."""
-    name = "world-quality" if clip_set == "default" else f"world-quality-{clip_set}"
-    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-
-
 # Meta-rig bones no body joint drives (face, fingers, breasts): listed apart from the body's.
 DETAIL_BONES = ("brow", "cheek", "chin", "ear", "eye", "face", "forehead", "jaw", "lid", "lip")
 DETAIL_BONES += ("nose", "teeth", "temple", "tongue", "f_", "thumb", "palm", "breast")
@@ -46,6 +40,12 @@ METRICS = (
     ("swaps_per_1000", "left/right swaps (per 1000 frames)", ".1f", "", None),
 )
 POOLED = {"contact_speed_median_cm": 50, "contact_speed_p95_cm": 95}
+
+
+def markers(clip_set: str) -> tuple[str, str]:
+    """The docs/benchmarks.md section a clip set's run replaces."""
+    name = "world-quality" if clip_set == "default" else f"world-quality-{clip_set}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
 def bone_counts(moving: set[str], keyed: set[str]) -> dict:
