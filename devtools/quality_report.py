@@ -13,7 +13,6 @@ import numpy as np
 
 from devtools import quality_metrics as qm
 
-
 # Meta-rig bones no body joint drives (face, fingers, breasts): listed apart from the body's.
 DETAIL_BONES = ("brow", "cheek", "chin", "ear", "eye", "face", "forehead", "jaw", "lid", "lip")
 DETAIL_BONES += ("nose", "teeth", "temple", "tongue", "f_", "thumb", "palm", "breast")
