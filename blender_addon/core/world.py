@@ -47,6 +47,10 @@ CONTACT_SMOOTH_HZ = 6.0
 # A lifted foot reads as planted up to this long (s) after it has landed, its landing smoothed
 # by the lift; the ground counts those frames too, so a clip that opens mid-stance stands on it.
 LANDING_LEAD = 0.2
+# The floor is fitted from this many still (or stepping) ankle frames up; fewer, and the trunk
+# alone levels. `fit_floor`'s prior holds a few points to the trunk's up, so a short hop's
+# take-off and landing (a sixth of a second each) still correct a trunk that leans.
+MIN_FLOOR_POINTS = 5
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,7 @@ def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int
     points, source = resting_ankles(upright, fps), "feet"
     if len(points) < 10:  # a jog or a run: its planted feet move with the body
         points, source = resting_frames(upright, fps, on_the_move=True)[1], "steps"
-    if len(points) < 10:
+    if len(points) < MIN_FLOOR_POINTS:
         return to_trunk, "trunk", int(len(points))
     normal, _ = fit_floor(points)
     return rotation_between(normal, UP) @ to_trunk, source, int(len(points))
