@@ -195,6 +195,7 @@ class BatchSummary:
             "formats": list(c.formats),
             "out": str(c.out),
             "backend": ",".join(c.backends) or "in-process",
+            "flip": c.flip,
             "backends": self.backends,
             "shard": shards.as_json(c.shard),
             "other_shards": self.other_shards,

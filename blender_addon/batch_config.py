@@ -27,6 +27,7 @@ class BatchConfig:
     backend: str | Sequence[str] | None = None  # backend address(es); None lifts in-process
     checkpoint: str = "default"  # in-process only
     device: str = "auto"  # in-process only
+    flip: bool = False  # in-process only: each lift averaged with its mirror image
     options: LiftOptions = field(default_factory=LiftOptions)
     fps: float | None = None  # for tracks whose file gives none
     image_size: tuple[int, int] | None = None  # overrides the files'

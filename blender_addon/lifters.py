@@ -37,7 +37,9 @@ class InProcessLifter:
         if self.engine is None:
             from mpm_backend.inference import Engine
 
-            self.engine = Engine(self.config.checkpoint, device=self.config.device)
+            self.engine = Engine(
+                self.config.checkpoint, device=self.config.device, flip=self.config.flip
+            )
 
     def submit(self, job: Job) -> Future:
         return self.pool.submit(self._lift, job)

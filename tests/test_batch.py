@@ -210,6 +210,24 @@ def test_the_backend_path_through_a_live_server(tmp_path, engine):
     assert np.abs(wire - here).max() < 1e-3
 
 
+def test_flip_lifts_in_process_with_the_mirror_image_averaged(tmp_path, engine):
+    """--flip builds its own engine, flip-averaged; the motion is the same walk, a little changed."""
+    runs = {}
+    for name, extra, given in (("plain", [], engine), ("flip", ["--flip"], None)):
+        out = tmp_path / name
+        args = [str(TRACKS / "walking.json"), "--rig", "mixamo", "--out", str(out)]
+        args += ["--format", "bvh", "--no-progress", "--json", str(tmp_path / f"{name}.json")]
+        assert batch.main([*args, *extra], engine=given) == 0
+        assert json.loads((tmp_path / f"{name}.json").read_text())["flip"] == bool(extra)
+        bvh = out / "walking.mixamo.bvh"
+        lines = bvh.read_text().splitlines()
+        row = next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 1
+        runs[name] = np.loadtxt(str(bvh), skiprows=row)
+    change = np.abs(runs["flip"][:, 3:] - runs["plain"][:, 3:])  # joint angles, degrees
+    assert change.max() > 0.5  # the mirror image's lift did count
+    assert np.median(change) < 2.0  # and it is the same walk
+
+
 def _motion_row(out: Path) -> int:
     lines = (out / "walking_json.mixamo.bvh").read_text().splitlines()
     return next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 1
@@ -252,6 +270,7 @@ def test_a_failing_exporter_leaves_no_file_under_a_final_name(tmp_path, engine, 
         (["--rig", "mixamo", "--format", "bvh,obj"], "choose from"),
         (["--rig", "mixamo", "--backend", "tcp://x:1", "--in-process"], "not allowed with"),
         (["--rig", "mixamo", "--smooth", "gaussian"], "invalid choice"),
+        (["--rig", "mixamo", "--backend", "tcp://x:1", "--flip"], "serve --flip"),
     ],
 )
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, message):
