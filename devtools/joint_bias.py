@@ -1,7 +1,7 @@
 """Where a lifter's error sits on the body, per source: `python -m devtools.joint_bias`.
 
     python -m devtools.joint_bias [--checkpoint default] [--mocap ../shared/mocap]
-        [--cameras 2] [--limit-frames 300] [--seed 0]
+        [--cameras 2] [--limit-frames 300] [--seed 0] [--by-person]
 
 MPJPE says how far off a model is on people it never saw; this says whether the error is a
 constant offset (the model returning the bodies it knows: a shorter trunk, narrower shoulders)
@@ -10,6 +10,9 @@ noise as `training.evaluate` does ("noisy"), lifted, and every joint's error is 
 true body's own frame (x: right hip to left hip; z: up the trunk, pelvis to thorax; y: their
 cross product, forward), root-relative. Printed per joint and source: the mean error vector
 (the bias), its length, the MPJPE, and where the truth and the lift put the joint on average.
+With --by-person: one row per val person (the manifests' `subject`; lying down left out) with
+their MPJPE and their true and lifted shoulder breadth and trunk length, which say whether the
+model reads a body from the 2D or returns the bodies it knows.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools.model_benchmark import SOURCES
+from devtools.model_benchmark import LYING, SOURCES
 from mpm_backend.skeleton import H36M17
 from training import evaluate
 
@@ -73,6 +76,46 @@ def report(name: str, lifted: np.ndarray, truth: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+def _length(points: np.ndarray, a: str, b: str) -> float:
+    return float(np.linalg.norm(points[:, J(a)] - points[:, J(b)], axis=-1).mean() * 1000.0)
+
+
+def person_row(source: str, subject: str, lifted: np.ndarray, truth: np.ndarray) -> str:
+    """One row of `person_report` from root-relative (N, 17, 3) joints, metres."""
+    error = np.linalg.norm(lifted - truth, axis=-1) * 1000.0
+    cells = [
+        *(_length(p, "left_shoulder", "right_shoulder") for p in (truth, lifted)),
+        *(_length(p, "pelvis", "thorax") for p in (truth, lifted)),
+    ]
+    return (
+        f"| {source} | {subject} | {len(truth)} | {error.mean():.1f} | "
+        f"{error[:, J('spine') :].mean():.1f} | {error[:, 1 : J('spine')].mean():.1f} | "
+        + " | ".join(f"{v:.0f}" for v in cells)
+        + " |"
+    )
+
+
+def person_report(lifter, mocap: Path, limit_frames: int, cameras: int, seed: int) -> str:
+    """Per val person: frames, MPJPE (all, upper body, legs), shoulder breadth and trunk
+    length (pelvis to thorax) of the truth and of the lift, mm."""
+    from training.data.sources import find_mocap_files, load_all
+
+    files = find_mocap_files(mocap, "val", None)
+    people: dict[tuple[str, str], list[np.ndarray]] = {}
+    for item, clip in load_all(files, evaluate.MODEL_FPS)[0]:
+        if item.subject and LYING not in item.path:
+            key = (item.source, item.subject)
+            people.setdefault(key, []).append(np.asarray(clip.joints[:limit_frames]))
+    lines = [
+        "| source | person | frames | MPJPE | upper body | legs | shoulders: true | lifted |"
+        " trunk: true | lifted |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (source, subject), clips in sorted(people.items()):
+        lines.append(person_row(source, subject, *lifted_and_true(lifter, clips, cameras, seed)))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.joint_bias",
@@ -84,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=2)
     parser.add_argument("--limit-frames", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--by-person", action="store_true", help="one row per val person")
     args = parser.parse_args(argv)
     lifter, _ = evaluate.load_model(args.checkpoint)
+    if args.by_person:
+        print(person_report(lifter, args.mocap, args.limit_frames, args.cameras, args.seed))
+        return 0
     loaded = evaluate.load_mocap_clips(args.mocap, "val", limit_frames=args.limit_frames)
     for key in REPORTED:
         name, members = SOURCES[key]

@@ -39,3 +39,14 @@ def test_a_low_thorax_is_a_bias_down_the_trunk_in_any_facing():
     row = next(line for line in text.splitlines() if line.startswith("| thorax |"))
     assert row.startswith("| thorax | +0, +0, -50 | 50 | 50 |"), row
     assert "| left_hip | +0, +0, +0 | 0 | 0 |" in text
+
+
+def test_a_person_s_narrower_lifted_shoulders_show_in_their_row():
+    truth = standing(Rotation.random(20, random_state=1).as_matrix())
+    lifted = truth.copy()
+    for side in ("left", "right"):  # each shoulder 3 cm in, towards the thorax
+        inward = truth[:, J("thorax")] - truth[:, J(f"{side}_shoulder")]
+        lifted[:, J(f"{side}_shoulder")] += 0.03 * inward / np.linalg.norm(inward, axis=-1)[:, None]
+    row = joint_bias.person_row("lab", "p1", lifted, truth)
+    # 2 of 17 joints 30 mm off: 3.5 mm overall, 6 mm over the ten upper-body joints, legs 0
+    assert row == "| lab | p1 | 20 | 3.5 | 6.0 | 0.0 | 360 | 300 | 500 | 500 |", row
