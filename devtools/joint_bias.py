@@ -100,12 +100,11 @@ def person_report(lifter, mocap: Path, limit_frames: int, cameras: int, seed: in
     length (pelvis to thorax) of the truth and of the lift, mm."""
     from training.data.sources import find_mocap_files, load_all
 
-    files = find_mocap_files(mocap, "val", None)
+    files = [f for f in find_mocap_files(mocap, "val", None) if f.subject and LYING not in f.path]
     people: dict[tuple[str, str], list[np.ndarray]] = {}
     for item, clip in load_all(files, evaluate.MODEL_FPS)[0]:
-        if item.subject and LYING not in item.path:
-            key = (item.source, item.subject)
-            people.setdefault(key, []).append(np.asarray(clip.joints[:limit_frames]))
+        key = (item.source, item.subject)
+        people.setdefault(key, []).append(np.asarray(clip.joints[:limit_frames]))
     lines = [
         "| source | person | frames | MPJPE | upper body | legs | shoulders: true | lifted |"
         " trunk: true | lifted |",

@@ -204,8 +204,8 @@ def test_the_backend_path_through_a_live_server(tmp_path, engine):
     local = tmp_path / "local"
     local_args = [args[0], "--rig", "mixamo", "--out", str(local), "--format", "bvh"]
     assert batch.main([*local_args, "--no-progress"], engine=engine) == 0
-    wire = np.loadtxt(str(out / "walking_json.mixamo.bvh"), skiprows=_motion_row(out))
-    here = np.loadtxt(str(local / "walking.mixamo.bvh"), skiprows=_motion_row(out))
+    wire = bvh_motion(out / "walking_json.mixamo.bvh")
+    here = bvh_motion(local / "walking.mixamo.bvh")
     assert wire.shape == here.shape == (86, wire.shape[1])
     assert np.abs(wire - here).max() < 1e-3
 
@@ -219,18 +219,17 @@ def test_flip_lifts_in_process_with_the_mirror_image_averaged(tmp_path, engine):
         args += ["--format", "bvh", "--no-progress", "--json", str(tmp_path / f"{name}.json")]
         assert batch.main([*args, *extra], engine=given) == 0
         assert json.loads((tmp_path / f"{name}.json").read_text())["flip"] == bool(extra)
-        bvh = out / "walking.mixamo.bvh"
-        lines = bvh.read_text().splitlines()
-        row = next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 1
-        runs[name] = np.loadtxt(str(bvh), skiprows=row)
+        runs[name] = bvh_motion(out / "walking.mixamo.bvh")
     change = np.abs(runs["flip"][:, 3:] - runs["plain"][:, 3:])  # joint angles, degrees
     assert change.max() > 0.5  # the mirror image's lift did count
     assert np.median(change) < 2.0  # and it is the same walk
 
 
-def _motion_row(out: Path) -> int:
-    lines = (out / "walking_json.mixamo.bvh").read_text().splitlines()
-    return next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 1
+def bvh_motion(path: Path) -> np.ndarray:
+    """(frames, channels) of a BVH file's MOTION block."""
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("Frame Time")) + 1
+    return np.loadtxt(str(path), skiprows=row)
 
 
 def test_backend_down_fails_every_track_with_a_clear_message(tmp_path, capsys):

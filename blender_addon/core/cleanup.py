@@ -352,8 +352,9 @@ def foot_lock(
     everything keeps every bone's direction; the legs take only what is left (the feet drifting
     apart, one standing higher than the other), and a blend fades that rest into the moved
     body's free foot. With ``keep_leg_lengths`` a leg's knee moves too, in its own bend plane,
-    so thigh and shin keep their lengths (an ankle out of reach is pulled in). Frames farther than ``blend_frames`` from any contact are unchanged (but for a
-    free foot the body's move would put under the floor).
+    so thigh and shin keep their lengths (an ankle out of reach is pulled in). Frames farther
+    than ``blend_frames`` from any contact are unchanged (but for a free foot the body's move
+    would put under the floor).
     """
     joints = np.asarray(joints, dtype=float)
     contacts = np.asarray(contacts, dtype=bool)

@@ -47,8 +47,11 @@ CONTACT_SMOOTH_HZ = 6.0
 # A lifted foot reads as planted up to this long (s) after it has landed, its landing smoothed
 # by the lift; the ground counts those frames too, so a clip that opens mid-stance stands on it.
 LANDING_LEAD = 0.2
-# The floor is fitted from this many still (or stepping) ankle frames up; fewer, and the trunk
-# alone levels. `fit_floor`'s prior holds a few points to the trunk's up, so a short hop's
+# Resting ankle frames enough to stand for the floor on their own (its height, its tilt); with
+# fewer, the tilt comes from the steps (`resting_frames(on_the_move=True)`) ...
+ENOUGH_RESTING = 10
+# ... fitted from this many still (or stepping) ankle frames up; fewer, and the trunk alone
+# levels. `fit_floor`'s prior holds a few points to the trunk's up, so a short hop's
 # take-off and landing (a sixth of a second each) still correct a trunk that leans.
 MIN_FLOOR_POINTS = 5
 
@@ -220,7 +223,7 @@ def level_rotation(joints: np.ndarray, fps: float) -> tuple[np.ndarray, str, int
     to_trunk = rotation_between(estimate_up(joints), UP)
     upright = joints @ to_trunk.T
     points, source = resting_ankles(upright, fps), "feet"
-    if len(points) < 10:  # a jog or a run: its planted feet move with the body
+    if len(points) < ENOUGH_RESTING:  # a jog or a run: its planted feet move with the body
         points, source = resting_frames(upright, fps, on_the_move=True)[1], "steps"
     if len(points) < MIN_FLOOR_POINTS:
         return to_trunk, "trunk", int(len(points))
@@ -250,7 +253,7 @@ def level_world(
     start = (float(out[0, PELVIS, 0]), float(out[0, PELVIS, 1]))
     out[..., :2] -= start
     resting = resting_ankles(out, fps)
-    if len(resting) >= 10:
+    if len(resting) >= ENOUGH_RESTING:
         floor = float(np.median(resting[:, 2]))
     else:  # no foot rests (a clip in the air, or too short): the lowest ankle stands
         floor = float(np.nanmin(out[:, list(ANKLES), 2]))
