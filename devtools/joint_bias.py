@@ -11,8 +11,10 @@ true body's own frame (x: right hip to left hip; z: up the trunk, pelvis to thor
 cross product, forward), root-relative. Printed per joint and source: the mean error vector
 (the bias), its length, the MPJPE, and where the truth and the lift put the joint on average.
 With --by-person: one row per val person (the manifests' `subject`; lying down left out) with
-their MPJPE and their true and lifted shoulder breadth and trunk length, which say whether the
-model reads a body from the 2D or returns the bodies it knows.
+their MPJPE, the MPJPE the lift's bone directions would have on the person's own bone lengths
+(and on their proportions at the lift's size), and their true and lifted shoulder breadth and
+trunk length, which say whether the model reads a body from the 2D or returns the bodies it
+knows, and what that costs.
 """
 
 from __future__ import annotations
@@ -80,9 +82,33 @@ def _length(points: np.ndarray, a: str, b: str) -> float:
     return float(np.linalg.norm(points[:, J(a)] - points[:, J(b)], axis=-1).mean() * 1000.0)
 
 
+def bone_lengths(joints: np.ndarray) -> np.ndarray:
+    """(16,) each bone's mean length over the frames of (N, 17, 3) joints, `H36M17.bones` order."""
+    return np.array(
+        [np.linalg.norm(joints[:, c] - joints[:, p], axis=-1).mean() for p, c in H36M17.bones]
+    )
+
+
+def on_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Root-relative (N, 17, 3) joints rebuilt from the root with every bone at ``lengths``
+    (16,), each keeping its direction: the lift's pose on another build."""
+    out = np.zeros_like(joints)
+    for (parent, child), length in zip(H36M17.bones, lengths, strict=True):
+        bone = joints[:, child] - joints[:, parent]
+        unit = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
+        out[:, child] = out[:, parent] + length * unit
+    return out
+
+
 def person_row(source: str, subject: str, lifted: np.ndarray, truth: np.ndarray) -> str:
     """One row of `person_report` from root-relative (N, 17, 3) joints, metres."""
     error = np.linalg.norm(lifted - truth, axis=-1) * 1000.0
+    true_bones = bone_lengths(truth)
+    proportions = true_bones * bone_lengths(lifted).sum() / true_bones.sum()
+    builds = [
+        np.linalg.norm(on_lengths(lifted, lengths) - truth, axis=-1).mean() * 1000.0
+        for lengths in (true_bones, proportions)
+    ]
     cells = [
         *(_length(p, "left_shoulder", "right_shoulder") for p in (truth, lifted)),
         *(_length(p, "pelvis", "thorax") for p in (truth, lifted)),
@@ -90,14 +116,18 @@ def person_row(source: str, subject: str, lifted: np.ndarray, truth: np.ndarray)
     return (
         f"| {source} | {subject} | {len(truth)} | {error.mean():.1f} | "
         f"{error[:, J('spine') :].mean():.1f} | {error[:, 1 : J('spine')].mean():.1f} | "
+        + " | ".join(f"{v:.1f}" for v in builds)
+        + " | "
         + " | ".join(f"{v:.0f}" for v in cells)
         + " |"
     )
 
 
 def person_report(lifter, mocap: Path, limit_frames: int, cameras: int, seed: int) -> str:
-    """Per val person: frames, MPJPE (all, upper body, legs), shoulder breadth and trunk
-    length (pelvis to thorax) of the truth and of the lift, mm."""
+    """Per val person: frames, MPJPE (all, upper body, legs; then the lift's bone directions
+    on the person's own bone lengths, and on their proportions at the lift's size: what the
+    build costs), shoulder breadth and trunk length (pelvis to thorax) of the truth and of the
+    lift, mm."""
     from training.data.sources import find_mocap_files, load_all
 
     files = [f for f in find_mocap_files(mocap, "val", None) if f.subject and LYING not in f.path]
@@ -106,9 +136,9 @@ def person_report(lifter, mocap: Path, limit_frames: int, cameras: int, seed: in
         key = (item.source, item.subject)
         people.setdefault(key, []).append(np.asarray(clip.joints[:limit_frames]))
     lines = [
-        "| source | person | frames | MPJPE | upper body | legs | shoulders: true | lifted |"
-        " trunk: true | lifted |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| source | person | frames | MPJPE | upper body | legs | on true bones |"
+        " on true proportions | shoulders: true | lifted | trunk: true | lifted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (source, subject), clips in sorted(people.items()):
         lines.append(person_row(source, subject, *lifted_and_true(lifter, clips, cameras, seed)))

@@ -4,6 +4,7 @@ turned body reads as a 50 mm bias down the trunk, whatever way the body faces.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.spatial.transform import Rotation
 
 from devtools import joint_bias
@@ -19,6 +20,10 @@ def standing(turns: np.ndarray) -> np.ndarray:
         "left_hip": (0.1, 0, 0), "right_hip": (-0.1, 0, 0), "spine": (0, 0, 0.25),
         "thorax": (0, 0, 0.5), "left_shoulder": (0.18, 0, 0.5), "right_shoulder": (-0.18, 0, 0.5),
         "head": (0, -0.05, 0.7), "nose": (0, -0.1, 0.65),
+        "left_elbow": (0.2, 0, 0.22), "right_elbow": (-0.2, 0, 0.22),
+        "left_wrist": (0.2, 0, 0), "right_wrist": (-0.2, 0, 0),
+        "left_knee": (0.1, 0, -0.45), "right_knee": (-0.1, 0, -0.45),
+        "left_ankle": (0.1, 0, -0.9), "right_ankle": (-0.1, 0, -0.9),
     }.items():  # fmt: skip
         pose[J(joint)] = xyz
     return np.einsum("nij,kj->nki", turns, pose)
@@ -44,9 +49,18 @@ def test_a_low_thorax_is_a_bias_down_the_trunk_in_any_facing():
 def test_a_person_s_narrower_lifted_shoulders_show_in_their_row():
     truth = standing(Rotation.random(20, random_state=1).as_matrix())
     lifted = truth.copy()
-    for side in ("left", "right"):  # each shoulder 3 cm in, towards the thorax
+    for side in ("left", "right"):  # each arm 3 cm in, towards the thorax
         inward = truth[:, J("thorax")] - truth[:, J(f"{side}_shoulder")]
-        lifted[:, J(f"{side}_shoulder")] += 0.03 * inward / np.linalg.norm(inward, axis=-1)[:, None]
-    row = joint_bias.person_row("lab", "p1", lifted, truth)
-    # 2 of 17 joints 30 mm off: 3.5 mm overall, 6 mm over the ten upper-body joints, legs 0
-    assert row == "| lab | p1 | 20 | 3.5 | 6.0 | 0.0 | 360 | 300 | 500 | 500 |", row
+        inward /= np.linalg.norm(inward, axis=-1)[:, None]
+        for joint in ("shoulder", "elbow", "wrist"):
+            lifted[:, J(f"{side}_{joint}")] += 0.03 * inward
+    cells = joint_bias.person_row("lab", "p1", lifted, truth).strip("| ").split(" | ")
+    # 6 of 17 joints 30 mm off: 10.6 mm overall, 18 mm over the ten upper-body joints, legs 0
+    assert cells[:6] == ["lab", "p1", "20", "10.6", "18.0", "0.0"], cells
+    assert cells[8:] == ["360", "300", "500", "500"], cells
+    # on the person's own bones the arms are back; on their proportions at the lift's size
+    # (its bones 6 cm shorter in all) the whole body is that much smaller about the root
+    true_total = joint_bias.bone_lengths(truth).sum()
+    smaller = 0.06 / true_total * np.linalg.norm(truth, axis=-1).mean() * 1000.0
+    assert float(cells[6]) == 0.0
+    assert float(cells[7]) == pytest.approx(smaller, abs=0.05)

@@ -52,8 +52,8 @@ LANDING_LEAD = 0.2
 ENOUGH_RESTING = 10
 # ... fitted from this many still (or stepping) ankle frames up; fewer, and the trunk alone
 # levels. `fit_floor`'s prior holds a few points to the trunk's up, so a short hop's
-# take-off and landing (a sixth of a second each) still correct a trunk that leans.
-MIN_FLOOR_POINTS = 5
+# take-off and landing (an eighth of a second each) still correct a trunk that leans.
+MIN_FLOOR_POINTS = 3
 
 
 @dataclass(frozen=True)
