@@ -414,6 +414,8 @@ def run(
                 _run_jobs(todo, entries, lifter, config, results, bar, emit)
             finally:
                 lifter.close()
+            if isinstance(lifter, InProcessLifter) and lifter.engine is not None:
+                config.flip = bool(lifter.engine.flip)  # what the engine did, given or made
             backends = lifter.report() if isinstance(lifter, BackendFarm) else []
     bar.close()
     ordered = [results[i] for i in range(len(jobs))]

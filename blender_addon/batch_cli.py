@@ -107,10 +107,11 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="in-process device: auto, cpu, cuda")
     p.add_argument(
         "--flip",
-        action="store_true",
-        help="in-process: average each lift with the lift of its mirror image (about 2 mm "
-        "better on unseen people, half the lifting speed); a backend decides this itself "
-        "(python -m mpm_backend.serve --flip)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="in-process: average each lift with the lift of its mirror image (the default: "
+        "about 2 mm better on unseen people); --no-flip lifts once, twice as fast. A backend "
+        "decides this itself (python -m mpm_backend.serve [--no-flip])",
     )
     p.add_argument("--timeout", type=_positive, default=120.0, help="backend timeout, seconds")
     p.add_argument(
@@ -266,10 +267,11 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
     if args.fov is not None and not args.fov < 180:
         raise UsageError(f"--fov {args.fov:g}: a field of view is under 180 degrees")
     _check_curve_dir(args)
-    if args.flip and args.backend:
+    if args.flip is not None and args.backend:
+        given = "--flip" if args.flip else "--no-flip"
         raise UsageError(
-            "--flip is for in-process lifting: start the backend with "
-            "python -m mpm_backend.serve --flip instead"
+            f"{given} is for in-process lifting: a backend decides it itself "
+            f"(python -m mpm_backend.serve {given})"
         )
     rigs = []
     for value in args.rig:

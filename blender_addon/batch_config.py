@@ -27,7 +27,9 @@ class BatchConfig:
     backend: str | Sequence[str] | None = None  # backend address(es); None lifts in-process
     checkpoint: str = "default"  # in-process only
     device: str = "auto"  # in-process only
-    flip: bool = False  # in-process only: each lift averaged with its mirror image
+    # in-process only: each lift averaged with its mirror image's (None: the engine's default,
+    # on); the run records what its engine did
+    flip: bool | None = None
     options: LiftOptions = field(default_factory=LiftOptions)
     fps: float | None = None  # for tracks whose file gives none
     image_size: tuple[int, int] | None = None  # overrides the files'

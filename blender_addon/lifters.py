@@ -37,9 +37,8 @@ class InProcessLifter:
         if self.engine is None:
             from mpm_backend.inference import Engine
 
-            self.engine = Engine(
-                self.config.checkpoint, device=self.config.device, flip=self.config.flip
-            )
+            flip = {} if self.config.flip is None else {"flip": self.config.flip}
+            self.engine = Engine(self.config.checkpoint, device=self.config.device, **flip)
 
     def submit(self, job: Job) -> Future:
         return self.pool.submit(self._lift, job)

@@ -54,13 +54,13 @@ def accuracy(engine: Engine, clips: list, cameras: int, seed: int, windows, look
         film_view(c, seed, i, k, ("noisy",)) for i, c in enumerate(clips) for k in range(cameras)
     ]
     truth = [v.pose3d for v in views]
-    offline = summarise(lift_sequences(engine.model, [v.inputs["noisy"] for v in views]), truth)
+    offline = summarise(lift_sequences(engine.lifter, [v.inputs["noisy"] for v in views]), truth)
     rows = []
     for window in windows:
         for look_ahead in look_aheads:
             tick = time.perf_counter()
             preds = [
-                causal_lift(engine.model, *v.inputs["noisy"], window, look_ahead) for v in views
+                causal_lift(engine.lifter, *v.inputs["noisy"], window, look_ahead) for v in views
             ]
             live = summarise(preds, truth)
             rows.append((window, look_ahead, live["mpjpe"], offline["mpjpe"], live["p_mpjpe"]))
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_rows = [[w, n, *v] for (w, n), v in latency.items()]
         args.json.write_text(json.dumps({"rows": rows, "latency": latency_rows}, indent=1))
     if not args.skip_video:
-        warm_up(engine.model, DEFAULT_WINDOW)  # as the CLI and the server do
+        warm_up(engine.lifter, DEFAULT_WINDOW)  # as the CLI and the server do
         for look_ahead in sorted({0, 1, 2, DEFAULT_LOOK_AHEAD}):
             key = ("in-process", look_ahead, DEFAULT_WINDOW)
             videos[key] = end_to_end(engine, args.video, look_ahead, DEFAULT_WINDOW, None)

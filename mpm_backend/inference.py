@@ -26,8 +26,8 @@ What happens to a track, in order:
    if both neighbours are, with the lower of their confidences.
 5. Lift overlapping windows of the model's max_frames (neighbours share a quarter), batched
    `batch_windows` at a time, cross-faded with raised-cosine weights (`windows.windowed_apply`);
-   3D and completed 2D come from one pass. Optional flip averaging (mirror image, 2× compute),
-   also for 3D completion.
+   3D and completed 2D come from one pass. Flip averaging (the mirror image lifted too and
+   averaged, 2× compute; on by default, `flip=False` lifts once), also for 3D completion.
 6. Resample back to the input frame times: T_out == T_in always.
 7. Root trajectory (with image_size): a pinhole camera with the principal point at the image
    centre and the focal length of `screen.DEFAULT_FOV_DEG` across the long side; per frame the
@@ -79,6 +79,7 @@ __all__ = [
     "LiftResult",
     "UnsupportedError",
     "DEFAULT_THRESHOLD",
+    "FLIP",
     "PSEUDO_IMAGE_SCALE",
     "model_times",
     "solve_root",
@@ -87,6 +88,9 @@ __all__ = [
 DEFAULT_THRESHOLD = 0.2  # used when a checkpoint does not name its visibility threshold
 PSEUDO_IMAGE_SCALE = 1.5  # pseudo image side / longer side of the track's bounding box
 PELVIS = H36M17.index("pelvis")
+# Each lift averaged with its mirror image's: about 2 mm nearer on people the model never saw,
+# for half the lifting speed (still over 9,000 frames/s on 2 CPU cores).
+FLIP = True
 
 Progress = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -290,7 +294,7 @@ class Engine:
         checkpoint: str = "default",
         device: str = "auto",
         batch_windows: int = 32,
-        flip: bool = False,
+        flip: bool = FLIP,
     ):
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be at least 1, got {batch_windows}")
@@ -312,7 +316,8 @@ class Engine:
         self.threshold = float(model_threshold)
         # The smallest float32 confidence the model itself counts as visible (it tests c > thr).
         self._visible_floor = float(np.nextafter(np.float32(self.threshold), np.float32(np.inf)))
-        self._lifter = flip_averaged(self.model) if self.flip else self.model
+        # the network as this engine runs it (flip-averaged or not); live streams share it
+        self.lifter = flip_averaged(self.model) if self.flip else self.model
 
     # ------------------------------------------------------------------ description
 
@@ -436,8 +441,8 @@ class Engine:
         self, pose2d: torch.Tensor, confidence: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if self.is_mpm:
-            return self._lifter.lift_and_complete(pose2d, confidence)
-        return self._lifter.lift(pose2d, confidence)
+            return self.lifter.lift_and_complete(pose2d, confidence)
+        return self.lifter.lift(pose2d, confidence)
 
     @staticmethod
     def _frame(
@@ -502,7 +507,7 @@ class Engine:
         relative_m = resample_at(relative, times, times_m)
         seen_m = np.isfinite(relative_m).all(-1)
         pose_in = np.where(seen_m[..., None], relative_m, 0.0).astype(np.float32)
-        pred_m = self._windowed(self._lifter.complete_3d, (pose_in, seen_m), progress, cancelled)
+        pred_m = self._windowed(self.lifter.complete_3d, (pose_in, seen_m), progress, cancelled)
         pred = resample_at(pred_m, times_m, times)
         out = fit_to_seen(pred, relative, seen) + offset[:, None]
         return out.astype(np.float32)

@@ -305,7 +305,7 @@ def _run_main(args, source: Source) -> LiveRun:
 
         torch.set_num_threads(args.threads)
         engine = Engine(args.checkpoint, device="cpu")
-        warm_up(engine.model, engine.window)
+        warm_up(engine.lifter, engine.window)
         sink = StreamLifter(
             engine,
             "blazepose33",

@@ -111,9 +111,7 @@ class StreamLifter:
         self.focal = default_focal(*self.size) if focal_px is None else check_focal(focal_px)
         # the engine's rule: visible joints enter with a confidence the model counts as visible
         self.floor = float(np.nextafter(np.float32(engine.threshold), np.float32(np.inf)))
-        from mpm_backend.model import flip_averaged
-
-        self.lifter = flip_averaged(engine.model) if engine.flip else engine.model
+        self.lifter = engine.lifter
         self.ring: deque = deque(maxlen=math.ceil(self.window * self.fps / MODEL_FPS) + 2)
         self.count = 0  # frames pushed
         self.last: tuple | None = None  # (model times, 3D, completed 2D) of the latest pass

@@ -211,14 +211,15 @@ def test_the_backend_path_through_a_live_server(tmp_path, engine):
 
 
 def test_flip_lifts_in_process_with_the_mirror_image_averaged(tmp_path, engine):
-    """--flip builds its own engine, flip-averaged; the motion is the same walk, a little changed."""
+    """Lifts are flip-averaged by default; --no-flip builds an engine that lifts once. The
+    motion is the same walk, a little changed, and the summary says which ran."""
     runs = {}
-    for name, extra, given in (("plain", [], engine), ("flip", ["--flip"], None)):
+    for name, extra, given in (("flip", [], engine), ("plain", ["--no-flip"], None)):
         out = tmp_path / name
         args = [str(TRACKS / "walking.json"), "--rig", "mixamo", "--out", str(out)]
         args += ["--format", "bvh", "--no-progress", "--json", str(tmp_path / f"{name}.json")]
         assert batch.main([*args, *extra], engine=given) == 0
-        assert json.loads((tmp_path / f"{name}.json").read_text())["flip"] == bool(extra)
+        assert json.loads((tmp_path / f"{name}.json").read_text())["flip"] == (name == "flip")
         runs[name] = bvh_motion(out / "walking.mixamo.bvh")
     change = np.abs(runs["flip"][:, 3:] - runs["plain"][:, 3:])  # joint angles, degrees
     assert change.max() > 0.5  # the mirror image's lift did count
@@ -270,6 +271,7 @@ def test_a_failing_exporter_leaves_no_file_under_a_final_name(tmp_path, engine, 
         (["--rig", "mixamo", "--backend", "tcp://x:1", "--in-process"], "not allowed with"),
         (["--rig", "mixamo", "--smooth", "gaussian"], "invalid choice"),
         (["--rig", "mixamo", "--backend", "tcp://x:1", "--flip"], "serve --flip"),
+        (["--rig", "mixamo", "--backend", "tcp://x:1", "--no-flip"], "serve --no-flip"),
     ],
 )
 def test_bad_arguments_exit_2_and_write_nothing(tmp_path, capsys, args, message):

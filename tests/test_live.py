@@ -66,7 +66,7 @@ def test_causal_lift_is_the_stream_at_the_model_rate(engine, track):
     uv, size = track
     visible = np.ones(uv.shape[:2], np.float32)
     pose = normalise_screen(uv, *size).astype(np.float32)
-    batched = causal_lift(engine.model, pose, visible, window=9, look_ahead=2, batch=8)
+    batched = causal_lift(engine.lifter, pose, visible, window=9, look_ahead=2, batch=8)
     frames = streamed(StreamLifter(engine, "h36m17", 30.0, size, 2, 9), uv)
     np.testing.assert_allclose(np.array([f.joints3d for f in frames]), batched, atol=1e-5)
 

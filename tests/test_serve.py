@@ -364,7 +364,7 @@ def test_restart_mid_run_then_sigterm(track):
         log = _wait_for_log(first, "listening on")
         assert "model mpm" in log and "coco17" in log and "30 fps" in log and address in log
         client = Client(address, timeout=3)
-        assert client.info()["flip"] is False
+        assert client.info()["flip"] is True  # mirror-averaged by default
         assert client.lift(uv[:30], "h36m17", 30.0, size).arrays["joints3d"].shape == (30, 17, 3)
         first.kill()
         first.wait(10)
@@ -373,10 +373,10 @@ def test_restart_mid_run_then_sigterm(track):
             client.lift(uv[:30], "h36m17", 30.0, size)
         assert caught.value.code == wire.TIMEOUT and "mpm_backend.serve" in caught.value.message
         assert time.perf_counter() - start < 4.5  # the deadline, not forever
-        second = _serve("--bind", address, "--device", "cpu", "--flip")  # mirror-averaged
+        second = _serve("--bind", address, "--device", "cpu", "--no-flip")  # lifts once
         try:
             _wait_for_log(second, "listening on")
-            assert client.info()["flip"] is True
+            assert client.info()["flip"] is False
             assert client.lift(uv[:30], "h36m17", 30.0, size).arrays["joints3d"].shape == (
                 30,
                 17,
