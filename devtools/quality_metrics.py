@@ -51,6 +51,10 @@ MIN_PLANE_SPREAD_M = 0.1
 FOOTPRINT_LOW = 10  # percentile of the ankle's height over a contact taken as its footprint's
 # Left/right swaps are judged only where the truth's two sides are this far apart (leg lengths).
 MIN_SIDE_GAP = 0.1
+# A mocap foot moving faster than this (cm/frame, in the rig's size; 0.9 m/s at 30 fps) swings;
+# a rig foot slower than HELD_CM meanwhile is held by a contact that is not there.
+SWING_CM = 3.0
+HELD_CM = 0.2
 
 
 def horizontal_speed(points: np.ndarray) -> np.ndarray:
@@ -157,6 +161,15 @@ def contact_speed_cm(joints: np.ndarray, contact: np.ndarray) -> np.ndarray:
     """Horizontal ankle speed (cm per frame) of `joints` in the truth's contact frames, pooled."""
     speed = horizontal_speed(joints[:, list(ANKLES)]) * 100.0
     return speed[contact]
+
+
+def held_in_swing_pct(rig: np.ndarray, truth: np.ndarray, scale: float) -> float:
+    """% of the mocap's swinging foot-frames (SWING_CM) in which the rig's foot stands still
+    (HELD_CM): a foot lock that holds a stepping foot. ``scale``: rig metres per truth metre."""
+    feet = list(ANKLES)
+    swinging = horizontal_speed(truth[:, feet]) * 100.0 * scale > SWING_CM
+    held = horizontal_speed(rig[:, feet]) * 100.0 < HELD_CM
+    return 100.0 * float((swinging & held).sum()) / swinging.sum() if swinging.any() else 0.0
 
 
 def mean_accel_mm(points: np.ndarray) -> float:
@@ -328,6 +341,7 @@ def measure(
     out["start_hip_expected_m"] = standing * out["start_hip_truth_ratio"]
     out["start_hip_error_m"] = out["start_hip_m"] - out["start_hip_expected_m"]
     out["leg_scale"] = float(scale)
+    out["held_in_swing_pct"] = held_in_swing_pct(rig, truth, scale)
     rotation = align_rotation(rig, truth)
     errors = bone_errors_deg(rig, truth, rotation)
     out["bone_error_median_deg"] = percentile(errors, 50)

@@ -37,6 +37,7 @@ METRICS = (
     ("bone_error_p90_deg", "bone-direction error, p90 (°)", ".1f", "default ≤ none", None),
     ("flips_per_1000", "bone flips > 30°/frame (per 1000 frames)", ".1f", "", None),
     ("swaps_per_1000", "left/right swaps (per 1000 frames)", ".1f", "", None),
+    ("held_in_swing_pct", "feet held still in the mocap's swing (%)", ".1f", "", None),
 )
 POOLED = {"contact_speed_median_cm": 50, "contact_speed_p95_cm": 95}
 
@@ -209,6 +210,9 @@ def section(text: str, command: str, info: dict) -> str:
         "against its rest pelvis height times the mocap's first-frame pelvis height over its "
         "standing one (legs + ankle height). Bone directions after one rotation per clip "
         "(Kabsch); the rig's accelerations are divided by the leg-length ratio before the "
-        "ratios. Means are frame-weighted; contact speeds pooled over all contact frames.\n\n"
+        "ratios. Feet held in the swing: of the foot-frames in which the mocap's foot moves "
+        "faster than 3 cm/frame (0.9 m/s, in the rig's size), the share in which the rig's "
+        "moves under 0.2 cm/frame (a contact found where there is none). Means are "
+        "frame-weighted; contact speeds pooled over all contact frames.\n\n"
         f"{text}\n{end}"
     )

@@ -132,6 +132,19 @@ def test_a_sliding_foot_gives_its_speed():
     assert qm.contact_speed_cm(truth, contact).max() < 1e-9
 
 
+def test_a_foot_held_through_its_swing_is_counted():
+    truth = walking()
+    rig = truth.copy()
+    ankle = J["left_ankle"]
+    swinging = qm.horizontal_speed(truth[:, list(qm.ANKLES)]) * 100.0 > qm.SWING_CM
+    start = int(np.argmax(swinging[:, 0]))
+    end = start + int(np.argmin(swinging[start:, 0]))  # the left foot's first swing
+    rig[start:end, ankle, [0, 2]] = rig[start - 1, ankle, [0, 2]]  # held where it stood
+    held = qm.measure(truth, rig, 0.0, 0.1)["held_in_swing_pct"]
+    assert end - start >= 10 and held == pytest.approx(100.0 * (end - start) / swinging.sum())
+    assert qm.measure(truth, truth, 0.0, 0.1)["held_in_swing_pct"] == 0.0
+
+
 def test_identity_gives_no_error_no_swaps_and_unit_ratios():
     truth = walking()
     rng = np.random.default_rng(1)
