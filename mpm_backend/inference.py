@@ -88,8 +88,8 @@ __all__ = [
 DEFAULT_THRESHOLD = 0.2  # used when a checkpoint does not name its visibility threshold
 PSEUDO_IMAGE_SCALE = 1.5  # pseudo image side / longer side of the track's bounding box
 PELVIS = H36M17.index("pelvis")
-# Each lift averaged with its mirror image's: about 2 mm nearer on people the model never saw,
-# for half the lifting speed (still over 9,000 frames/s on 2 CPU cores).
+# Each lift averaged with its mirror image's: about 2 mm nearer on people the model never saw
+# (5 through a real detector), for about half the lifting speed.
 FLIP = True
 
 Progress = Callable[[int, int], None]
