@@ -37,8 +37,9 @@ class InProcessLifter:
         if self.engine is None:
             from mpm_backend.inference import Engine
 
-            flip = {} if self.config.flip is None else {"flip": self.config.flip}
-            self.engine = Engine(self.config.checkpoint, device=self.config.device, **flip)
+            self.engine = Engine(
+                self.config.checkpoint, device=self.config.device, flip=self.config.flip
+            )
 
     def submit(self, job: Job) -> Future:
         return self.pool.submit(self._lift, job)

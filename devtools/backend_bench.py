@@ -194,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.lift, long_uv, short_uv, size, args.repeats, args.round_trips
     )
     once = Engine(args.checkpoint, device="cpu", flip=False)
-    once.lift(short_uv, "h36m17", 30.0, size)  # warm up
-    once_long = best_seconds(lambda: once.lift(long_uv, "h36m17", 30.0, size), args.repeats)
+    once_long, _ = _timings(once.lift, long_uv, short_uv, size, args.repeats, round_trips=0)
     wire_long, wire_short, peak = _wire_timings(args, long_uv, short_uv, size)
 
     table = _table(len(long_uv), local_long, local_short, wire_long, wire_short, peak, once_long)

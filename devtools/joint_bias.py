@@ -83,7 +83,8 @@ def _length(points: np.ndarray, a: str, b: str) -> float:
 
 
 def bone_lengths(joints: np.ndarray) -> np.ndarray:
-    """(16,) each bone's mean length over the frames of (N, 17, 3) joints, `H36M17.bones` order."""
+    """(16,) each bone's mean length over the frames of (N, 17, 3) joints, `H36M17.bones` order
+    (the mean, as MPJPE averages; `completion.bone_lengths` takes medians for its fill)."""
     return np.array(
         [np.linalg.norm(joints[:, c] - joints[:, p], axis=-1).mean() for p, c in H36M17.bones]
     )

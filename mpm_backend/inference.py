@@ -294,7 +294,7 @@ class Engine:
         checkpoint: str = "default",
         device: str = "auto",
         batch_windows: int = 32,
-        flip: bool = FLIP,
+        flip: bool | None = None,
     ):
         if int(batch_windows) < 1:
             raise ValueError(f"batch_windows must be at least 1, got {batch_windows}")
@@ -303,7 +303,7 @@ class Engine:
         self.model, self.meta = load_lifter(checkpoint, self.device)
         self.model.eval()
         self.batch_windows = int(batch_windows)
-        self.flip = bool(flip)
+        self.flip = FLIP if flip is None else bool(flip)  # None: the default
         self.kind = str(self.meta.get("kind") or getattr(self.model, "kind", "unknown"))
         self.window = int(self.model.max_frames)
         self.overlap = self.window // 4

@@ -571,8 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     from mpm_backend.inference import Engine  # torch: only the server process needs it
 
     try:
-        flip = {} if args.flip is None else {"flip": args.flip}  # None: the engine's default
-        engine = Engine(args.checkpoint, device=args.device, **flip)
+        engine = Engine(args.checkpoint, device=args.device, flip=args.flip)
     except (OSError, ValueError, RuntimeError) as exc:
         log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
         return 2
