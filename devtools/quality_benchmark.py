@@ -8,8 +8,9 @@ Held-out mocap (CMU val, HDM05) is filmed by `--cameras` seeded hand-held camera
 (1920×1080, focal 1400 px, 3.5–5 m away, 1.2–1.6 m high, aimed at the subject, then pitched
 up to ±15° and rolled up to ±5°), projected, given the synthetic detector noise of training
 (`NoiseConfig()`) and written as our own H36M-17 JSON track. `blender_addon.batch` then runs
-the way a user runs it, in this process, onto the `metarig` preset as BVH, twice: without
-cleanup (`--smooth none --no-foot-lock`) and with the batch's default cleanup. Each exported
+the way a user runs it, in this process, onto the `metarig` preset as BVH: without cleanup
+(`--smooth none --no-foot-lock`), with the batch's default cleanup, and with each of its two
+parts alone (smoothing only, foot lock only: what each costs). Each exported
 BVH is read back (training.data readers; the `--bvh-up y` default writes Y up, facing +Z) as
 H36M-17 joints and measured against the mocap with `devtools.quality_metrics`: the ground the
 feet stand on, the start hip height, feet below the floor, foot sliding during true contacts,
@@ -36,7 +37,16 @@ from pathlib import Path
 import numpy as np
 
 from devtools import quality_metrics as qm
-from devtools.quality_report import RUNS, bone_counts, markers, overall, section, tables, targets
+from devtools.quality_report import (
+    PARTS,
+    RUNS,
+    bone_counts,
+    markers,
+    overall,
+    section,
+    tables,
+    targets,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0
@@ -321,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(args.checkpoint, device="auto")
     results: dict[str, dict] = {}
     try:
-        for key, name, flags in RUNS:
+        for key, name, flags in (*RUNS, *PARTS):
             out = work / key
             code = run_batch(tracks, out, [*flags, "--checkpoint", args.checkpoint], engine)
             if code != 0:

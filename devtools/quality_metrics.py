@@ -37,6 +37,8 @@ BONES: tuple[tuple[str, int, int], ...] = tuple(
         ("neck", "thorax", "head"),
     )
 )
+# Thighs and shins: where foot lock bends the lift (the rest it leaves alone).
+LEG_BONES = tuple(i for i, (name, _, _) in enumerate(BONES) if name.endswith(("thigh", "shin")))
 UP = 1  # Y
 
 # Ground-truth foot contact: the ankle within CONTACT_HEIGHT_M of its clip-low height (its 5th
@@ -346,6 +348,9 @@ def measure(
     errors = bone_errors_deg(rig, truth, rotation)
     out["bone_error_median_deg"] = percentile(errors, 50)
     out["bone_error_p90_deg"] = percentile(errors, 90)
+    legs = np.isin(np.arange(errors.shape[1]), LEG_BONES)
+    out["leg_bone_error_median_deg"] = percentile(errors[:, legs], 50)
+    out["other_bone_error_median_deg"] = percentile(errors[:, ~legs], 50)
     out["swap_frames"] = float(swap_frames(rig, truth, rotation))
     out["swaps_per_1000"] = 1000.0 * out["swap_frames"] / max(len(rig), 1)
     return out

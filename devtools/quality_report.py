@@ -20,6 +20,22 @@ RUNS = (
     ("none", "no cleanup", ["--smooth", "none", "--no-foot-lock"]),
     ("default", "default cleanup", []),
 )
+# The default cleanup's two parts, each run alone: which of them costs what.
+PARTS = (
+    ("smoothing", "smoothing only", ["--no-foot-lock"]),
+    ("foot_lock", "foot lock only", ["--smooth", "none"]),
+)
+# (overall key, column) of the parts table.
+PART_COLUMNS = (
+    ("bone_error_median_deg", "bone error, median (°)"),
+    ("leg_bone_error_median_deg", "thighs and shins (°)"),
+    ("other_bone_error_median_deg", "arms, trunk, neck (°)"),
+    ("contact_speed_p95_cm", "contact speed p95 (cm/frame)"),
+    ("held_in_swing_pct", "held in the swing (%)"),
+    ("swaps_per_1000", "left/right swaps (per 1000)"),
+    ("ground_slope_deg_max", "worst slope (°)"),
+    ("root_accel_ratio", "mid-hip acceleration / mocap"),
+)
 # (metric key, label, format, target text, check on the value or None) for the table and targets.
 METRICS = (
     ("ground_slope_deg", "ground slope under the feet (°)", ".2f", "≤ 1 on every clip", "max"),
@@ -170,6 +186,7 @@ def tables(results: dict[str, dict], clips: list[str], cameras: dict[str, dict])
         lines.append(f"| {clip} | {int(a['frames'])} | {down:.1f} | " + " | ".join(cells) + " |")
     lines += ["", "| target | measured (default cleanup) | met |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets(results)]
+    lines += ["", *parts_table(results)]
     lines += ["", "| run | BVH bones that move | body bones that move | body bones never moving |"]
     lines += ["|---|---|---|---|"]
     for key, name, _ in RUNS:
@@ -178,6 +195,21 @@ def tables(results: dict[str, dict], clips: list[str], cameras: dict[str, dict])
         counts = f"{b['moving']} of {b['keyed']} | {b['body_moving']} of {b['body']}"
         lines.append(f"| {name} | {counts} | {still} |")
     return "\n".join(lines)
+
+
+def parts_table(results: dict[str, dict]) -> list[str]:
+    """The default cleanup against each of its parts run alone (the runs `results` has)."""
+    runs = [(k, n) for k, n, _ in (RUNS[0], *PARTS, RUNS[1]) if k in results]
+    lines = ["| run | " + " | ".join(c for _, c in PART_COLUMNS) + " |"]
+    lines.append("|---|" + "---|" * len(PART_COLUMNS))
+    for key, name in runs:
+        values = results[key]["overall"]
+        cells = [
+            _cell(values.get(k), ".2f" if "cm" in k or "ratio" in k else ".1f")
+            for k, _ in PART_COLUMNS
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def section(text: str, command: str, info: dict) -> str:
@@ -194,7 +226,8 @@ def section(text: str, command: str, info: dict) -> str:
         "and rolled by up to ±5°; still), given the training's detector noise (`NoiseConfig()`), "
         "written as an H36M-17 track and run through `python -m blender_addon.batch TRACKS --rig "
         "metarig --format bvh` (in-process, shipped model) without cleanup (`--smooth none "
-        "--no-foot-lock`) and with the defaults; the BVH is read back (the meta-rig map of "
+        "--no-foot-lock`), with the defaults and with each of their two parts alone (`--no-foot-lock`: "
+        "smoothing only; `--smooth none`: foot lock only; the parts table); the BVH is read back (the meta-rig map of "
         "`training/data/skeleton_maps`, Y up) and compared with the mocap "
         "(`devtools/quality_metrics.py`); leading frames with the mocap's ankles 5 cm below their "
         "usual low (the CMU dance files open with some) are dropped. Contacts are the mocap's "

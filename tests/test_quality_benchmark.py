@@ -166,6 +166,18 @@ def test_one_rotation_and_a_scale_are_not_errors():
     assert math.isclose(m["limb_accel_ratio"], 1.0) or np.isnan(m["limb_accel_ratio"])
 
 
+def test_bent_knees_show_in_the_legs_error_only():
+    truth = walking()
+    rig = truth.copy()
+    for side, degrees in (("left", 40.0), ("right", -40.0)):  # mirrored: one rotation aligns
+        knee, ankle = qm.J[f"{side}_knee"], qm.J[f"{side}_ankle"]
+        rig[:, ankle] = truth[:, knee] + tilt(truth[:, ankle] - truth[:, knee], degrees)
+    m = qm.measure(truth, rig, rig_floor=0.0, rig_ankle=0.1)
+    assert m["leg_bone_error_median_deg"] == pytest.approx(20.0, abs=0.1)  # shins 40, thighs 0
+    assert m["other_bone_error_median_deg"] < 1e-3
+    assert m["bone_error_median_deg"] < 1e-3  # 2 of 12 bones: the median over all hides them
+
+
 def test_a_swapped_pair_is_counted():
     truth = walking()
     rig = truth.copy()
@@ -245,6 +257,8 @@ def test_the_benchmark_end_to_end(tmp_path, mocap_dir):
     assert code == 0
     data = json.loads(out.read_text())
     assert "kept" in doc.read_text() and "world-quality:start" in doc.read_text()
+    assert list(data["runs"]) == ["none", "default", "smoothing", "foot_lock"]
+    assert "| foot lock only |" in doc.read_text()
     for run in ("none", "default"):
         overall = data["runs"][run]["overall"]
         for key, *_ in METRICS:
