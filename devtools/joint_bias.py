@@ -14,7 +14,8 @@ With --by-person: one row per val person (the manifests' `subject`; lying down l
 their MPJPE, the MPJPE the lift's bone directions would have on the person's own bone lengths
 (and on their proportions at the lift's size), and their true and lifted shoulder breadth and
 trunk length, which say whether the model reads a body from the 2D or returns the bodies it
-knows, and what that costs.
+knows, and what that costs. Per source also: the lift's knee flexion against the truth's, by
+how bent the true knee is (a lift that bends straight knees stands the rig's hips low).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from training import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 J = H36M17.index
 REPORTED = ("cmu", "hdm05")  # the seen lab against the unseen one (`model_benchmark.SOURCES`)
+KNEE_BINS = (0.0, 15.0, 30.0, 60.0, 90.0, 180.0)  # true knee flexion, degrees: straight to deep
 
 
 def body_frames(joints: np.ndarray) -> np.ndarray:
@@ -75,6 +77,41 @@ def report(name: str, lifted: np.ndarray, truth: np.ndarray) -> str:
             f"| {joint} | {xyz[0]} | {np.linalg.norm(bias):.0f} | {mpjpe:.0f} | {xyz[1]} | "
             f"{xyz[2]} |"
         )
+    return "\n".join(lines)
+
+
+def knee_flexion_deg(joints: np.ndarray) -> np.ndarray:
+    """(N, 2) left and right knee flexion, degrees: 0 straight, the shin's turn off the thigh."""
+    out = []
+    for side in ("left", "right"):
+        hip, knee, ankle = (joints[:, J(f"{side}_{part}")] for part in ("hip", "knee", "ankle"))
+        thigh, shin = knee - hip, ankle - knee
+        cosine = np.sum(thigh * shin, axis=-1) / (
+            np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1)
+        )
+        out.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+    return np.stack(out, axis=1)
+
+
+def knee_report(lifted: np.ndarray, truth: np.ndarray) -> str:
+    """The lift's knee flexion against the truth's, by how bent the true knee is: a lift that
+    pulls every knee towards a middle bend shows straight knees bent and deep bends shallow (a
+    standing hip too low, a crouch too high)."""
+    true, error = (
+        knee_flexion_deg(truth).ravel(),
+        (knee_flexion_deg(lifted) - knee_flexion_deg(truth)).ravel(),
+    )
+    lines = [
+        "| true knee flexion (°) | knee-frames | lifted − true, mean (°) | median (°) |",
+        "|---|---|---|---|",
+    ]
+    for low, high in zip(KNEE_BINS[:-1], KNEE_BINS[1:], strict=True):
+        chosen = error[(true >= low) & (true < high)]
+        if chosen.size:
+            lines.append(
+                f"| {low:.0f}–{high:.0f} | {chosen.size} | {chosen.mean():+.1f} | "
+                f"{np.median(chosen):+.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -171,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         lifted, truth = lifted_and_true(lifter, clips, args.cameras, args.seed)
         print(report(name, lifted, truth), end="\n\n")
+        print(knee_report(lifted, truth), end="\n\n")
     return 0
 
 

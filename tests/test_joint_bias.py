@@ -64,3 +64,17 @@ def test_a_person_s_narrower_lifted_shoulders_show_in_their_row():
     smaller = 0.06 / true_total * np.linalg.norm(truth, axis=-1).mean() * 1000.0
     assert float(cells[6]) == 0.0
     assert float(cells[7]) == pytest.approx(smaller, abs=0.05)
+
+
+def test_knees_pulled_to_a_middle_bend_show_by_the_true_bend():
+    truth = np.repeat(standing(np.eye(3)[None]), 2, axis=0)
+    lifted = truth.copy()
+    for frame, (true_bend, lifted_bend) in enumerate(((5.0, 15.0), (80.0, 65.0))):
+        for side in ("left", "right"):  # shins turned forward about the knee
+            knee, ankle = J(f"{side}_knee"), J(f"{side}_ankle")
+            for pose, bend in ((truth, true_bend), (lifted, lifted_bend)):
+                shin = Rotation.from_euler("x", bend, degrees=True).apply([0.0, 0.0, -0.45])
+                pose[frame, ankle] = pose[frame, knee] + shin
+    np.testing.assert_allclose(joint_bias.knee_flexion_deg(truth), [[5, 5], [80, 80]], atol=1e-9)
+    rows = joint_bias.knee_report(lifted, truth).splitlines()[2:]
+    assert rows == ["| 0–15 | 2 | +10.0 | +10.0 |", "| 60–90 | 2 | -15.0 | -15.0 |"], rows
