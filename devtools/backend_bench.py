@@ -12,12 +12,13 @@ CMU clip from examples/mocap filmed by a virtual camera (training.data makes it)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,15 +61,6 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def best_seconds(run, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        tick = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - tick)
-    return best
-
-
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line (see the module doc)."""
     parser = argparse.ArgumentParser(
@@ -83,28 +75,39 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _timings(
-    lift: Callable[..., object],
+def _taking_turns(
+    ways: dict[str, Callable[..., object]],
     long_uv: np.ndarray,
     short_uv: np.ndarray,
     size: tuple[int, int],
     repeats: int,
     round_trips: int,
-) -> tuple[float, list[float]]:
-    """(best seconds for the long track, seconds of each short round trip) for one way of
-    lifting, after a warm-up, so in-process and wire are measured alike."""
-    lift(short_uv, "h36m17", 30.0, size)  # warm up
-    long_s = best_seconds(lambda: lift(long_uv, "h36m17", 30.0, size), repeats)
-    short_s = [
-        best_seconds(lambda: lift(short_uv, "h36m17", 30.0, size), 1) for _ in range(round_trips)
-    ]
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Per way of lifting: the best seconds for the long track, and the seconds of each short
+    round trip. The ways take turns (each repeat lifts once by every way), so a machine whose
+    speed drifts over the minute slows them alike; each is warmed up first."""
+
+    def seconds(way: str, uv: np.ndarray) -> float:
+        tick = time.perf_counter()
+        ways[way](uv, "h36m17", 30.0, size)
+        return time.perf_counter() - tick
+
+    for way in ways:
+        seconds(way, short_uv)  # warm up
+    long_s = {way: float("inf") for way in ways}
+    short_s: dict[str, list[float]] = {way: [] for way in ways}
+    for _ in range(repeats):
+        for way in ways:
+            long_s[way] = min(long_s[way], seconds(way, long_uv))
+    for _ in range(round_trips):
+        for way in ways:
+            short_s[way].append(seconds(way, short_uv))
     return long_s, short_s
 
 
-def _wire_timings(
-    args: argparse.Namespace, long_uv: np.ndarray, short_uv: np.ndarray, size: tuple[int, int]
-) -> tuple[float, list[float], float]:
-    """`_timings` through a server process on loopback, plus its peak memory (MB)."""
+@contextlib.contextmanager
+def _server(args: argparse.Namespace) -> Iterator[tuple[Client, int]]:
+    """A server process on loopback (flip-averaged, the default), its client and its pid."""
     address = f"tcp://127.0.0.1:{_free_port()}"
     server = subprocess.Popen(
         [
@@ -129,14 +132,10 @@ def _wire_timings(
             if "listening on" in line:
                 break
         with Client(address, timeout=120) as client:
-            wire_long, wire_short = _timings(
-                client.lift, long_uv, short_uv, size, args.repeats, args.round_trips
-            )
-        peak = peak_rss_mb(server.pid)
+            yield client, server.pid
     finally:
         server.terminate()
         server.wait(30)
-    return wire_long, wire_short, peak
 
 
 def _table(
@@ -190,19 +189,22 @@ def main(argv: list[str] | None = None) -> int:
     long_uv, size = example_track(10 * 60 * 30)
     short_uv = long_uv[: 10 * 30]
     engine = Engine(args.checkpoint, device="cpu")
-    local_long, local_short = _timings(
-        engine.lift, long_uv, short_uv, size, args.repeats, args.round_trips
-    )
     once = Engine(args.checkpoint, device="cpu", flip=False)
-    once_long, _ = _timings(once.lift, long_uv, short_uv, size, args.repeats, round_trips=0)
-    wire_long, wire_short, peak = _wire_timings(args, long_uv, short_uv, size)
+    with _server(args) as (client, pid):
+        ways = {"local": engine.lift, "wire": client.lift, "once": once.lift}
+        long_s, short_s = _taking_turns(
+            ways, long_uv, short_uv, size, args.repeats, args.round_trips
+        )
+        peak = peak_rss_mb(pid)
+    local_long, wire_long, once_long = long_s["local"], long_s["wire"], long_s["once"]
+    local_short, wire_short = short_s["local"], short_s["wire"]
 
     table = _table(len(long_uv), local_long, local_short, wire_long, wire_short, peak, once_long)
     section = (
         f"{START}\n## Backend benchmark\n\nCommand: `python -m devtools.backend_bench` "
         f"(checkpoint `{args.checkpoint}`, CPU, {os.cpu_count()} cores, best of {args.repeats} for "
-        f"the long track, {args.round_trips} round trips for the short one; server and client on "
-        f"one machine, loopback TCP).\n\n{table}\n{END}"
+        f"the long track, {args.round_trips} round trips for the short one, the ways of lifting "
+        f"taking turns; server and client on one machine, loopback TCP).\n\n{table}\n{END}"
     )
     publish(table, section, args.out, START, END)
     return 0

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -568,10 +569,11 @@ def main(argv: list[str] | None = None) -> int:
                 "python -m mpm_backend.keys DIR makes them"
             )
             return 2
-    from mpm_backend.inference import Engine  # torch: only the server process needs it
+    from mpm_backend.inference import load_engine_on  # torch: only the server needs it
 
-    try:
-        engine = Engine(args.checkpoint, device=args.device, flip=args.flip)
+    try:  # loaded on a thread that ends: the inference thread's torch pool is the only one
+        with ThreadPoolExecutor(1) as loader:
+            engine = load_engine_on(loader, args.checkpoint, device=args.device, flip=args.flip)
     except (OSError, ValueError, RuntimeError) as exc:
         log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
         return 2
