@@ -97,10 +97,8 @@ def knee_report(lifted: np.ndarray, truth: np.ndarray) -> str:
     """The lift's knee flexion against the truth's, by how bent the true knee is: a lift that
     pulls every knee towards a middle bend shows straight knees bent and deep bends shallow (a
     standing hip too low, a crouch too high)."""
-    true, error = (
-        knee_flexion_deg(truth).ravel(),
-        (knee_flexion_deg(lifted) - knee_flexion_deg(truth)).ravel(),
-    )
+    true = knee_flexion_deg(truth).ravel()
+    error = knee_flexion_deg(lifted).ravel() - true
     lines = [
         "| true knee flexion (°) | knee-frames | lifted − true, mean (°) | median (°) |",
         "|---|---|---|---|",

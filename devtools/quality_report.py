@@ -25,16 +25,16 @@ PARTS = (
     ("smoothing", "smoothing only", ["--no-foot-lock"]),
     ("foot_lock", "foot lock only", ["--smooth", "none"]),
 )
-# (overall key, column) of the parts table.
+# (overall key, column, format) of the parts table.
 PART_COLUMNS = (
-    ("bone_error_median_deg", "bone error, median (°)"),
-    ("leg_bone_error_median_deg", "thighs and shins (°)"),
-    ("other_bone_error_median_deg", "arms, trunk, neck (°)"),
-    ("contact_speed_p95_cm", "contact speed p95 (cm/frame)"),
-    ("held_in_swing_pct", "held in the swing (%)"),
-    ("swaps_per_1000", "left/right swaps (per 1000)"),
-    ("ground_slope_deg_max", "worst slope (°)"),
-    ("root_accel_ratio", "mid-hip acceleration / mocap"),
+    ("bone_error_median_deg", "bone error, median (°)", ".1f"),
+    ("leg_bone_error_median_deg", "thighs and shins (°)", ".1f"),
+    ("other_bone_error_median_deg", "arms, trunk, neck (°)", ".1f"),
+    ("contact_speed_p95_cm", "contact speed p95 (cm/frame)", ".2f"),
+    ("held_in_swing_pct", "held in the swing (%)", ".1f"),
+    ("swaps_per_1000", "left/right swaps (per 1000)", ".1f"),
+    ("ground_slope_deg_max", "worst slope (°)", ".2f"),
+    ("root_accel_ratio", "mid-hip acceleration / mocap", ".2f"),
 )
 # (metric key, label, format, target text, check on the value or None) for the table and targets.
 METRICS = (
@@ -200,14 +200,11 @@ def tables(results: dict[str, dict], clips: list[str], cameras: dict[str, dict])
 def parts_table(results: dict[str, dict]) -> list[str]:
     """The default cleanup against each of its parts run alone (the runs `results` has)."""
     runs = [(k, n) for k, n, _ in (RUNS[0], *PARTS, RUNS[1]) if k in results]
-    lines = ["| run | " + " | ".join(c for _, c in PART_COLUMNS) + " |"]
+    lines = ["| run | " + " | ".join(c for _, c, _ in PART_COLUMNS) + " |"]
     lines.append("|---|" + "---|" * len(PART_COLUMNS))
     for key, name in runs:
         values = results[key]["overall"]
-        cells = [
-            _cell(values.get(k), ".2f" if "cm" in k or "ratio" in k else ".1f")
-            for k, _ in PART_COLUMNS
-        ]
+        cells = [_cell(values.get(k), fmt) for k, _, fmt in PART_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -226,9 +223,10 @@ def section(text: str, command: str, info: dict) -> str:
         "and rolled by up to ±5°; still), given the training's detector noise (`NoiseConfig()`), "
         "written as an H36M-17 track and run through `python -m blender_addon.batch TRACKS --rig "
         "metarig --format bvh` (in-process, shipped model) without cleanup (`--smooth none "
-        "--no-foot-lock`), with the defaults and with each of their two parts alone (`--no-foot-lock`: "
-        "smoothing only; `--smooth none`: foot lock only; the parts table); the BVH is read back (the meta-rig map of "
-        "`training/data/skeleton_maps`, Y up) and compared with the mocap "
+        "--no-foot-lock`), with the defaults and with each of their two parts alone "
+        "(`--no-foot-lock`: smoothing only; `--smooth none`: foot lock only; the parts table); "
+        "the BVH is read back (the meta-rig map of `training/data/skeleton_maps`, Y up) and "
+        "compared with the mocap "
         "(`devtools/quality_metrics.py`); leading frames with the mocap's ankles 5 cm below their "
         "usual low (the CMU dance files open with some) are dropped. Contacts are the mocap's "
         "(ankle within 5 cm of its clip low, under 0.3 m/s, ≥ 3 frames). Ground slope: of the "
