@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from blender_addon import batch
+from blender_addon.batch_config import DEFAULT_LOOKAHEAD
 from devtools.sections import publish
 from mpm_backend.tracks import read_track, write_track
 
@@ -104,7 +105,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=1800)
     parser.add_argument("--rig", default="metarig")
     parser.add_argument("--formats", default="blend;blend,bvh,fbx", help="format sets, ';'")
-    parser.add_argument("--lookahead", type=int, default=batch.DEFAULT_LOOKAHEAD)
+    parser.add_argument("--lookahead", type=int, default=DEFAULT_LOOKAHEAD)
     parser.add_argument("--repeats", type=int, default=2, help="runs per mode (best counts)")
     parser.add_argument("--checkpoint", default="default")
     parser.add_argument(
