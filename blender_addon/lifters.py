@@ -34,11 +34,11 @@ class InProcessLifter:
         return self.name, []
 
     def start(self) -> None:
-        if self.engine is None:  # loaded on the thread that lifts (`load_engine_on`)
-            from mpm_backend.inference import load_engine_on
+        if self.engine is None:
+            from mpm_backend.inference import Engine
 
-            self.engine = load_engine_on(
-                self.pool, self.config.checkpoint, device=self.config.device, flip=self.config.flip
+            self.engine = Engine(
+                self.config.checkpoint, device=self.config.device, flip=self.config.flip
             )
 
     def submit(self, job: Job) -> Future:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -512,16 +511,3 @@ class Engine:
         pred = resample_at(pred_m, times_m, times)
         out = fit_to_seen(pred, relative, seen) + offset[:, None]
         return out.astype(np.float32)
-
-
-def load_engine_on(thread: Executor, *args: Any, **kwargs: Any) -> Engine:
-    """`Engine(*args, **kwargs)` loaded on ``thread`` (a one-thread executor): the thread that
-    will lift with it, or one that ends before lifting starts.
-
-    Torch's OpenMP (libgomp) keeps a pool of worker threads for each thread that runs parallel
-    work; once a process holds more of them than it has cores, their workers sleep between
-    operations instead of spinning, and a lift of many small operations waits on every wake-up.
-    An engine loaded on the main thread and run on a worker thread leaves two pools: on two
-    cores the backend's lifts ran some 20 % slower than in-process (docs/benchmarks.md).
-    """
-    return thread.submit(Engine, *args, **kwargs).result()

@@ -548,6 +548,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_engine(args: argparse.Namespace):
+    """The engine, loaded on a thread that ends before serving starts.
+
+    Torch's OpenMP (libgomp) keeps a pool of worker threads for each thread that runs parallel
+    work; once a process holds more of them than it has cores, their workers sleep between
+    operations instead of spinning, and a lift of many small operations waits on every wake-up.
+    Loaded on the main thread and run on the inference thread, the engine left two pools: on two
+    cores the lifts ran some 20 % slower than in-process (docs/benchmarks.md, backend).
+    """
+    from mpm_backend.inference import Engine  # torch: only the server process needs it
+
+    with ThreadPoolExecutor(1) as loader:
+        return loader.submit(Engine, args.checkpoint, device=args.device, flip=args.flip).result()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -569,11 +584,8 @@ def main(argv: list[str] | None = None) -> int:
                 "python -m mpm_backend.keys DIR makes them"
             )
             return 2
-    from mpm_backend.inference import load_engine_on  # torch: only the server needs it
-
-    try:  # loaded on a thread that ends: the inference thread's torch pool is the only one
-        with ThreadPoolExecutor(1) as loader:
-            engine = load_engine_on(loader, args.checkpoint, device=args.device, flip=args.flip)
+    try:
+        engine = _load_engine(args)
     except (OSError, ValueError, RuntimeError) as exc:
         log.error("cannot load checkpoint %r: %s", args.checkpoint, exc)
         return 2
