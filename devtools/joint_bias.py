@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools import quality_metrics as qm
 from devtools.model_benchmark import LYING, SOURCES
 from mpm_backend.skeleton import H36M17
 from training import evaluate
@@ -85,11 +86,10 @@ def knee_flexion_deg(joints: np.ndarray) -> np.ndarray:
     out = []
     for side in ("left", "right"):
         hip, knee, ankle = (joints[:, J(f"{side}_{part}")] for part in ("hip", "knee", "ankle"))
-        thigh, shin = knee - hip, ankle - knee
-        cosine = np.sum(thigh * shin, axis=-1) / (
-            np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1)
+        thigh, shin = (
+            v / np.linalg.norm(v, axis=-1, keepdims=True) for v in (knee - hip, ankle - knee)
         )
-        out.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+        out.append(qm.angle_deg(thigh, shin))
     return np.stack(out, axis=1)
 
 
