@@ -73,10 +73,11 @@ class Prepared(NamedTuple):
     contacts: np.ndarray  # (T, 2) left/right foot on the floor, found before "in place"
 
 
-def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepared:
-    """Backend arrays → cleaned Blender-world joints on a level floor, how it was levelled, and
-    the feet's contacts. Root motion "OFF" keeps the trajectory here (the floor is found from
-    it); the solve then keys no root location."""
+def level_joints(
+    arrays: dict[str, np.ndarray], fps: float, options
+) -> tuple[np.ndarray, world.Level]:
+    """Backend arrays → Blender-world joints on a level floor (what cleanup starts from) and
+    how they were levelled and scaled."""
     root = arrays.get("root")
     if root is not None and options.smoothing != "NONE":
         root = world.steady_root(root, fps)
@@ -85,6 +86,14 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepar
     if options.subject_height:
         joints, factor = world.scale_to_height(joints, options.subject_height)
         level = dataclasses.replace(level, scale=factor)
+    return joints, level
+
+
+def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepared:
+    """Backend arrays → cleaned Blender-world joints on a level floor, how it was levelled, and
+    the feet's contacts. Root motion "OFF" keeps the trajectory here (the floor is found from
+    it); the solve then keys no root location."""
+    joints, level = level_joints(arrays, fps, options)
     clean = cleanup.CleanupOptions(
         smoothing=vocabulary.SMOOTHING[options.smoothing],
         cutoff_hz=options.cutoff_hz,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blender_addon.core import cleanup
+from blender_addon.core import cleanup, contact_model
 from blender_addon.core.coords import JOINT_INDEX
+from blender_addon.core.filters import butterworth
 
 FPS = 30.0
 
@@ -124,11 +125,11 @@ def test_a_contact_trails_a_lift_off_only_while_the_foot_stays_low():
 
 
 def test_foot_lock_holds_a_smoothed_landing_from_where_the_foot_came_down():
-    """The cleanup's own contacts (the ones foot lock holds and the retarget plants) lead back
+    """The cleanup's threshold contacts (foot lock holds them and the retarget plants) lead back
     to the landing: the rig's foot stops sliding when the foot comes down, not a third of a
     second later. (They are read on the motion low-passed at CONTACT_SMOOTH_HZ, which spreads
     this foot's instant 20 cm drop over a frame or two.)"""
-    options = cleanup.CleanupOptions(foot_lock=True)
+    options = cleanup.CleanupOptions(foot_lock=True, contacts="thresholds")
     contacts = cleanup.clean_joints(landing_foot(), FPS, options).contacts[:, 0]
     runs = cleanup._runs(contacts)
     assert len(runs) == 1 and 20 <= runs[0][0] <= 23, runs
@@ -137,8 +138,8 @@ def test_foot_lock_holds_a_smoothed_landing_from_where_the_foot_came_down():
 def test_a_planted_foot_the_lift_jitters_still_reads_as_planted():
     """A planted ankle the lift shakes across the floor by 5 cm (std, frame to frame) moves
     faster than the landing speed in most frames; contacts are read on the steady motion
-    (CONTACT_SMOOTH_HZ), so the foot is held, however the animation itself is smoothed (here:
-    not at all)."""
+    (CONTACT_SMOOTH_HZ), so the foot is held by the thresholds (this stick figure is no body
+    the classifier knows), however the animation itself is smoothed (here: not at all)."""
     num = 60
     joints = np.zeros((num, 17, 3))
     for side, y in (("left", 0.1), ("right", -0.1)):
@@ -150,7 +151,8 @@ def test_a_planted_foot_the_lift_jitters_still_reads_as_planted():
     joints[:, JOINT_INDEX["right_ankle"], 2] = 0.5  # the other foot is up
     raw = cleanup.detect_foot_contacts(joints, FPS)[:, 0]
     assert raw.sum() < num / 2  # read frame by frame, the shake looks like a swing
-    cleaned = cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(foot_lock=True))
+    options = cleanup.CleanupOptions(foot_lock=True, contacts="thresholds")
+    cleaned = cleanup.clean_joints(joints, FPS, options)
     assert cleaned.contacts[:, 0].all()
     assert np.ptp(cleaned.joints[:, left, :2], axis=0).max() < 0.001  # it stands, to a millimetre
 
@@ -297,10 +299,16 @@ def test_clean_joints_runs_each_step():
     joints[:, JOINT_INDEX["pelvis"], 0] = np.linspace(0, 2, len(joints))
     same, contacts, _ = cleanup.clean_joints(joints, FPS)
     assert np.array_equal(same, joints)  # no step on by default; contacts are still found
+    copy = butterworth(joints, FPS, cleanup.CONTACT_SMOOTH_HZ)
     np.testing.assert_array_equal(
         contacts,
+        cleanup.contacts_from_probability(contact_model.probability(copy, FPS), FPS),
+    )
+    options = cleanup.CleanupOptions(contacts="thresholds")
+    np.testing.assert_array_equal(
+        cleanup.clean_joints(joints, FPS, options).contacts,
         cleanup.detect_foot_contacts(
-            joints, FPS, lead=cleanup.CONTACT_LEAD, trail=cleanup.CONTACT_TRAIL
+            copy, FPS, lead=cleanup.CONTACT_LEAD, trail=cleanup.CONTACT_TRAIL
         ),
     )
     options = cleanup.CleanupOptions(
@@ -317,6 +325,8 @@ def test_clean_joints_runs_each_step():
     assert np.allclose(out[:, JOINT_INDEX["pelvis"], :2], out[0, JOINT_INDEX["pelvis"], :2])
     with pytest.raises(ValueError, match="smoothing"):
         cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(smoothing="gaussian"))
+    with pytest.raises(ValueError, match="contacts"):
+        cleanup.clean_joints(joints, FPS, cleanup.CleanupOptions(contacts="guess"))
 
 
 def test_reduce_channels_shares_keys_per_property():

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import contact_model
 from .coords import ANKLES, JOINT_INDEX, PELVIS, ankle_floor_height
 from .filters import butterworth, one_euro
 
@@ -197,13 +198,35 @@ def detect_foot_contacts(
             contacts[:, k] |= _landed_before(contacts[:, k], on, off, lead_frames)
         if trail_frames > 0:
             contacts[:, k] |= _lifting_after(contacts[:, k], height < height_on, trail_frames)
-        column = contacts[:, k]
-        for start, end in _runs(~column):
-            if 0 < start and end < len(column) and end - start <= gap_frames:
-                column[start:end] = True
-        for start, end in _runs(column):
-            if end - start < min_frames:
-                column[start:end] = False
+        _tidy(contacts[:, k], gap_frames, min_frames)
+    return contacts
+
+
+def _tidy(column: np.ndarray, gap_frames: int, min_frames: int) -> None:
+    """Close a contact column's (T,) inner gaps of up to ``gap_frames``, then drop contacts
+    shorter than ``min_frames``; in place."""
+    for start, end in _runs(~column):
+        if 0 < start and end < len(column) and end - start <= gap_frames:
+            column[start:end] = True
+    for start, end in _runs(column):
+        if end - start < min_frames:
+            column[start:end] = False
+
+
+def contacts_from_probability(
+    probability: np.ndarray, fps: float, min_duration: float = 0.1, max_gap: float = 0.05
+) -> np.ndarray:
+    """(T, 2) contacts from the classifier's (T, 2) probability (`contact_model`): each run
+    over its OFF that rises over its ON somewhere (the clip is offline: a contact's start
+    gets the same margin as its end), gaps under ``max_gap`` seconds closed, contacts shorter
+    than ``min_duration`` seconds dropped."""
+    probability = np.asarray(probability, dtype=float)
+    contacts = np.zeros(probability.shape, dtype=bool)
+    for k in range(probability.shape[1]):
+        p = np.nan_to_num(probability[:, k])
+        for start, end in _runs(p > contact_model.OFF):
+            contacts[start:end, k] = p[start:end].max() > contact_model.ON
+        _tidy(contacts[:, k], int(round(max_gap * fps)), max(1, int(round(min_duration * fps))))
     return contacts
 
 
@@ -507,7 +530,9 @@ class CleanupOptions:
 
     smoothing: "none", "one_euro" (causal, adapts to speed) or "butterworth" (zero-phase,
         cutoff in Hz).
-    foot_lock: detect contacts (`detect_foot_contacts` thresholds below) and hold the feet.
+    foot_lock: hold the feet where they are on the floor.
+    contacts: how contacts are found: "learned" (`contact_model`, on the motion as given) or
+        "thresholds" (`detect_foot_contacts` with the thresholds below, after smoothing).
     root: "full" (root motion on) or "in_place" (no horizontal travel). Turning the root's
         location off altogether is `retarget.solve(..., root_motion=False)`.
     """
@@ -519,6 +544,7 @@ class CleanupOptions:
     beta: float = 1.0
     d_cutoff: float = 1.0
     foot_lock: bool = False
+    contacts: str = "learned"
     contact_height: float = CONTACT_HEIGHT
     contact_speed: float = CONTACT_SPEED
     min_contact: float = 0.1
@@ -545,11 +571,19 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)
+    learned = None
+    if options.contacts == "learned":
+        copy = butterworth(out, fps, CONTACT_SMOOTH_HZ)
+        probability = contact_model.probability(copy, fps)
+        learned = contacts_from_probability(probability, fps, options.min_contact)
+    elif options.contacts != "thresholds":
+        raise ValueError(f"contacts must be 'learned' or 'thresholds', got {options.contacts!r}")
     lift = np.zeros(len(out))  # even legs stand back on the floor the levelling put them on
     if options.foot_lock:  # before smoothing, which takes the jitter of short bones' directions
         floor = ankle_floor_height(out)
         out = even_legs(out)
-        lift = floor_shift(out, detect_foot_contacts(out, fps, floor=floor), floor)
+        first = detect_foot_contacts(out, fps, floor=floor) if learned is None else learned
+        lift = floor_shift(out, first, floor)
         out[..., 2] += lift[:, None]
     if options.smoothing == "one_euro":
         out = one_euro(out, fps, options.min_cutoff, options.beta, options.d_cutoff)
@@ -559,17 +593,19 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
         raise ValueError(
             f"smoothing must be 'none', 'one_euro' or 'butterworth', got {options.smoothing!r}"
         )
-    contacts = detect_foot_contacts(
-        butterworth(out, fps, CONTACT_SMOOTH_HZ),
-        fps,
-        height_on=options.contact_height,
-        height_off=2.0 * options.contact_height,
-        speed_on=options.contact_speed,
-        speed_off=2.0 * options.contact_speed,
-        min_duration=options.min_contact,
-        lead=options.contact_lead,
-        trail=options.contact_trail,
-    )
+    contacts = learned
+    if contacts is None:
+        contacts = detect_foot_contacts(
+            butterworth(out, fps, CONTACT_SMOOTH_HZ),
+            fps,
+            height_on=options.contact_height,
+            height_off=2.0 * options.contact_height,
+            speed_on=options.contact_speed,
+            speed_off=2.0 * options.contact_speed,
+            min_duration=options.min_contact,
+            lead=options.contact_lead,
+            trail=options.contact_trail,
+        )
     body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
         before = out[:, PELVIS].copy()  # the legs' bending leaves the pelvis where the body is

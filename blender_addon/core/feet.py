@@ -43,8 +43,8 @@ SOLE = 0.06
 
 
 def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
-    """(T, 2) left/right foot contacts of Z-up world joints (T, 17, 3), `cleanup`'s detector
-    with its defaults (foot lock's too)."""
+    """(T, 2) left/right foot contacts of Z-up world joints (T, 17, 3) by `cleanup`'s height
+    and speed thresholds: for a solve given none (the add-on and the batch give cleanup's)."""
     return cleanup.detect_foot_contacts(joints, fps, floor=floor)
 
 
