@@ -23,7 +23,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0
-SEGMENT_FRAMES = 300
+# Training stretches of 1 to 10 s, each lifted as its own track: users' clips are often short,
+# and a lift's first and last frames (a landing the clip ends on) are where it is least sure.
+# The val split is measured on stretches of up to 10 s.
+TRAIN_FRAMES, VAL_FRAMES = (30, 300), (300, 300)
 HIDDEN = 32
 TRAIN_SOURCES = {"cmu_actions", "cmu_dance", "reactidle"}
 VAL_SOURCES = {"cmu_actions", "cmu_dance", "hdm05"}
@@ -61,9 +64,12 @@ def film(joints: np.ndarray, rng: np.random.Generator):
     return Track(noisy, confidence, "h36m17", fps=FPS, image_size=(camera.width, camera.height))
 
 
-def segments(mocap: Path, split: str, sources: set[str], per_file: int, seed: int):
-    """(name, (T ≤ SEGMENT_FRAMES, 17, 3) Y-up joints) of up to `per_file` seeded stretches of
-    each clip, skipping its first second (some files open with the legs settling)."""
+def segments(
+    mocap: Path, split: str, sources: set[str], per_file: int, seed: int, lengths: tuple[int, int]
+):
+    """(name, (T, 17, 3) Y-up joints) of `per_file` seeded stretches of each clip, T drawn in
+    `lengths` (fewer where the clip is short), skipping the clip's first second (some files
+    open with the legs settling)."""
     from training.data.sources import find_mocap_files, load_files
 
     rng = np.random.default_rng(seed)
@@ -73,18 +79,27 @@ def segments(mocap: Path, split: str, sources: set[str], per_file: int, seed: in
         if usable < 2 * FPS:
             continue
         for _ in range(per_file):
-            start = int(FPS) + int(rng.integers(0, max(usable - SEGMENT_FRAMES, 0) + 1))
+            frames = int(rng.integers(lengths[0], lengths[1] + 1))
+            start = int(FPS) + int(rng.integers(0, max(usable - frames, 0) + 1))
             yield (
                 f"{item.source}/{Path(item.path).stem}@{start}",
-                clip.joints[start : start + SEGMENT_FRAMES],
+                clip.joints[start : start + frames],
             )
 
 
 def examples(
-    engine, mocap: Path, split: str, sources: set[str], per_file: int, seed: int, reposed: float
+    engine,
+    mocap: Path,
+    split: str,
+    sources: set[str],
+    per_file: int,
+    seed: int,
+    *,
+    reposed: float,
+    lengths: tuple[int, int],
 ):
-    """Per segment, a share `reposed` of them on a new body: (name, window features (T, 2, F),
-    the mocap's contacts (T, 2))."""
+    """Per `segments` stretch, a share `reposed` of them on a new body: (name, window features
+    (T, 2, F), the mocap's contacts (T, 2), the levelled copy the features are read on)."""
     from blender_addon import lifters, result
     from blender_addon.core import cleanup, contact_model
     from blender_addon.core.filters import butterworth
@@ -94,7 +109,7 @@ def examples(
     config = _batch_config()
     rng = np.random.default_rng(seed)
     out = []
-    for name, joints in segments(mocap, split, sources, per_file, seed):
+    for name, joints in segments(mocap, split, sources, per_file, seed, lengths):
         if rng.random() < reposed:
             joints = repose(joints, rng, _bodies())
         track = film(joints, rng)
@@ -188,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m devtools.contact_training", description=__doc__
     )
     parser.add_argument("--mocap", type=Path, default=ROOT.parent / "shared" / "mocap")
-    parser.add_argument("--per-file", type=int, default=10, help="stretches of each train clip")
+    parser.add_argument("--per-file", type=int, default=16, help="stretches of each train clip")
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=contact_model.WEIGHTS)
@@ -196,11 +211,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tick = time.perf_counter()
     engine = Engine("default", device="cpu")
-    val = examples(engine, args.mocap, "val", VAL_SOURCES, 1, args.seed + 1, 0.0)
+    val = examples(
+        engine, args.mocap, "val", VAL_SOURCES, 1, args.seed + 1, reposed=0.0, lengths=VAL_FRAMES
+    )
     if args.check:
         print(json.dumps(scores(val, contact_model.load_weights(args.out)), indent=1))
         return 0
-    items = examples(engine, args.mocap, "train", TRAIN_SOURCES, args.per_file, args.seed, REPOSED)
+    items = examples(
+        engine,
+        args.mocap,
+        "train",
+        TRAIN_SOURCES,
+        args.per_file,
+        args.seed,
+        reposed=REPOSED,
+        lengths=TRAIN_FRAMES,
+    )
     print(
         f"{len(items)} train stretches lifted, {time.perf_counter() - tick:.0f} s", file=sys.stderr
     )

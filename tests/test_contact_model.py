@@ -74,3 +74,13 @@ def test_a_contact_spans_its_run_over_off_that_rises_over_on():
     contacts = cleanup.contacts_from_probability(p, 30.0)
     assert cleanup._runs(contacts[:, 0]) == [(5, 15)]
     assert cleanup._runs(contacts[:, 1]) == [(5, 35)]
+
+
+def test_weights_for_other_features_are_refused_with_what_to_do():
+    """The shipped weights fit the features this code makes; weights trained on other features
+    (FEATURES or OFFSETS_S changed without retraining) are refused, saying how to retrain."""
+    weights = contact_model.load_weights()
+    assert weights["features"] == len(contact_model.FEATURES) * len(contact_model.OFFSETS_S)
+    features = np.zeros((5, 2, weights["features"] + 1))
+    with pytest.raises(ValueError, match="devtools.contact_training"):
+        contact_model.classify(features, weights)

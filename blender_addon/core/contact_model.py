@@ -123,6 +123,11 @@ def load_weights(path: Path = WEIGHTS) -> dict[str, list]:
 def classify(features: np.ndarray, weights: dict | None = None) -> np.ndarray:
     """(...) probability of contact for window features (..., F) (`window_features`)."""
     weights = weights or load_weights()
+    if features.shape[-1] != weights["features"]:
+        raise ValueError(
+            f"the contact classifier's weights take {weights['features']} features, this code "
+            f"makes {features.shape[-1]}: retrain them (python -m devtools.contact_training)"
+        )
     x = (features - np.asarray(weights["mean"])) / np.asarray(weights["std"])
     layers = weights["layers"]
     for i, layer in enumerate(layers):
