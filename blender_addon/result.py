@@ -94,6 +94,8 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepar
     the feet's contacts. Root motion "OFF" keeps the trajectory here (the floor is found from
     it); the solve then keys no root location."""
     joints, level = level_joints(arrays, fps, options)
+    confidence = arrays.get("confidence")
+    seen = None if confidence is None else np.max(confidence, axis=1) > 0  # anyone detected
     clean = cleanup.CleanupOptions(
         smoothing=vocabulary.SMOOTHING[options.smoothing],
         cutoff_hz=options.cutoff_hz,
@@ -102,7 +104,7 @@ def prepare_joints(arrays: dict[str, np.ndarray], fps: float, options) -> Prepar
         foot_lock=options.foot_lock,
         root="in_place" if options.root_motion == "IN_PLACE" else "full",
     )
-    cleaned = cleanup.clean_joints(joints, fps, clean)
+    cleaned = cleanup.clean_joints(joints, fps, clean, seen)
     level = dataclasses.replace(level, body_shift=cleaned.body_shift)
     return Prepared(cleaned.joints, level, cleaned.contacts)
 

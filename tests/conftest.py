@@ -41,8 +41,8 @@ MINI = [  # (file, split, source, fps)
 
 
 @pytest.fixture(scope="session")
-def mini_cache(tmp_path_factory) -> Path:
-    """A cache built by the real builder from a small mocap folder with its own manifest."""
+def mini_mocap(tmp_path_factory) -> Path:
+    """A small mocap folder (MINI's example clips) with its own manifest."""
     root = tmp_path_factory.mktemp("mocap")
     (root / "bvh").mkdir()
     with (root / "manifest.csv").open("w", newline="") as f:
@@ -67,8 +67,14 @@ def mini_cache(tmp_path_factory) -> Path:
             writer.writerow(
                 [f"bvh/{name}", source, "", "", name.split("_")[-2], split, "", fps, "", "", ""]
             )
+    return root
+
+
+@pytest.fixture(scope="session")
+def mini_cache(mini_mocap, tmp_path_factory) -> Path:
+    """A cache built by the real builder from the small mocap folder."""
     out = tmp_path_factory.mktemp("cache")
-    build_cache(root, out, show_progress=False)
+    build_cache(mini_mocap, out, show_progress=False)
     return out
 
 

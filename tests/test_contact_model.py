@@ -84,3 +84,20 @@ def test_weights_for_other_features_are_refused_with_what_to_do():
     features = np.zeros((5, 2, weights["features"] + 1))
     with pytest.raises(ValueError, match="devtools.contact_training"):
         contact_model.classify(features, weights)
+
+
+def test_no_contact_is_read_where_nobody_was_seen_and_short_dropouts_are_bridged():
+    """A walker who enters half a second in (the lift's guess before: the first pose, held
+    still) gets no contact before being seen, and the ones after are read on the seen frames
+    alone (a foot still in the guess is no planted foot); a two-frame dropout later is bridged."""
+    _, walk = blender_clip("cmu_actions_train_walking_1.bvh", 30.0)
+    joints = np.concatenate([np.repeat(walk[:1], 15, axis=0), walk])
+    seen = np.arange(len(joints)) >= 15
+    options = cleanup.CleanupOptions(foot_lock=True)
+    contacts = cleanup.clean_joints(joints, 30.0, options, seen).contacts
+    assert not contacts[:15].any()
+    np.testing.assert_array_equal(contacts[15:], cleanup.learned_contacts(walk, 30.0))
+    dropout = seen.copy()
+    dropout[50:52] = False
+    bridged = cleanup.clean_joints(joints, 30.0, options, dropout).contacts
+    np.testing.assert_array_equal(bridged, contacts)

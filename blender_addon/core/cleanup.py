@@ -55,6 +55,10 @@ BODY_CUTOFF_HZ = 2.0
 BALANCE_SHARE = 0.3
 BALANCE_SPREAD = 0.3
 BALANCE_HEIGHT = 0.3
+# A detector losing someone for under this long (seconds: a blur, a passer-by) leaves the lift
+# to bridge the gap, and a planted foot stays planted through it; longer, or before the first
+# or after the last sighting, nobody was seen and no contact is read.
+DROPOUT_SECONDS = 0.5
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -560,29 +564,54 @@ class Cleaned(NamedTuple):
     body_shift: np.ndarray  # (T, 3) the whole body's move by foot lock (a camera follows it)
 
 
-def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None = None) -> Cleaned:
+def learned_contacts(
+    joints: np.ndarray, fps: float, seen: np.ndarray | None = None, min_duration: float = 0.1
+) -> np.ndarray:
+    """(T, 2) contacts by the classifier (`contact_model`) of Z-up joints (T, 17, 3), read on
+    each stretch of ``seen`` frames (T,) alone (default: all): where the detector saw no one,
+    the joints are the lift's guess, and a contact read there, or across it, would hold a foot
+    the person never put down."""
+    joints = np.asarray(joints, dtype=float)
+    seen = np.ones(len(joints), dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
+    contacts = np.zeros((len(joints), 2), dtype=bool)
+    for start, end in _runs(seen):
+        copy = butterworth(joints[start:end], fps, CONTACT_SMOOTH_HZ)
+        probability = contact_model.probability(copy, fps)
+        contacts[start:end] = contacts_from_probability(probability, fps, min_duration)
+    return contacts
+
+
+def clean_joints(
+    joints: np.ndarray,
+    fps: float,
+    options: CleanupOptions | None = None,
+    seen: np.ndarray | None = None,
+) -> Cleaned:
     """Smoothing, then foot contacts and foot lock, then root motion, on Z-up joints (T, 17, 3).
 
     The contacts are found with or without foot lock, on the motion low-passed at
-    CONTACT_SMOOTH_HZ. Foot lock first (before smoothing) evens the legs' bones (`even_legs`)
+    CONTACT_SMOOTH_HZ, only where someone was ``seen`` (T,) (default: all; DROPOUT_SECONDS).
+    Foot lock first (before smoothing) evens the legs' bones (`even_legs`)
     and stands the planted feet back on the floor; it moves the whole body (the planted feet's
     shared drift) before the legs bend: the footage camera moves with it so the body stays on
     its pixels.
     """
     options = options or CleanupOptions()
     out = np.asarray(joints, dtype=float)
+    seen = np.ones(len(out), dtype=bool) if seen is None else np.asarray(seen, dtype=bool).copy()
+    _tidy(seen, int(round(DROPOUT_SECONDS * fps)), 1)  # short dropouts are bridged
     learned = None
     if options.contacts == "learned":
-        copy = butterworth(out, fps, CONTACT_SMOOTH_HZ)
-        probability = contact_model.probability(copy, fps)
-        learned = contacts_from_probability(probability, fps, options.min_contact)
+        learned = learned_contacts(out, fps, seen, options.min_contact)
     elif options.contacts != "thresholds":
         raise ValueError(f"contacts must be 'learned' or 'thresholds', got {options.contacts!r}")
     lift = np.zeros(len(out))  # even legs stand back on the floor the levelling put them on
     if options.foot_lock:  # before smoothing, which takes the jitter of short bones' directions
         floor = ankle_floor_height(out)
         out = even_legs(out)
-        first = detect_foot_contacts(out, fps, floor=floor) if learned is None else learned
+        first = learned
+        if first is None:
+            first = detect_foot_contacts(out, fps, floor=floor) & seen[:, None]
         lift = floor_shift(out, first, floor)
         out[..., 2] += lift[:, None]
     if options.smoothing == "one_euro":
@@ -595,16 +624,19 @@ def clean_joints(joints: np.ndarray, fps: float, options: CleanupOptions | None 
         )
     contacts = learned
     if contacts is None:
-        contacts = detect_foot_contacts(
-            butterworth(out, fps, CONTACT_SMOOTH_HZ),
-            fps,
-            height_on=options.contact_height,
-            height_off=2.0 * options.contact_height,
-            speed_on=options.contact_speed,
-            speed_off=2.0 * options.contact_speed,
-            min_duration=options.min_contact,
-            lead=options.contact_lead,
-            trail=options.contact_trail,
+        contacts = (
+            detect_foot_contacts(
+                butterworth(out, fps, CONTACT_SMOOTH_HZ),
+                fps,
+                height_on=options.contact_height,
+                height_off=2.0 * options.contact_height,
+                speed_on=options.contact_speed,
+                speed_off=2.0 * options.contact_speed,
+                min_duration=options.min_contact,
+                lead=options.contact_lead,
+                trail=options.contact_trail,
+            )
+            & seen[:, None]
         )
     body_shift = np.zeros((len(out), 3))
     if options.foot_lock:
