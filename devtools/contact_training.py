@@ -129,7 +129,7 @@ def _stack(items) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train(items, steps: int, seed: int) -> dict:
-    """Fit the classifier (BCE, Adam) on every foot-frame; its weights as contact_model reads."""
+    """Fit the classifier (BCE, AdamW) on every foot-frame; its weights as contact_model reads."""
     torch.manual_seed(seed)
     x, y = _stack(items)
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
@@ -163,7 +163,7 @@ def train(items, steps: int, seed: int) -> dict:
 
 
 def _rounded(values: torch.Tensor) -> list:
-    """Nested lists of 5 significant digits: a tenth of the JSON, the same contacts."""
+    """Nested lists of 5 significant digits: half the JSON, the same contacts."""
     return np.vectorize(lambda v: float(f"{v:.5g}"))(values.detach().numpy()).tolist()
 
 

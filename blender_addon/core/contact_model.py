@@ -24,7 +24,9 @@ WEIGHTS = Path(__file__).with_name("contact_model.json")
 # Where around each frame the classifier looks (seconds): a landing shows in the lift over
 # about a quarter of a second either side.
 OFFSETS_S = (-0.267, -0.133, -0.067, 0.0, 0.067, 0.133, 0.267)
-# A contact starts where the probability crosses ON and ends where it falls under OFF.
+# A contact is a run of probability over OFF that rises over ON somewhere
+# (`cleanup.contacts_from_probability`). Under 0.5: a planted foot missed slides, which an
+# animator sees at once, where a swing held a frame long bends the leg by a few degrees.
 ON, OFF = 0.25, 0.15
 FEATURES = (
     "ankle height",
