@@ -99,10 +99,9 @@ def examples(
     lengths: tuple[int, int],
 ):
     """Per `segments` stretch, a share `reposed` of them on a new body: (name, window features
-    (T, 2, F), the mocap's contacts (T, 2), the levelled copy the features are read on)."""
+    (T, 2, F), the mocap's contacts (T, 2), the levelled joints (T, 17, 3) cleanup reads)."""
     from blender_addon import lifters, result
-    from blender_addon.core import cleanup, contact_model
-    from blender_addon.core.filters import butterworth
+    from blender_addon.core import cleanup
     from devtools.quality_metrics import contacts
     from training.data.bodies import repose
 
@@ -116,9 +115,8 @@ def examples(
         lifted = engine.lift(**lifters.lift_request_for(track, config).arguments())
         arrays = {"joints3d": lifted.joints3d, "root": lifted.root}
         level, _ = result.level_joints(arrays, FPS, config.options)
-        copy = butterworth(level, FPS, cleanup.CONTACT_SMOOTH_HZ)
-        features = contact_model.window_features(copy, FPS)
-        out.append((name, features, contacts(joints, FPS), copy))
+        features = cleanup.contact_features(level, FPS)
+        out.append((name, features, contacts(joints, FPS), level))
     return out
 
 
@@ -171,10 +169,12 @@ def scores(items, weights: dict | None) -> dict[str, float]:
     """Per foot-frame agreement with the mocap's contacts, after the cleanup's own hysteresis;
     `weights` None: the cleanup's thresholds (`cleanup.detect_foot_contacts`) instead."""
     from blender_addon.core import cleanup, contact_model
+    from blender_addon.core.filters import butterworth
 
     held = truth = both = frames = 0
-    for _, features, true, copy in items:
-        if weights is None:
+    for _, features, true, level in items:
+        if weights is None:  # as `cleanup.clean_joints(contacts="thresholds")` reads them
+            copy = butterworth(level, FPS, cleanup.CONTACT_SMOOTH_HZ)
             found = cleanup.detect_foot_contacts(
                 copy, FPS, lead=cleanup.CONTACT_LEAD, trail=cleanup.CONTACT_TRAIL
             )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools import quality_metrics as qm
+from blender_addon.core.contact_model import knee_flexion
 from devtools.model_benchmark import LYING, SOURCES
 from mpm_backend.skeleton import H36M17
 from training import evaluate
@@ -82,15 +82,8 @@ def report(name: str, lifted: np.ndarray, truth: np.ndarray) -> str:
 
 
 def knee_flexion_deg(joints: np.ndarray) -> np.ndarray:
-    """(N, 2) left and right knee flexion, degrees: 0 straight, the shin's turn off the thigh."""
-    out = []
-    for side in ("left", "right"):
-        hip, knee, ankle = (joints[:, J(f"{side}_{part}")] for part in ("hip", "knee", "ankle"))
-        thigh, shin = (
-            v / np.linalg.norm(v, axis=-1, keepdims=True) for v in (knee - hip, ankle - knee)
-        )
-        out.append(qm.angle_deg(thigh, shin))
-    return np.stack(out, axis=1)
+    """(N, 2) left and right knee flexion, degrees (`contact_model.knee_flexion`)."""
+    return np.degrees(knee_flexion(joints))
 
 
 def knee_report(lifted: np.ndarray, truth: np.ndarray) -> str:

@@ -554,8 +554,8 @@ def _load_engine(args: argparse.Namespace):
     Torch's OpenMP (libgomp) keeps a pool of worker threads for each thread that runs parallel
     work; once a process holds more of them than it has cores, their workers sleep between
     operations instead of spinning, and a lift of many small operations waits on every wake-up.
-    Loaded on the main thread and run on the inference thread, the engine left two pools: on two
-    cores the lifts ran some 20 % slower than in-process (docs/benchmarks.md, backend).
+    Loaded on the main thread and run on the inference thread, the engine left two pools, and
+    lifts over the wire ran slower than in-process (docs/benchmarks.md, backend).
     """
     from mpm_backend.inference import Engine  # torch: only the server process needs it
 

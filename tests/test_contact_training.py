@@ -25,10 +25,10 @@ def test_a_classifier_trained_on_lifted_stretches_finds_their_contacts(mini_moca
     )
     assert len(items) == 6
     width = len(contact_model.FEATURES) * len(contact_model.OFFSETS_S)
-    for _, features, truth, copy in items:
+    for _, features, truth, level in items:
         assert 30 <= len(truth) <= 60
         assert features.shape == (len(truth), 2, width) and truth.shape == (len(truth), 2)
-        assert copy.shape == (len(truth), 17, 3)
+        assert level.shape == (len(truth), 17, 3)
     assert 0.2 < np.mean([t.mean() for *_, t, _ in items]) < 1.0  # some swing, some stance
     weights = contact_training.train(items, steps=300, seed=0)
     scores = contact_training.scores(items, weights)

@@ -564,6 +564,12 @@ class Cleaned(NamedTuple):
     body_shift: np.ndarray  # (T, 3) the whole body's move by foot lock (a camera follows it)
 
 
+def contact_features(joints: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 2, F) the classifier's features (`contact_model.window_features`) of Z-up joints
+    (T, 17, 3), read on their copy low-passed at CONTACT_SMOOTH_HZ."""
+    return contact_model.window_features(butterworth(joints, fps, CONTACT_SMOOTH_HZ), fps)
+
+
 def learned_contacts(
     joints: np.ndarray, fps: float, seen: np.ndarray | None = None, min_duration: float = 0.1
 ) -> np.ndarray:
@@ -575,8 +581,7 @@ def learned_contacts(
     seen = np.ones(len(joints), dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     contacts = np.zeros((len(joints), 2), dtype=bool)
     for start, end in _runs(seen):
-        copy = butterworth(joints[start:end], fps, CONTACT_SMOOTH_HZ)
-        probability = contact_model.probability(copy, fps)
+        probability = contact_model.classify(contact_features(joints[start:end], fps))
         contacts[start:end] = contacts_from_probability(probability, fps, min_duration)
     return contacts
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .coords import ANKLES, JOINT_INDEX, PELVIS, ankle_floor_height
+from .rest_pose import leg_length
+from .rotations import unit
 
 WEIGHTS = Path(__file__).with_name("contact_model.json")
 # Where around each frame the classifier looks (seconds): a landing shows in the lift over
@@ -46,43 +48,33 @@ FEATURES = (
 SIDES = (("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))
 
 
-def _leg_length(joints: np.ndarray) -> float:
-    """The legs' median length (hip to knee to ankle), metres: the features' unit."""
-    lengths = [
-        np.linalg.norm(joints[:, JOINT_INDEX[a]] - joints[:, JOINT_INDEX[b]], axis=-1)
-        for side in SIDES
-        for a, b in zip(side[:-1], side[1:], strict=True)
-    ]
-    return max(float(np.nanmedian(np.sum(lengths, axis=0) / 2.0)), 0.1)
-
-
-def _knee_flexion(joints: np.ndarray, side: tuple[str, str, str]) -> np.ndarray:
-    """(T,) radians between the thigh and the shin: 0 straight."""
-    hip, knee, ankle = (joints[:, JOINT_INDEX[n]] for n in side)
-    thigh, shin = knee - hip, ankle - knee
-    cosine = np.sum(thigh * shin, axis=-1) / np.maximum(
-        np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1), 1e-9
-    )
-    return np.arccos(np.clip(cosine, -1.0, 1.0))
+def knee_flexion(joints: np.ndarray) -> np.ndarray:
+    """(T, 2) left and right knee flexion, radians: 0 straight, the shin's turn off the thigh."""
+    out = []
+    for side in SIDES:
+        hip, knee, ankle = (joints[:, JOINT_INDEX[n]] for n in side)
+        thigh, shin = unit(knee - hip), unit(ankle - knee)
+        out.append(np.arccos(np.clip(np.sum(thigh * shin, axis=-1), -1.0, 1.0)))
+    return np.stack(out, axis=1)
 
 
 def frame_features(joints: np.ndarray, fps: float) -> np.ndarray:
     """(T, 2, len(FEATURES)) per frame and foot (left, right), in leg lengths and seconds;
     each foot's own side first, its lateral offset mirrored so both feet read alike."""
     joints = np.nan_to_num(np.asarray(joints, dtype=float))
-    unit = _leg_length(joints)
+    leg = max(float(np.nanmedian(leg_length(joints))), 0.1)  # metres: the features' unit
     floor = ankle_floor_height(joints)
-    velocity = np.gradient(joints, axis=0) * fps / unit if len(joints) > 1 else 0.0 * joints
+    velocity = np.gradient(joints, axis=0) * fps / leg if len(joints) > 1 else 0.0 * joints
     ankles, pelvis = list(ANKLES), joints[:, PELVIS]
-    height = (joints[:, ankles, 2] - floor) / unit
+    height = (joints[:, ankles, 2] - floor) / leg
     speed = np.linalg.norm(velocity[:, ankles, :2], axis=-1)
     pelvis_speed = np.linalg.norm(velocity[:, PELVIS, :2], axis=-1)
     relative = np.linalg.norm(velocity[:, ankles, :2] - velocity[:, None, PELVIS, :2], axis=-1)
     right = joints[:, JOINT_INDEX["right_hip"], :2] - joints[:, JOINT_INDEX["left_hip"], :2]
     right /= np.maximum(np.linalg.norm(right, axis=-1, keepdims=True), 1e-9)
     forward = np.stack([-right[:, 1], right[:, 0]], axis=-1)  # Z × right: the body's front
-    offset = (joints[:, ankles, :2] - pelvis[:, None, :2]) / unit
-    flexion = np.stack([_knee_flexion(joints, side) for side in SIDES], axis=1)
+    offset = (joints[:, ankles, :2] - pelvis[:, None, :2]) / leg
+    flexion = knee_flexion(joints)
     apart = np.linalg.norm(offset[:, 0] - offset[:, 1], axis=-1)
     out = np.zeros((len(joints), 2, len(FEATURES)))
     for k, outward in ((0, -1.0), (1, 1.0)):
@@ -94,7 +86,7 @@ def frame_features(joints: np.ndarray, fps: float) -> np.ndarray:
                 speed[:, 1 - k],
                 velocity[:, ANKLES[k], 2],
                 pelvis_speed,
-                (pelvis[:, 2] - floor) / unit,
+                (pelvis[:, 2] - floor) / leg,
                 np.sum(offset[:, k] * forward, axis=-1),
                 outward * np.sum(offset[:, k] * right, axis=-1),
                 flexion[:, k],
