@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import bpy
 import numpy as np
@@ -21,7 +22,7 @@ from bpy.props import BoolProperty
 
 from . import jobs
 from . import result as scene_result
-from .core import coords, retarget, rigmaps
+from .core import coords, extremities, retarget, rigmaps
 from .deps import protocol
 
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5556"
@@ -33,9 +34,42 @@ def running() -> bool:
     return _STATE["running"]
 
 
+class Received(NamedTuple):
+    """One published frame (`mpm_backend.live.Publisher`); what an older publisher leaves out is
+    None."""
+
+    index: int
+    joints3d: np.ndarray  # (17, 3) camera frame, root-relative
+    root: np.ndarray  # (3,) camera frame, NaN where it could not be solved
+    confidence: np.ndarray | None  # (17,) of the H36M-17 joints
+    points: extremities.TrackPoints | None  # the detector's own 2D of this frame (1 frame)
+    fps: float | None  # the source's frame rate
+
+
+def received(message: protocol.Message) -> Received:
+    """A "live_frame" message → its frame."""
+    result, arrays = message.header.get("result", {}), message.arrays
+    points = None
+    if "keypoints" in arrays and "keypoint_confidence" in arrays:
+        points = extremities.TrackPoints(
+            np.array(arrays["keypoints"], float)[None],
+            np.array(arrays["keypoint_confidence"], float)[None],
+            message.layouts["keypoints"],
+        )
+    confidence = arrays.get("confidence")
+    return Received(
+        int(result.get("index", -1)),
+        np.array(arrays["joints3d"]),
+        np.array(arrays["root"]),
+        None if confidence is None else np.array(confidence),
+        points,
+        float(result["fps"]) if result.get("fps") else None,
+    )
+
+
 class Receiver:
-    """A thread on a ZeroMQ SUB socket: `take()` returns the (index, joints3d, root) received
-    since the last call, oldest first (at most `keep`; older ones are dropped)."""
+    """A thread on a ZeroMQ SUB socket: `take()` returns the frames (`Received`) that came since
+    the last call, oldest first (at most `keep`; older ones are dropped)."""
 
     def __init__(self, address: str, keep: int = 3600):
         import zmq
@@ -55,20 +89,15 @@ class Receiver:
                 if not self.socket.poll(100):
                     continue
                 try:
-                    message = protocol.decode(self.socket.recv_multipart())
-                except protocol.ProtocolError:
+                    frame = received(protocol.decode(self.socket.recv_multipart()))
+                except (protocol.ProtocolError, KeyError):
                     continue  # not a live frame of ours
-                frame = (
-                    int(message.header.get("result", {}).get("index", -1)),
-                    np.array(message.arrays["joints3d"]),
-                    np.array(message.arrays["root"]),
-                )
                 with self.lock:
                     self.frames.append(frame)
         finally:
             self.socket.close()
 
-    def take(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    def take(self) -> list[Received]:
         with self.lock:
             out = list(self.frames)
             self.frames.clear()
@@ -85,8 +114,15 @@ def to_blender(joints3d: np.ndarray, root: np.ndarray | None) -> np.ndarray:
     return coords.camera_clip_to_blender(np.asarray(joints3d)[None], root)[0]
 
 
-def pose_armature(armature, rig_map, joints: np.ndarray, root_motion: bool) -> None:
-    """Pose (not key) an armature like Blender-axes joints (17, 3): one frame's retarget solve."""
+def pose_armature(
+    armature,
+    rig_map,
+    joints: np.ndarray,
+    root_motion: bool,
+    points: extremities.TrackPoints | None = None,
+) -> None:
+    """Pose (not key) an armature like Blender-axes joints (17, 3): one frame's retarget solve,
+    hands and feet turned by that frame's detector ``points`` where their layout has them."""
     rest = retarget.RestPose.from_bpy_bones(armature.data.bones)
     solved = retarget.solve(
         joints[None],
@@ -95,6 +131,7 @@ def pose_armature(armature, rig_map, joints: np.ndarray, root_motion: bool) -> N
         armature_matrix=np.array(armature.matrix_world),
         root_motion=root_motion,
         contacts=np.zeros((1, 2), bool),
+        points=points,
     )
     for bone, values in solved.rotations.items():
         pose_bone = armature.pose.bones[bone]
@@ -105,34 +142,39 @@ def pose_armature(armature, rig_map, joints: np.ndarray, root_motion: bool) -> N
 
 
 class LiveSession:
-    """What one Live run made and saw; `show` takes received frames, `finish` records them."""
+    """What one Live run made and saw; `show` takes received frames, `finish` records them.
 
-    def __init__(self, scene, options: jobs.LiftOptions, fps: float, record: bool):
+    fps: the panel's frame rate for the recording; None takes the publisher's (the source's),
+    else the scene's."""
+
+    def __init__(self, scene, options: jobs.LiftOptions, fps: float | None, record: bool):
         self.scene, self.options, self.fps, self.record = scene, options, fps, record
         self.skeleton = None
         self.target = bpy.data.objects.get(options.target) if options.target else None
         self.target_map = scene_result.rig_map_for(self.target, options) if self.target else None
-        self.seen: list[tuple[np.ndarray, np.ndarray]] = []
+        self.seen: list[Received] = []
         self.last_index = -1
 
-    def show(self, frames: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+    def show(self, frames: list[Received]) -> None:
         """Keep every frame (when recording); pose with the newest one."""
         if not frames:
             return
         if self.record:
-            self.seen += [(j, r) for _, j, r in frames]
-        self.last_index, joints3d, root = frames[-1]
-        joints = to_blender(joints3d, root)
+            self.seen += frames
+        newest = frames[-1]
+        self.last_index = newest.index
+        joints = to_blender(newest.joints3d, newest.root)
         if self.skeleton is None:
             self.skeleton = scene_result.create_skeleton(self.scene, joints[None])
         moving = self.options.root_motion != "OFF"
         skeleton_map = rigmaps.rig_map_by_name(scene_result.SKELETON_MAP)
         pose_armature(self.skeleton, skeleton_map, joints, moving)
         if self.target is not None:
-            pose_armature(self.target, self.target_map, joints, moving)
+            pose_armature(self.target, self.target_map, joints, moving, newest.points)
 
     def finish(self) -> list[str]:
-        """With frames recorded: the live skeleton gives way to a lift's result keyed from them."""
+        """With frames recorded: the live skeleton gives way to a lift's result keyed from them
+        (with the detector's points where every frame has them: hands and feet turn by them)."""
         if not self.seen:
             return []
         if self.skeleton is not None:
@@ -140,11 +182,20 @@ class LiveSession:
             bpy.data.objects.remove(self.skeleton)
             bpy.data.armatures.remove(data)
             self.skeleton = None
-        arrays = {"joints3d": np.array([j for j, _ in self.seen], np.float32)}
-        roots = np.array([r for _, r in self.seen], np.float32)
+        arrays = {"joints3d": np.array([f.joints3d for f in self.seen], np.float32)}
+        roots = np.array([f.root for f in self.seen], np.float32)
         if np.isfinite(roots).all():
             arrays["root"] = roots
-        track = SimpleNamespace(fps=self.fps, image_size=None, source="live")
+        if all(f.confidence is not None for f in self.seen):  # where nobody was seen
+            arrays["confidence"] = np.array([f.confidence for f in self.seen], np.float32)
+        render = self.scene.render
+        fps = self.fps or self.seen[-1].fps or render.fps / render.fps_base
+        track = SimpleNamespace(fps=fps, image_size=None, source="live")
+        layouts = {None if f.points is None else f.points.layout for f in self.seen}
+        if len(layouts) == 1 and None not in layouts:
+            track.layout = layouts.pop()
+            track.keypoints = np.concatenate([f.points.keypoints for f in self.seen])
+            track.confidence = np.concatenate([f.points.confidence for f in self.seen])
         return scene_result.apply(self.scene, track, arrays, self.options)
 
 
@@ -168,7 +219,7 @@ class MPM_OT_live(bpy.types.Operator):
             return {"FINISHED"}
         options = jobs.LiftOptions.from_scene(context.scene)
         try:
-            self._session = LiveSession(context.scene, options, settings.fps or 30.0, self.record)
+            self._session = LiveSession(context.scene, options, settings.fps or None, self.record)
         except ValueError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -93,6 +93,8 @@ class Source:
 class Detector:
     """BlazePose-33 per frame, as `track.detect` maps it (no crop search: too slow for live)."""
 
+    layout = "blazepose33"
+
     def __init__(self, complexity: int = 1):
         from mpm_backend.video_frames import video_modules
 
@@ -138,30 +140,48 @@ class RemoteStream:
         return _live_frames(self.client.stream_close(self.stream).arrays)
 
 
+@dataclass
+class Detected:
+    """One frame's 2D as the detector gave it: (J, 2) pixels (NaN: not found), (J,) confidence."""
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    layout: str
+
+
 class Publisher:
     """Each answered frame on a ZeroMQ PUB socket, as a protocol message with op "live_frame"
-    (result: index; arrays: joints3d, root): the Blender add-on's Live toggle subscribes."""
+    (result: index, time, fps; arrays: joints3d, root, confidence of H36M-17, and the detector's
+    own 2D of that frame, keypoints and keypoint_confidence, in its layout): the Blender add-on's
+    Live toggle subscribes, and turns hands and feet by the detector's points as a lift does."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, fps: float | None = None):
         import zmq
 
         from mpm_backend.serve import is_loopback
 
         if not is_loopback(address):
             raise ValueError(f"--publish {address}: bind a loopback address (tcp://127.0.0.1:PORT)")
+        self.fps = fps
         self.socket = zmq.Context.instance().socket(zmq.PUB)
         self.socket.linger = 0
         self.socket.bind(address)
 
-    def __call__(self, frame: LiveFrame) -> None:
+    def __call__(self, frame: LiveFrame, detected: Detected | None = None) -> None:
         root = frame.root if frame.root is not None else np.full(3, np.nan, np.float32)
-        header = {
-            "op": "live_frame",
-            "id": str(frame.index),
-            "status": wire.OK,
-            "result": {"index": frame.index, "time": time.time()},
+        result = {"index": frame.index, "time": time.time()}
+        if self.fps is not None:
+            result["fps"] = float(self.fps)
+        header = {"op": "live_frame", "id": str(frame.index), "status": wire.OK, "result": result}
+        arrays = {
+            "joints3d": (frame.joints3d, H36M17.name),
+            "root": (root, None),
+            "confidence": (np.asarray(frame.confidence, np.float32), H36M17.name),
         }
-        arrays = {"joints3d": (frame.joints3d, H36M17.name), "root": (root, None)}
+        if detected is not None:
+            arrays["keypoints"] = (np.asarray(detected.keypoints, np.float32), detected.layout)
+            confidence = np.asarray(detected.confidence, np.float32)
+            arrays["keypoint_confidence"] = (confidence, detected.layout)
         self.socket.send_multipart(wire.encode(header, arrays))
 
     def close(self) -> None:
@@ -190,37 +210,41 @@ class LiveRun:
 
 
 def run_live(source: Source, detector: Detector, sink, on_frame=None) -> LiveRun:
-    """Source → BlazePose → stream, until the source ends; `on_frame(LiveFrame)` per answer."""
+    """Source → BlazePose → stream, until the source ends; `on_frame(LiveFrame, Detected)` per
+    answer, with the 2D the detector gave that frame."""
     run = LiveRun([], [], [], [], [], [], 0, 0)
-    available: dict[int, float] = {}
+    pending: dict[int, tuple[float, Detected]] = {}  # by stream index: when read, what was seen
     pushed = 0
     source.start()
     while (item := source.get()) is not None:
-        _, seen, image = item
+        _, read_at, image = item
         tick = time.perf_counter()
         points, conf = detector(image)
         lifted = time.perf_counter()
         answered = sink.push(points, conf)
         done = time.perf_counter()
-        available[pushed] = seen  # stream indices count pushed frames
-        pushed += 1
+        pending[pushed] = (read_at, Detected(points, conf, detector.layout))
+        pushed += 1  # stream indices count pushed frames
         run.detect_s.append(lifted - tick)
         run.lift_s.append(done - lifted)
         for frame in [answered] if isinstance(answered, LiveFrame) else answered or []:
-            _record(run, frame, done - available.pop(frame.index), on_frame)
+            _record(run, frame, done, pending.pop(frame.index), on_frame)
     for frame in sink.flush():
-        _record(run, frame, time.perf_counter() - available.pop(frame.index), on_frame)
+        _record(run, frame, time.perf_counter(), pending.pop(frame.index), on_frame)
     run.dropped, run.frames = len(source.dropped), pushed + len(source.dropped)
     return run
 
 
-def _record(run: LiveRun, frame: LiveFrame, latency: float, on_frame) -> None:
+def _record(
+    run: LiveRun, frame: LiveFrame, now: float, pending: tuple[float, Detected], on_frame
+) -> None:
+    read_at, detected = pending
     run.index.append(frame.index)
     run.joints3d.append(frame.joints3d)
     run.root.append(frame.root if frame.root is not None else np.full(3, np.nan, np.float32))
-    run.latency_s.append(latency)
+    run.latency_s.append(now - read_at)
     if on_frame is not None:
-        on_frame(frame)
+        on_frame(frame, detected)
 
 
 def summary(run: LiveRun) -> dict:
@@ -280,11 +304,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_main(args, source: Source) -> LiveRun:
-    publish = Publisher(args.publish) if args.publish else None
+    publish = Publisher(args.publish, source.fps) if args.publish else None
 
-    def show(frame: LiveFrame) -> None:
+    def show(frame: LiveFrame, detected: Detected) -> None:
         if publish is not None:
-            publish(frame)
+            publish(frame, detected)
         if args.print:
             wrist = np.round(frame.joints3d[H36M17.index("left_wrist")], 3).tolist()
             print(f"frame {frame.index}: left wrist {wrist} m", flush=True)
@@ -296,7 +320,7 @@ def _run_main(args, source: Source) -> LiveRun:
 
             with Client(args.backend, timeout=10) as client:
                 sink = RemoteStream(
-                    client, "blazepose33", source.fps, source.size, args.look_ahead, args.window
+                    client, detector.layout, source.fps, source.size, args.look_ahead, args.window
                 )
                 return run_live(source, detector, sink, show)
         import torch
@@ -308,7 +332,7 @@ def _run_main(args, source: Source) -> LiveRun:
         warm_up(engine.lifter, engine.window)
         sink = StreamLifter(
             engine,
-            "blazepose33",
+            detector.layout,
             source.fps,
             source.size,
             args.look_ahead,

@@ -13,7 +13,7 @@ import torch
 from mpm_backend import protocol as wire
 from mpm_backend.client import BackendError, Client
 from mpm_backend.screen import normalise_screen
-from mpm_backend.skeleton import COCO17, H36M17
+from mpm_backend.skeleton import BLAZEPOSE33, COCO17, H36M17
 from mpm_backend.streams import StreamLifter, causal_lift
 from tests.synthetic import film, front_camera
 from training.data.mocap import load_clip
@@ -151,29 +151,84 @@ def test_bad_frames_get_clear_errors(server, track):
             client.call("stream_open", {"layout": "coco17", "fps": 30})
 
 
+def with_waving_hands(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The H36M-17 film as BlazePose-33 (shared joints copied, the nose at the head) with both
+    hands' index, pinky and thumb points drawn, in the image, at an angle to the forearm that
+    waves ±40° once a second. Returns the points (T, 33, 2), confidence (T, 33) and the
+    angle (T,) in degrees."""
+    points = np.full((len(uv), BLAZEPOSE33.num_joints, 2), np.nan, np.float32)
+    for j, name in enumerate(BLAZEPOSE33.joints):
+        if name in H36M17.joints:
+            points[:, j] = uv[:, H36M17.index(name)]
+    points[:, BLAZEPOSE33.index("nose")] = uv[:, H36M17.index("head")]
+    angle = 40.0 * np.sin(2 * np.pi * np.arange(len(uv)) / 30.0)
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    for side in ("left", "right"):
+        wrist, elbow = (uv[:, H36M17.index(f"{side}_{j}")] for j in ("wrist", "elbow"))
+        forearm = wrist - elbow
+        along = np.stack(
+            [c * forearm[:, 0] - s * forearm[:, 1], s * forearm[:, 0] + c * forearm[:, 1]], 1
+        )
+        across = np.stack([-along[:, 1], along[:, 0]], 1)
+        for name, a, b in (("index", 0.35, -0.12), ("pinky", 0.3, 0.12), ("thumb", 0.15, -0.2)):
+            points[:, BLAZEPOSE33.index(f"{side}_{name}")] = wrist + a * along + b * across
+    confidence = np.where(np.isfinite(points).all(-1), 0.9, 0.0).astype(np.float32)
+    return points, confidence, angle
+
+
+def hand_turn_deg(rig) -> float:
+    """The posed meta-rig's left hand's turn from its forearm as the camera sees it (image-plane
+    degrees, the image's y down as in the track): Blender's axes from the camera's are x right,
+    y away, z up."""
+    hand, forearm = (rig.pose.bones[n] for n in ("hand.L", "forearm.L"))
+    a, b = (np.array(rig.matrix_world.to_3x3() @ (p.tail - p.head)) for p in (hand, forearm))
+    turn = np.arctan2(-a[2], a[0]) - np.arctan2(-b[2], b[0])
+    return float(np.degrees((turn + np.pi) % (2 * np.pi) - np.pi))
+
+
+def hand_bend_deg(rig, scene, frames: list[int]) -> np.ndarray:
+    """(len(frames),) the keyed meta-rig's left hand's angle to its forearm, frame by frame."""
+    bend = []
+    for frame in frames:
+        scene.frame_set(frame)
+        hand, forearm = (rig.pose.bones[n] for n in ("hand.L", "forearm.L"))
+        a, b = (np.array(p.tail - p.head) for p in (hand, forearm))
+        bend.append(np.degrees(np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))))
+    return np.array(bend)
+
+
 def test_blender_live_poses_and_records_the_frames(engine, track):
-    """Published frames over real zmq → the add-on's receiver → the skeleton posed, then keyed.
-    (Blender's timers never fire in the bpy wheel: the test calls what the timer calls.)"""
+    """Published frames over real zmq → the add-on's receiver → the skeleton and a meta-rig
+    posed, then keyed; the detector's hand points travel with each frame and turn the rig's
+    hands live and in the recording as in any lift. (Blender's timers never fire in the bpy
+    wheel: the test calls what the timer calls.)"""
     bpy = pytest.importorskip("bpy")
     import addon_utils
 
     from blender_addon import jobs
     from blender_addon.anim import fcurve_list
     from blender_addon.live import LiveSession, Receiver, to_blender
-    from mpm_backend.live import Publisher
+    from mpm_backend.live import Detected, Publisher
     from tests.live_backend import free_port
 
     bpy.ops.wm.read_homefile(use_empty=True)
     addon_utils.enable("blender_addon", default_set=True)
+    addon_utils.enable("rigify", default_set=True)
     assert hasattr(bpy.types, "MPM_OT_live")  # the toggle registered with the add-on
     bpy.context.scene.render.fps = 30
+    bpy.ops.object.armature_human_metarig_add()
+    rig = bpy.context.active_object
     uv, size = track
+    points, confidence, waved = with_waving_hands(uv)
     address = f"tcp://127.0.0.1:{free_port()}"
-    publisher, receiver = Publisher(address), Receiver(address)
+    publisher, receiver = Publisher(address, fps=30.0), Receiver(address)
     try:
         time.sleep(0.5)  # a SUB socket misses what is sent before it has joined
-        for frame in streamed(StreamLifter(engine, "h36m17", 30.0, size, 1, 27), uv):
-            publisher(frame)
+        lifter = StreamLifter(engine, "blazepose33", 30.0, size, 1, 27)
+        out = [lifter.push(p, c) for p, c in zip(points, confidence, strict=True)]
+        for frame in [f for f in out if f is not None] + lifter.flush():
+            k = frame.index
+            publisher(frame, Detected(points[k], confidence[k], "blazepose33"))
         frames, deadline = [], time.monotonic() + 10
         while len(frames) < 30 and time.monotonic() < deadline:
             frames += receiver.take()
@@ -181,21 +236,40 @@ def test_blender_live_poses_and_records_the_frames(engine, track):
     finally:
         receiver.close()
         publisher.close()
-    assert [f[0] for f in frames] == list(range(30))
-    session = LiveSession(bpy.context.scene, jobs.LiftOptions(), 30.0, record=True)
-    session.show(frames)
+    assert [f.index for f in frames] == list(range(30))
+    assert frames[0].fps == 30.0 and frames[0].points.layout == "blazepose33"
+    np.testing.assert_allclose(frames[7].points.keypoints[0], points[7], rtol=1e-6)
+    options = jobs.LiftOptions(target=rig.name, rig="AUTO")
+    session = LiveSession(bpy.context.scene, options, None, record=True)
+    turns = []
+    for frame in frames:  # as the timer would, a frame at a time
+        session.show([frame])
+        bpy.context.view_layer.update()
+        turns.append(hand_turn_deg(rig))
+    # Live, the rig's hand turns from its forearm as the detector's points do: ±40° in the
+    # image, read back through one frame's lifted 3D (within some 12° of it, 0.9 correlation).
+    assert np.corrcoef(turns, waved)[0, 1] > 0.8 and np.ptp(turns) > 60.0
     skeleton = session.skeleton
     bpy.context.view_layer.update()
-    joints = to_blender(frames[-1][1], frames[-1][2])
+    joints = to_blender(frames[-1].joints3d, frames[-1].root)
     shin = skeleton.pose.bones["mpm_shin.L"]
     posed = np.array(skeleton.matrix_world.to_3x3() @ (shin.tail - shin.head))
     source = joints[H36M17.index("left_ankle")] - joints[H36M17.index("left_knee")]
     cosine = posed @ source / np.linalg.norm(posed) / np.linalg.norm(source)
     assert cosine > 0.99  # the live pose follows the newest frame's shin
+    plain = LiveSession(bpy.context.scene, options, None, record=True)
+    plain.show([f._replace(points=None) for f in frames])  # as an older publisher sends them
+    plain.finish()
+    unturned = hand_bend_deg(rig, bpy.context.scene, list(range(1, 31)))
     names = session.finish()
     recorded = bpy.data.objects[names[0]]
     keys = {len(c.keyframe_points) for c in fcurve_list(recorded.animation_data.action, recorded)}
     assert max(keys) == 30
+    assert recorded["mpm_track_layout"] == "blazepose33"  # kept for later retargets
+    bend = hand_bend_deg(rig, bpy.context.scene, list(range(1, 31)))
+    # Recorded, the hand turns by the points too (17-47° from the forearm); without them it
+    # keeps one angle to its forearm throughout.
+    assert np.ptp(unturned) < 0.5 and np.ptp(bend) > 20.0
     addon_utils.disable("blender_addon", default_set=True)
 
 
