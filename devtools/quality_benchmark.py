@@ -211,19 +211,30 @@ def read_rig(path: Path) -> dict:
         column += len(channels)
     rest_positions, _ = forward_kinematics(dataclasses.replace(bvh, motion=rest))
     moving, keyed = qm.varying_channels(bvh.motion, bvh.channels, bvh.names)
-    lowest = forward_kinematics(bvh)[0][..., 1].min(axis=1)
+    heights = forward_kinematics(bvh)[0][..., 1]
     floor = float(rest_positions[0, :, 1].min())
     feet = [bvh.index(name) for name in ("foot.L", "foot.R")]
+    under = [_subtree(bvh.parents, foot) for foot in feet]  # each foot with its toes and heel
     thighs = [bvh.index(name) for name in ("thigh.L", "thigh.R")]
     return {
         "joints": joints,
-        "lowest": lowest,
+        "lowest": heights.min(axis=1),
+        "feet_lowest": np.stack([heights[:, joints_of].min(axis=1) for joints_of in under], 1),
         "floor": floor,
         "ankle": float(rest_positions[0, feet, 1].mean()) - floor,
         "hip": float(rest_positions[0, thighs, 1].mean()) - floor,
         "moving": moving,
         "keyed": keyed,
     }
+
+
+def _subtree(parents: np.ndarray, root: int) -> list[int]:
+    """The BVH joint ``root`` and every joint (end sites too) under it."""
+    inside = [root]
+    for joint, parent in enumerate(parents):
+        if parent in inside:
+            inside.append(joint)
+    return inside
 
 
 def run_batch(tracks: Path, out: Path, flags: list[str], engine) -> int:
@@ -292,8 +303,9 @@ def measure_run(out: Path, name: str, flags: list[str], truths: dict) -> dict:
         n = min(len(rig["joints"]), len(truth))
         lows = (rig["lowest"][:n], lowest[:n])
         per_clip[label] = qm.measure(
-            truth[:n], rig["joints"][:n], rig["floor"], rig["ankle"], floor, FPS, rig["hip"], lows
-        )
+            truth[:n], rig["joints"][:n], rig["floor"], rig["ankle"], floor, FPS, rig["hip"], lows,
+            rig["feet_lowest"][:n],
+        )  # fmt: skip
         contact = qm.contacts(truth[:n], FPS)
         speeds[""].append(qm.contact_speed_cm(rig["joints"][:n], contact))
         speeds["_truth"].append(qm.contact_speed_cm(truth[:n], contact))

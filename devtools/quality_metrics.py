@@ -293,6 +293,7 @@ def measure(
     fps: float = 30.0,
     rig_hip: float | None = None,
     lowest: tuple[np.ndarray, np.ndarray] | None = None,
+    feet_lowest: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric of one clip: the rig's joints against the truth's, both (T, 17, 3), Y up.
 
@@ -303,6 +304,9 @@ def measure(
     pelvis height over the truth's standing hip height (leg length plus its ankles' low height).
     lowest: (T,) each frame's lowest point of the rig and of the truth (every joint and end
     site: toes, heels), for the feet below the floor; None leaves that measure out.
+    feet_lowest: (T, 2) the rig's left and right foot's lowest point (toes, heel), for how far
+    a planted foot floats over its floor in the truth's contacts (a foot held flat while its
+    ankle rises); None leaves it out (the truth's is not measured).
     Keys ending in `_truth` are the same measure on the ground truth.
     """
     contact = contacts(truth, fps)
@@ -344,6 +348,10 @@ def measure(
     out["start_hip_error_m"] = out["start_hip_m"] - out["start_hip_expected_m"]
     out["leg_scale"] = float(scale)
     out["held_in_swing_pct"] = held_in_swing_pct(rig, truth, scale)
+    if feet_lowest is not None:
+        over = (np.asarray(feet_lowest)[: len(rig)] - rig_floor)[contact[: len(rig)]]
+        out["planted_foot_over_floor_cm"] = percentile(over * 100.0, 95)
+        out["planted_foot_over_floor_cm_truth"] = float("nan")
     rotation = align_rotation(rig, truth)
     errors = bone_errors_deg(rig, truth, rotation)
     out["bone_error_median_deg"] = percentile(errors, 50)

@@ -43,6 +43,13 @@ METRICS = (
     ("below_floor_m", "lowest foot point below the floor (m)", ".3f", "≤ 0.02", "max"),
     ("below_ground_m", "lowest ankle below its footprints' plane (m)", ".3f", "", "max"),
     ("contact_height_m", "planted ankle above its standing height (m)", "+.3f", "", None),
+    (
+        "planted_foot_over_floor_cm",
+        "planted foot's lowest point over the floor, p95 (cm)",
+        ".1f",
+        "",
+        None,
+    ),  # fmt: skip
     ("contact_speed_median_cm", "foot speed in contact, median (cm/frame)", ".2f", "≤ 0.3", None),
     ("contact_speed_p95_cm", "foot speed in contact, p95 (cm/frame)", ".2f", "≤ 1.0", None),
     ("limb_accel_mm", "limb acceleration (mm/frame²)", ".2f", "", None),
@@ -237,7 +244,10 @@ def section(text: str, command: str, info: dict) -> str:
         "floor, the scene's ground; the mocap's floor), not the ankle joint: a kick sweeps the "
         "ankle below its standing height without touching the floor (the mocap's soccer kick "
         "does); the lowest ankle under the footprints' ground is shown too. Planted ankle: a footprint's height above the rig's floor minus its rest "
-        "ankle height. Start hip height: the rig's first-frame pelvis above its rest floor "
+        "ankle height. Planted foot's lowest point: the lowest of the rig's foot and what "
+        "hangs from it (toes, heel) over its floor in the mocap's contacts, p95 (a planted "
+        "foot held flat while its ankle rises floats). Start hip height: the rig's first-frame "
+        "pelvis above its rest floor "
         "against its rest pelvis height times the mocap's first-frame pelvis height over its "
         "standing one (legs + ankle height). Bone directions after one rotation per clip "
         "(Kabsch); the rig's accelerations are divided by the leg-length ratio before the "

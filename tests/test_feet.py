@@ -1,6 +1,7 @@
 """Feet that plant (blender_addon.core.feet, through retarget.solve), numpy only: a CMU walk on
-the Blender meta-rig's rest pose. In contact a foot lies as flat as at rest and points where the
-pelvis points; in the air it follows the shin; in between it blends without a jump.
+the Blender meta-rig's rest pose. In contact a foot lies as flat as at rest, rolling onto its toe
+as the ankle rises, and points where the pelvis points; in the air it follows the shin; in
+between it blends without a jump.
 """
 
 from __future__ import annotations
@@ -111,19 +112,41 @@ def test_contacts_found_on_the_walk(walk):
     assert np.all(result.foot_weights[result.contacts] == 1.0)
 
 
-def test_planted_foot_lies_as_flat_as_at_rest(walk):
-    """The sole's angle to the floor in contact is the rest pose's (within 2 degrees); following
-    the shin instead (no contacts) it is tens of degrees off."""
+def lowest_mm(rest: RestPose, foot: str, matrices: np.ndarray) -> np.ndarray:
+    """(T,) the posed foot's lowest point (its bones' heads and tails, toes too) over its rest
+    lowest point (the rig's floor), millimetres."""
+    points = feet._subtree_points(rest, foot)  # the foot's own frame, off its head
+    heights = (
+        np.einsum("tij,nj->tni", matrices[:, :3, :3], points)[..., 2] + matrices[:, None, 2, 3]
+    )
+    rest_low = np.min((points @ rest.rotation(foot).T)[:, 2]) + rest[foot].head[2]
+    return 1000.0 * (heights.min(axis=1) - rest_low)
+
+
+def test_planted_foot_lies_flat_then_rolls_onto_its_toe(walk):
+    """In contact the sole lies at the rest pose's angle to the floor (within 2 degrees) while
+    the ankle is down; as the ankle rises before lift-off the foot pitches onto its toe, which
+    stays on the floor (within 3 cm over it, and not under it): held flat the foot floats up
+    to 12 cm, and following the shin it is tens of degrees off throughout."""
     rest, rig_map, joints, fps, result, pose = walk
     shin_only = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.zeros((len(joints), 2)))
     before = pose_world_matrices(rest, shin_only.rotations, shin_only.locations, bones=FEET)
+    flat = []
     for k, foot in enumerate(FEET):
         down = result.contacts[:, k]
         rest_angle = elevation_deg(rest.rotation(foot)[:, 1])  # the sole's axis, head to tail
-        error = np.abs(elevation_deg(pose[foot][down, :3, 1]) - rest_angle)
-        assert error.max() < 2.0, (foot, error.max())
+        error = np.abs(elevation_deg(pose[foot][:, :3, 1]) - rest_angle)
+        drop = rest[foot].head[2] - 0.0167  # the rest ankle over the rest foot's lowest point
+        flat_low = 1000.0 * (pose[foot][:, 2, 3] - rest[foot].head[2])  # if held flat
+        flat.append(error[down & (flat_low < 2000.0 * feet.SOLE * drop)])  # it would touch
+        low = lowest_mm(rest, foot, pose[foot])[down]
+        assert -5.0 < low.min() and low.max() < 30.0, (foot, low.min(), low.max())
+        assert flat_low[down].max() > 100.0  # the ankle does rise 10 cm in contact
+        assert error[down].max() > 30.0  # ... and the foot rolls
         following = np.abs(elevation_deg(before[foot][down, :3, 1]) - rest_angle)
         assert np.median(following) > 5.0, (foot, np.median(following))
+    flat = np.concatenate(flat)  # the walk's right ankle stands 2 cm higher: that foot rolls
+    assert len(flat) > 10 and flat.max() < 2.0, (len(flat), flat.max())
 
 
 def test_planted_foot_points_where_the_pelvis_points(walk):
@@ -242,13 +265,15 @@ def test_given_contacts_are_used():
         followed = np.isclose(np.abs(never.rotations[foot][:, 0]), 1.0, atol=1e-9)
         assert followed.mean() > 0.5, foot
         assert lowest[~followed, k].min() > -0.007, foot  # the sole, 5 mm, and 2 mm of steps
+    touching = np.mean(lowest < 0.01, axis=0)  # a toe or the sole within 1 cm of the floor
+    assert np.all(touching < 0.4), touching  # the swing's, and a stance's ankle 1-2 cm up
     always = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.ones((len(joints), 2)))
     lowest = foot_lowest(rest, always)
-    for k, foot in enumerate(FEET):  # planted all along: rest orientation turned about Z only,
-        y = always.world_rotations[foot][:, :, 1]  # unless the ankle dips under its floor
-        flat = np.isclose(y[:, 2], rest.rotation(foot)[2, 1], atol=1e-9)
-        assert flat.mean() > 0.9, foot
-        assert np.all(lowest[~flat, k] > -0.007), foot
+    for k, foot in enumerate(FEET):  # planted all along: flat, or rolled onto the floor,
+        y = always.world_rotations[foot][:, :, 1]  # and a foot swinging high barely turned
+        pitch = elevation_deg(y) - elevation_deg(rest.rotation(foot)[:, 1])
+        assert np.mean(lowest[:, k] < 0.01) > 0.7, foot
+        assert np.all(lowest[:, k] > -0.007) and np.abs(pitch).max() <= feet.MAX_ROLL_DEG, foot
     with pytest.raises(ValueError, match="contacts"):
         retarget.solve(joints, rest, rig_map, contacts=np.zeros((3, 2)))
 

@@ -104,6 +104,23 @@ def test_below_ground_is_the_deepest_ankle_under_its_ground():
     assert abs(qm.measure(walking(), rig, 0.0, 0.1)["below_ground_m"] - 0.04) < 1e-6
 
 
+def test_a_planted_foot_floating_over_the_floor_is_measured_in_the_truth_s_contacts():
+    """A rig whose left foot, planted, floats 4 cm up in a fifth of its contact frames (held
+    flat while the ankle rises) reads 4 cm at the p95; swinging feet up high do not count."""
+    truth = walking()
+    contact = qm.contacts(truth)
+    feet = np.where(contact, 0.0, 0.3)  # every foot on the floor when down, high in the swing
+    down = np.flatnonzero(contact[:, 0])
+    feet[down[::5], 0] = 0.04
+    m = qm.measure(truth, truth, 0.0, 0.1, feet_lowest=feet)
+    assert m["planted_foot_over_floor_cm"] == pytest.approx(4.0)
+    assert math.isnan(m["planted_foot_over_floor_cm_truth"])
+    assert qm.measure(truth, truth, 0.0, 0.1, feet_lowest=np.where(contact, 0.0, 0.3))[
+        "planted_foot_over_floor_cm"
+    ] == pytest.approx(0.0)
+    assert "planted_foot_over_floor_cm" not in qm.measure(truth, truth, 0.0, 0.1)
+
+
 def test_below_the_floor_is_the_lowest_foot_point_not_the_ankle():
     """A kick sweeps the ankle 4 cm under its standing height, the toes 1 cm over the floor: not
     below it; a toe 3 cm through the floor is, whatever its ankle does."""

@@ -380,13 +380,14 @@ def test_generated_rigify_fk_controls_drive_the_deform_chain(metarig):
                 assert np.allclose(
                     np.array(rig.pose.bones[name].matrix), pose[name][frame], atol=1e-4
                 ), name
-            # the FK foot controls drive the ORG feet: planted, the sole keeps its rest slope
+            # the FK foot controls drive the ORG feet: planted, the sole keeps its rest slope,
+            # or rolls down onto its toes where the ankle stands higher than a flat foot reaches
             for foot, org in (("foot_fk.L", "ORG-foot.L"), ("foot_fk.R", "ORG-foot.R")):
                 y = np.array(rig.pose.bones[org].matrix)[:3, 1]
                 assert np.allclose(y, result.world_rotations[foot][frame][:, 1], atol=1e-4)
                 if result.foot_weights[frame, int(rig_map.feet[foot] == "right")] == 1.0:
                     rest_y = np.array(rig.data.bones[org].matrix_local)[:3, 1]
-                    assert abs(y[2] - rest_y[2]) < 1e-4, org
+                    assert y[2] < rest_y[2] + 1e-4, org
             for org, (a, b) in {
                 "ORG-thigh.L": ("left_hip", "left_knee"),
                 "ORG-shin.R": ("right_knee", "right_ankle"),

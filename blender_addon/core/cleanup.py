@@ -55,6 +55,10 @@ BODY_CUTOFF_HZ = 2.0
 BALANCE_SHARE = 0.3
 BALANCE_SPREAD = 0.3
 BALANCE_HEIGHT = 0.3
+# A planted ankle the lift raises more than this (m) over its contact's low is let up by the
+# rest: a heel rising before the foot lifts off (or coming down as it lands) while the toes stay
+# down (`feet` rolls the rig's foot onto them); less is the lift's jitter, held on the floor.
+HEEL_RISE = 0.005
 # A detector losing someone for under this long (seconds: a blur, a passer-by) leaves the lift
 # to bridge the gap, and a planted foot stays planted through it; longer, or before the first
 # or after the last sighting, nobody was seen and no contact is read.
@@ -317,11 +321,13 @@ def _lock_corrections(
     blend_frames: int,
     floor: float | None,
     anchor_from: np.ndarray | None = None,
+    heel_rise: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per ankle, (T, 2, 3) the move onto its contact's anchor (across the floor, and down or
     up to ``floor`` when given) and (T, 2) how much it is held: 1 in a contact, easing
     (smoothstep) to 0 over ``blend_frames`` frames either side. The anchors are read on
-    ``anchor_from`` (T, 17, 3) where given, else on ``joints``."""
+    ``anchor_from`` (T, 17, 3) where given, else on ``joints``. With ``heel_rise`` (m) an
+    ankle raised more than that over its contact's low (10th percentile) stays up by the rest."""
     num = len(joints)
     correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
     for k, ankle in enumerate(ANKLES):
@@ -332,6 +338,9 @@ def _lock_corrections(
             inside[:, :2] = _anchor(held) - points[:, :2]
             if floor is not None:
                 inside[:, 2] = floor - points[:, 2]
+                if heel_rise is not None:
+                    rise = points[:, 2] - np.percentile(points[:, 2], 10)
+                    inside[:, 2] += np.maximum(rise - heel_rise, 0.0)
             correction[start:end, k] = inside
             weight[start:end, k] = 1.0
             for step in range(1, blend_frames + 1):
@@ -372,7 +381,8 @@ def foot_lock(
     Within a contact the ankle sits at the contact's median horizontal position over its
     stiller half (the foot's still middle, not its landing and lift-off) and, with ``floor``,
     at that height: a planted ankle the lift holds over the floor (the higher foot of a wide
-    stance) stands on it, and a free ankle is kept off the floor's underside; over
+    stance) stands on it, but for a heel the lift raises over the contact's low (HEEL_RISE),
+    and a free ankle is kept off the floor's underside; over
     ``blend_frames`` frames before and after, the correction fades in and out (smoothstep).
     With ``move_body`` the whole body first moves by the held feet's weighted mean correction:
     a lifted planted foot drifts mostly because the lifted root does (its depth), and moving
@@ -387,13 +397,17 @@ def foot_lock(
     contacts = np.asarray(contacts, dtype=bool)
     if contacts.shape != (len(joints), 2):
         raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
-    correction, weight = _lock_corrections(joints, contacts, blend_frames, floor)
+    heel_rise = None if move_body else HEEL_RISE
+    correction, weight = _lock_corrections(joints, contacts, blend_frames, floor, None, heel_rise)
     out = joints.copy()
     if move_body:
         out = _move_body(joints, joints[:, list(ANKLES)] + correction, weight, fps)
         # The same anchors, reached from where the body now is: a blend then fades what the
         # body's move left to the leg (faded whole, it would pull a free foot back, then drop it).
-        correction, _ = _lock_corrections(out, contacts, blend_frames, floor, anchor_from=joints)
+        # The body stands on flat feet; a heel the lift raises lets its ankle up (HEEL_RISE).
+        correction, _ = _lock_corrections(
+            out, contacts, blend_frames, floor, anchor_from=joints, heel_rise=HEEL_RISE
+        )
     if floor is not None:  # a free foot the lowered body would put under the floor stays on it
         correction[..., 2] += np.maximum(floor - out[:, list(ANKLES), 2] - correction[..., 2], 0)
     for k, ankle in enumerate(ANKLES):

@@ -13,8 +13,10 @@ a world orientation that is
 - a slerp between the two, the weight ramping in and out (smoothstep) over a few frames around
   each contact, as `cleanup.foot_lock` blends its correction, so nothing pops.
 
-Toes (and anything else below the foot) keep an identity basis: they follow the foot. All
-rotations here are in armature space (``up`` is world +Z there); numpy only, no bpy.
+A planted foot whose ankle the source raises (a heel coming up before the foot lifts off) rolls
+onto its toes (`feet_above_floor`). Toes (and anything else below the foot) keep an identity
+basis: they follow the foot. All rotations here are in armature space (``up`` is world +Z
+there); numpy only, no bpy.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ EASE_SECONDS = 0.1
 # sole's thickness (5 mm under the meta-rig's 8.5 cm ankle), so a planted foot stays flat through
 # the source ankle's millimetre dips, in whatever units the armature has.
 SOLE = 0.06
+# A planted foot whose ankle stands higher than the flat foot reaches (a heel the source raises
+# before the foot lifts off) pitches down onto the floor by up to this (degrees); an ankle held
+# higher than that reaches is lifting off, or held up in error, and the pitch fades (`_roll`).
+MAX_ROLL_DEG = 45.0
+ANGLES = np.radians(np.arange(-60.0, 60.25, 0.5))  # the pitches tried, nearest 0 first
+ANGLES = ANGLES[np.argsort(np.abs(ANGLES), kind="stable")]
 
 
 def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
@@ -160,6 +168,7 @@ def lift_to_floor(
     side: np.ndarray,
     ease_frames: int = 3,
     sole: float = 0.0,
+    planted: np.ndarray | None = None,
 ) -> np.ndarray:
     """(T, 3, 3) foot world rotations pitched about the ankle (toe up, or heel up) only as far
     as it takes to keep the foot's lowest point (``points`` (N, 3), the foot's own frame) no
@@ -167,7 +176,10 @@ def lift_to_floor(
     put its toes through it. The pitch eases in and out over ``ease_frames`` either side, never
     under what a frame needs, so a foot sweeping past the floor does not snap. ankle: (T, 3)
     the foot's head; rotation: (T, 3, 3) its world rotation; side: (3,) the axis it pitches
-    about, in its own frame (its rest side to side: well defined however the shin swings it)."""
+    about, in its own frame (its rest side to side: well defined however the shin swings it).
+    planted: (T,) planted weights: a planted foot whose lowest point stands more than ``sole``
+    over the floor (its ankle raised: a heel coming up before lift-off) rolls onto it
+    (`_roll`)."""
     rotation = np.asarray(rotation, dtype=float)
     axis = rotation @ side
     wanted = floor - sole - ankle @ up  # the lowest point's allowed height off the ankle
@@ -175,13 +187,41 @@ def lift_to_floor(
     sunk = np.flatnonzero(np.min(offsets @ up, axis=1) < wanted)
     need = np.zeros(len(rotation))
     if len(sunk):
-        angles = np.radians(np.arange(-60.0, 60.25, 0.5))  # candidate pitches, nearest 0 first
-        angles = angles[np.argsort(np.abs(angles), kind="stable")]
-        heights = _pitched_heights(offsets[sunk], axis[sunk], up, angles)  # (S, A)
+        heights = _pitched_heights(offsets[sunk], axis[sunk], up, ANGLES)  # (S, A)
         ok = heights >= wanted[sunk, None]
         pick = np.where(ok.any(axis=1), np.argmax(ok, axis=1), np.argmax(heights, axis=1))
-        need[sunk] = angles[pick]
-    return _rotations_about(axis, _ease(need, ease_frames)) @ rotation
+        need[sunk] = ANGLES[pick]
+    roll = np.zeros(len(rotation))
+    if planted is not None:
+        length = float(np.linalg.norm(points, axis=1).max())
+        roll = _roll(offsets, axis, up, wanted + 2.0 * sole, planted, length)
+    return _rotations_about(axis, _ease(need, ease_frames) + roll) @ rotation
+
+
+def _roll(
+    offsets: np.ndarray,
+    axis: np.ndarray,
+    up: np.ndarray,
+    top: np.ndarray,
+    planted: np.ndarray,
+    length: float,
+) -> np.ndarray:
+    """(T,) the pitch (radians about ``axis`` (T, 3)) that brings a planted foot's lowest point
+    (of ``offsets`` (T, N, 3) off the ankle) down to ``top`` (T,) off the ankle, the nearer way
+    (onto the toes, or the heel), by at most MAX_ROLL_DEG, times its ``planted`` (T,) weight.
+    Out of reach it fades over half the foot's ``length``: a foot held that far up is in the
+    air, whatever its contact says. Not eased: a wider roll would put the toe through the floor."""
+    roll = np.zeros(len(offsets))
+    raised = np.flatnonzero((np.min(offsets @ up, axis=1) > top) & (planted > 0))
+    if len(raised):
+        rolls = ANGLES[np.abs(ANGLES) <= np.radians(MAX_ROLL_DEG)]
+        heights = _pitched_heights(offsets[raised], axis[raised], up, rolls)
+        ok = heights <= top[raised, None]
+        best = np.where(ok.any(axis=1), np.argmax(ok, axis=1), heights.argmin(axis=1))
+        short = np.maximum(heights[np.arange(len(raised)), best] - top[raised], 0.0)
+        fade = np.clip(1.0 - short / (0.5 * length), 0.0, 1.0)
+        roll[raised] = rolls[best] * fade * planted[raised]
+    return roll
 
 
 def _pitched_heights(
@@ -231,12 +271,14 @@ def feet_above_floor(
     up: np.ndarray,
     ankle_floor: float,
     fps: float = 30.0,
+    weights: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Basis quaternions and world rotations of the map's feet, each lifted (`lift_to_floor`)
-    so no toe or heel goes under the floor. pose: Blender pose matrices (T, 4, 4) of the feet
-    and their parents (`kinematics.pose_world_matrices`); ankle_floor: the ankles' height when
-    standing (armature units along ``up``): the floor is as far under it as the rest foot's
-    lowest point is under its ankle."""
+    so no toe or heel goes under the floor, and a planted one (``weights`` (T, 2), left then
+    right: `contact_weights`) whose ankle is raised pitched down onto it. pose: Blender pose
+    matrices (T, 4, 4) of the feet and their parents (`kinematics.pose_world_matrices`);
+    ankle_floor: the ankles' height when standing (armature units along ``up``): the floor is as
+    far under it as the rest foot's lowest point is under its ankle."""
     rotations, worlds = {}, {}
     ease = max(1, int(round(EASE_SECONDS * fps)))
     for bone in rig_map.feet:
@@ -248,7 +290,8 @@ def feet_above_floor(
         side = unit(np.cross(r_rest[:, 1], up))  # across the rest foot, level
         side = r_rest.T @ side if np.any(side) else np.array([1.0, 0.0, 0.0])
         floor, sole = ankle_floor - drop, SOLE * drop
-        w = lift_to_floor(points, m[:, :3, 3], m[:, :3, :3], up, floor, side, ease, sole)
+        planted = None if weights is None else weights[:, FOOT_SIDES.index(rig_map.feet[bone])]
+        w = lift_to_floor(points, m[:, :3, 3], m[:, :3, :3], up, floor, side, ease, sole, planted)
         parent = effective_parent(rest, rig_map, bone)
         if parent is None:
             basis = r_rest.T @ w

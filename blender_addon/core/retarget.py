@@ -252,7 +252,7 @@ def _root_motion(
         rotations, world = leg_reach.reach_floor(
             rest, rig_map, (rotations, world), location, wanted, weights, floor[2], held
         )
-    rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps)
+    rotations, world = _lift_feet(rest, rig_map, (rotations, world), location, floor, fps, weights)
     return location, rotations, world
 
 
@@ -338,10 +338,12 @@ def _lift_feet(
     location: np.ndarray,
     floor: tuple[np.ndarray, np.ndarray, np.ndarray, float, float],
     fps: float,
+    weights: np.ndarray | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The basis and world rotations (``solved``) with the map's feet pitched up where their
-    toes or heels would go under the rig's floor (`feet.feet_above_floor`), the root where it
-    finally stands. floor: as `_ground_rig` has it."""
+    toes or heels would go under the rig's floor, and planted ones (``weights`` (T, 2)) with a
+    raised ankle pitched down onto it (`feet.feet_above_floor`), the root where it finally
+    stands. floor: as `_ground_rig` has it."""
     rotations, world = solved
     *_, up, _, rig_floor = floor
     names = [b for b in rig_map.feet if b in rest]
@@ -351,7 +353,7 @@ def _lift_feet(
     pose = pose_world_matrices(
         rest, rotations, {rig_map.root: location}, rig_map=rig_map, bones=wanted
     )
-    lifted = feet.feet_above_floor(rest, rig_map, pose, up, rig_floor, fps)
+    lifted = feet.feet_above_floor(rest, rig_map, pose, up, rig_floor, fps, weights)
     return {**rotations, **lifted[0]}, {**world, **lifted[1]}
 
 
