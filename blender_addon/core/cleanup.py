@@ -398,7 +398,9 @@ def foot_lock(
     if contacts.shape != (len(joints), 2):
         raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
     heel_rise = None if move_body else HEEL_RISE
-    correction, weight = _lock_corrections(joints, contacts, blend_frames, floor, None, heel_rise)
+    correction, weight = _lock_corrections(
+        joints, contacts, blend_frames, floor, heel_rise=heel_rise
+    )
     out = joints.copy()
     if move_body:
         out = _move_body(joints, joints[:, list(ANKLES)] + correction, weight, fps)
