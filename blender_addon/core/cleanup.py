@@ -55,9 +55,11 @@ BODY_CUTOFF_HZ = 2.0
 BALANCE_SHARE = 0.3
 BALANCE_SPREAD = 0.3
 BALANCE_HEIGHT = 0.3
-# A planted ankle the lift raises more than this (m) over its contact's low is let up by the
-# rest: a heel rising before the foot lifts off (or coming down as it lands) while the toes stay
-# down (`feet` rolls the rig's foot onto them); less is the lift's jitter, held on the floor.
+# A planted ankle the lift raises in the last HEEL_SECONDS of a contact (or lowers in its first)
+# by more than HEEL_RISE (m) is let up by the rest: a heel rising before the foot lifts off (or
+# coming down as it lands) while the toes stay down (`feet` rolls the rig's foot onto them);
+# less is the lift's jitter, and a raised ankle mid-contact its error: held on the floor.
+HEEL_SECONDS = 0.2
 HEEL_RISE = 0.005
 # A detector losing someone for under this long (seconds: a blur, a passer-by) leaves the lift
 # to bridge the gap, and a planted foot stays planted through it; longer, or before the first
@@ -315,6 +317,22 @@ def _anchor(points: np.ndarray) -> np.ndarray:
     return np.median(across[step <= np.median(step)], axis=0)
 
 
+def _heel_rise(heights: np.ndarray, fps: float) -> np.ndarray:
+    """(N,) how far a contact's ankle (heights (N,)) rises in its last HEEL_SECONDS over where
+    it stood as they began, as far as it goes on rising (the least height from each frame to the
+    end), and likewise in its first HEEL_SECONDS towards the start: a heel comes up just before
+    a lift-off and down at a landing; a higher ankle elsewhere is the lift's error."""
+    span = min(max(1, int(round(HEEL_SECONDS * fps))), len(heights))
+    out = np.zeros(len(heights))
+    for forward in (True, False):
+        towards_end = heights if forward else heights[::-1]
+        last = np.minimum.accumulate(towards_end[-span:][::-1])[::-1]
+        up = np.zeros(len(heights))
+        up[-span:] = last - last[0]
+        out = np.maximum(out, up if forward else up[::-1])
+    return out
+
+
 def _lock_corrections(
     joints: np.ndarray,
     contacts: np.ndarray,
@@ -322,12 +340,13 @@ def _lock_corrections(
     floor: float | None,
     anchor_from: np.ndarray | None = None,
     heel_rise: float | None = None,
+    fps: float = 30.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per ankle, (T, 2, 3) the move onto its contact's anchor (across the floor, and down or
     up to ``floor`` when given) and (T, 2) how much it is held: 1 in a contact, easing
     (smoothstep) to 0 over ``blend_frames`` frames either side. The anchors are read on
-    ``anchor_from`` (T, 17, 3) where given, else on ``joints``. With ``heel_rise`` (m) an
-    ankle raised more than that over its contact's low (10th percentile) stays up by the rest."""
+    ``anchor_from`` (T, 17, 3) where given, else on ``joints``. With ``heel_rise`` (m) a heel
+    raised more than that at the contact's ends (`_heel_rise`) stays up by the rest."""
     num = len(joints)
     correction, weight = np.zeros((num, 2, 3)), np.zeros((num, 2))
     for k, ankle in enumerate(ANKLES):
@@ -339,8 +358,7 @@ def _lock_corrections(
             if floor is not None:
                 inside[:, 2] = floor - points[:, 2]
                 if heel_rise is not None:
-                    rise = points[:, 2] - np.percentile(points[:, 2], 10)
-                    inside[:, 2] += np.maximum(rise - heel_rise, 0.0)
+                    inside[:, 2] += np.maximum(_heel_rise(points[:, 2], fps) - heel_rise, 0.0)
             correction[start:end, k] = inside
             weight[start:end, k] = 1.0
             for step in range(1, blend_frames + 1):
@@ -381,7 +399,7 @@ def foot_lock(
     Within a contact the ankle sits at the contact's median horizontal position over its
     stiller half (the foot's still middle, not its landing and lift-off) and, with ``floor``,
     at that height: a planted ankle the lift holds over the floor (the higher foot of a wide
-    stance) stands on it, but for a heel the lift raises over the contact's low (HEEL_RISE),
+    stance) stands on it, but for a heel the lift raises as the foot leaves or lands (HEEL_RISE),
     and a free ankle is kept off the floor's underside; over
     ``blend_frames`` frames before and after, the correction fades in and out (smoothstep).
     With ``move_body`` the whole body first moves by the held feet's weighted mean correction:
@@ -399,7 +417,7 @@ def foot_lock(
         raise ValueError(f"contacts must be ({len(joints)}, 2), got {contacts.shape}")
     heel_rise = None if move_body else HEEL_RISE
     correction, weight = _lock_corrections(
-        joints, contacts, blend_frames, floor, heel_rise=heel_rise
+        joints, contacts, blend_frames, floor, heel_rise=heel_rise, fps=fps
     )
     out = joints.copy()
     if move_body:
@@ -408,7 +426,7 @@ def foot_lock(
         # body's move left to the leg (faded whole, it would pull a free foot back, then drop it).
         # The body stands on flat feet; a heel the lift raises lets its ankle up (HEEL_RISE).
         correction, _ = _lock_corrections(
-            out, contacts, blend_frames, floor, anchor_from=joints, heel_rise=HEEL_RISE
+            out, contacts, blend_frames, floor, anchor_from=joints, heel_rise=HEEL_RISE, fps=fps
         )
     if floor is not None:  # a free foot the lowered body would put under the floor stays on it
         correction[..., 2] += np.maximum(floor - out[:, list(ANKLES), 2] - correction[..., 2], 0)
