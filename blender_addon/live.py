@@ -45,26 +45,26 @@ class Received(NamedTuple):
     points: extremities.TrackPoints | None  # the detector's own 2D of this frame (1 frame)
     fps: float | None  # the source's frame rate
 
-
-def received(message: protocol.Message) -> Received:
-    """A "live_frame" message → its frame."""
-    result, arrays = message.header.get("result", {}), message.arrays
-    points = None
-    if "keypoints" in arrays and "keypoint_confidence" in arrays:
-        points = extremities.TrackPoints(
-            np.array(arrays["keypoints"], float)[None],
-            np.array(arrays["keypoint_confidence"], float)[None],
-            message.layouts["keypoints"],
+    @classmethod
+    def from_message(cls, message: protocol.Message) -> Received:
+        """A "live_frame" message → its frame."""
+        result, arrays = message.header.get("result", {}), message.arrays
+        points = None
+        if "keypoints" in arrays and "keypoint_confidence" in arrays:
+            points = extremities.TrackPoints(
+                np.array(arrays["keypoints"], float)[None],
+                np.array(arrays["keypoint_confidence"], float)[None],
+                message.layouts["keypoints"],
+            )
+        confidence = arrays.get("confidence")
+        return cls(
+            int(result.get("index", -1)),
+            np.array(arrays["joints3d"]),
+            np.array(arrays["root"]),
+            None if confidence is None else np.array(confidence),
+            points,
+            float(result["fps"]) if result.get("fps") else None,
         )
-    confidence = arrays.get("confidence")
-    return Received(
-        int(result.get("index", -1)),
-        np.array(arrays["joints3d"]),
-        np.array(arrays["root"]),
-        None if confidence is None else np.array(confidence),
-        points,
-        float(result["fps"]) if result.get("fps") else None,
-    )
 
 
 class Receiver:
@@ -89,7 +89,7 @@ class Receiver:
                 if not self.socket.poll(100):
                     continue
                 try:
-                    frame = received(protocol.decode(self.socket.recv_multipart()))
+                    frame = Received.from_message(protocol.decode(self.socket.recv_multipart()))
                 except (protocol.ProtocolError, KeyError):
                     continue  # not a live frame of ours
                 with self.lock:

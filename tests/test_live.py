@@ -258,8 +258,11 @@ def test_blender_live_poses_and_records_the_frames(engine, track):
     cosine = posed @ source / np.linalg.norm(posed) / np.linalg.norm(source)
     assert cosine > 0.99  # the live pose follows the newest frame's shin
     plain = LiveSession(bpy.context.scene, options, None, record=True)
-    plain.show([f._replace(points=None) for f in frames])  # as an older publisher sends them
+    # without points, as an older publisher sends them, and from a 15 fps source: with no frame
+    # rate on the panel the take is keyed at the source's, two 30 fps scene frames apart
+    plain.show([f._replace(points=None, fps=15.0) for f in frames])
     plain.finish()
+    assert tuple(rig.animation_data.action.frame_range) == pytest.approx((1.0, 59.0))
     unturned = hand_bend_deg(rig, bpy.context.scene, list(range(1, 31)))
     names = session.finish()
     recorded = bpy.data.objects[names[0]]
