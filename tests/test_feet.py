@@ -17,6 +17,7 @@ from blender_addon.core.retarget import RestPose, pose_world_matrices
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mocap"
 FEET = ("foot.L", "foot.R")
+TOES = ("toe.L", "toe.R")
 
 # The Human meta-rig's rest pose (Add > Armature > Human (Meta-Rig), Blender 4.2), the bones the
 # map and the legs need: (name, parent, head, tail, roll), armature space, Z up, facing -Y.
@@ -112,22 +113,22 @@ def test_contacts_found_on_the_walk(walk):
     assert np.all(result.foot_weights[result.contacts] == 1.0)
 
 
-def lowest_mm(rest: RestPose, foot: str, matrices: np.ndarray) -> np.ndarray:
-    """(T,) the posed foot's lowest point (its bones' heads and tails, toes too) over its rest
-    lowest point (the rig's floor), millimetres."""
-    points = feet._subtree_points(rest, foot)  # the foot's own frame, off its head
-    heights = (
-        np.einsum("tij,nj->tni", matrices[:, :3, :3], points)[..., 2] + matrices[:, None, 2, 3]
-    )
-    rest_low = np.min((points @ rest.rotation(foot).T)[:, 2]) + rest[foot].head[2]
-    return 1000.0 * (heights.min(axis=1) - rest_low)
+def lowest_mm(rest: RestPose, foot: str, pose: dict[str, np.ndarray]) -> np.ndarray:
+    """(T,) the posed foot's lowest point (its bones' heads and tails, toes too, each as posed)
+    over its rest lowest point (the rig's floor), millimetres."""
+    names = feet._subtree(rest, foot)
+    ends = [pose[b][:, 2, 3] + e * rest[b].length * pose[b][:, 2, 1] for b in names for e in (0, 1)]
+    rest_low = min(min(rest[b].head[2], rest[b].tail[2]) for b in names)
+    return 1000.0 * (np.min(ends, axis=0) - rest_low)
 
 
 def test_planted_foot_lies_flat_then_rolls_onto_its_toe(walk):
-    """In contact the sole lies at the rest pose's angle to the floor (within 2 degrees) while
-    the ankle is down; as the ankle rises before lift-off the foot pitches onto its toe, which
-    stays on the floor (within 3 cm over it, and not under it): held flat the foot floats up
-    to 12 cm, and following the shin it is tens of degrees off throughout."""
+    """In contact the sole lies at the rest pose's angle to the floor (within 3 degrees) while
+    the ankle is down; as the ankle rises before lift-off the foot pitches onto its toes, which
+    bend at the ball and stay flat on the floor while the heel comes up, then tilt as the foot
+    pivots on their tips; the foot stays on the floor (within 3 cm over it, and not under it):
+    held flat it floats up to 12 cm, and following the shin it is tens of degrees off
+    throughout."""
     rest, rig_map, joints, fps, result, pose = walk
     shin_only = retarget.solve(joints, rest, rig_map, fps=fps, contacts=np.zeros((len(joints), 2)))
     before = pose_world_matrices(rest, shin_only.rotations, shin_only.locations, bones=FEET)
@@ -135,18 +136,26 @@ def test_planted_foot_lies_flat_then_rolls_onto_its_toe(walk):
     for k, foot in enumerate(FEET):
         down = result.contacts[:, k]
         rest_angle = elevation_deg(rest.rotation(foot)[:, 1])  # the sole's axis, head to tail
-        error = np.abs(elevation_deg(pose[foot][:, :3, 1]) - rest_angle)
+        pitch = elevation_deg(pose[foot][:, :3, 1]) - rest_angle
+        error = np.abs(pitch)
         drop = rest[foot].head[2] - 0.0167  # the rest ankle over the rest foot's lowest point
         flat_low = 1000.0 * (pose[foot][:, 2, 3] - rest[foot].head[2])  # if held flat
         flat.append(error[down & (flat_low < 2000.0 * feet.SOLE * drop)])  # it would touch
-        low = lowest_mm(rest, foot, pose[foot])[down]
+        low = lowest_mm(rest, foot, pose)[down]
         assert -5.0 < low.min() and low.max() < 30.0, (foot, low.min(), low.max())
         assert flat_low[down].max() > 100.0  # the ankle does rise 10 cm in contact
         assert error[down].max() > 30.0  # ... and the foot rolls
         following = np.abs(elevation_deg(before[foot][down, :3, 1]) - rest_angle)
         assert np.median(following) > 5.0, (foot, np.median(following))
-    flat = np.concatenate(flat)  # the walk's right ankle stands 2 cm higher: that foot rolls
-    assert len(flat) > 10 and flat.max() < 2.0, (len(flat), flat.max())
+        toe = elevation_deg(pose[TOES[k]][:, :3, 1]) - elevation_deg(rest.rotation(TOES[k])[:, 1])
+        peeling = down & (pitch < -10.0) & (pitch > -feet.TOE_FLAT_DEG)  # the heel coming up
+        assert peeling.sum() > 10 and np.abs(toe[peeling]).max() < 0.5, foot  # toes flat
+        pivoting = down & (pitch < -feet.TOE_FLAT_DEG - 5.0)
+        assert np.all(toe[pivoting] < -5.0) and np.all(toe[pivoting] >= pitch[pivoting] - 0.5)
+    # the walk's right ankle stands 2 cm higher: that foot rolls (on its ball, a few degrees for
+    # a few millimetres)
+    flat = np.concatenate(flat)
+    assert len(flat) > 10 and flat.max() < 3.0, (len(flat), flat.max())
 
 
 def test_planted_foot_points_where_the_pelvis_points(walk):
@@ -165,13 +174,13 @@ def test_planted_foot_points_where_the_pelvis_points(walk):
 
 def test_foot_in_the_air_follows_the_shin(walk):
     """Out of contact (and past the blend) the foot's basis is identity: it follows the shin,
-    as an unmapped bone does; toes are never keyed."""
+    as an unmapped bone does; and its toes follow it."""
     *_, result, _ = walk
     for k, foot in enumerate(FEET):
         air = result.foot_weights[:, k] == 0.0
         assert air.sum() > 0.05 * len(air)  # a walk: 40 % swing, less the blends
-        assert np.allclose(np.abs(result.rotations[foot][air, 0]), 1.0, atol=1e-9), foot
-    assert not {"toe.L", "toe.R"} & set(result.rotations)
+        for bone in (foot, TOES[k]):
+            assert np.allclose(np.abs(result.rotations[bone][air, 0]), 1.0, atol=1e-9), bone
 
 
 @pytest.mark.parametrize("step", [1, 4])  # 120 and 30 fps

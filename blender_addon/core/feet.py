@@ -14,12 +14,14 @@ a world orientation that is
   each contact, as `cleanup.foot_lock` blends its correction, so nothing pops.
 
 A planted foot whose ankle the source raises (a heel coming up before the foot lifts off) rolls
-onto its toes (`feet_above_floor`). Toes (and anything else below the foot) keep an identity
-basis: they follow the foot. All rotations here are in armature space (``up`` is world +Z
-there); numpy only, no bpy.
+onto its toes, which bend at the ball to stay flat on the floor (`feet_above_floor`). Otherwise
+toes (and anything else below the foot) keep an identity basis: they follow the foot. All
+rotations here are in armature space (``up`` is world +Z there); numpy only, no bpy.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,6 +50,13 @@ SOLE = 0.06
 MAX_ROLL_DEG = 45.0
 ANGLES = np.radians(np.arange(-60.0, 60.25, 0.5))  # the pitches tried, nearest 0 first
 ANGLES = ANGLES[np.argsort(np.abs(ANGLES), kind="stable")]
+# A planted foot rolling onto its toes bends them at the ball: they stay flat on the floor while
+# the heel peels up, until the foot is pitched TOE_FLAT_DEG; higher, the toes tilt up
+# TOE_TILT_RATE times as fast as the foot pitches on (the foot pivots on their tips). That is
+# about the least turning of foot and toes together that holds a raised ankle for a foot whose
+# ball is twice as far from its ankle as its toes are long (a human foot's, the meta-rig's).
+TOE_FLAT_DEG = 25.0
+TOE_TILT_RATE = 4.0
 
 
 def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
@@ -147,16 +156,49 @@ def plant_feet(
     return rotations, worlds
 
 
-def _subtree_points(rest: RestPose, bone: str) -> np.ndarray:
-    """(N, 3) heads and tails of ``bone`` and every bone under it, in ``bone``'s rest frame
-    relative to its head: what an unmapped toe or heel (identity basis) carries with the foot."""
+def _subtree(rest: RestPose, bone: str) -> list[str]:
+    """``bone`` and every bone under it."""
     names, inside = [bone], {bone}
     for b in rest.bones:
         if b.parent in inside and b.name not in inside:
             names.append(b.name)
             inside.add(b.name)
+    return names
+
+
+def _points(rest: RestPose, names: list[str], frame: str) -> np.ndarray:
+    """(N, 3) heads and tails of ``names`` in bone ``frame``'s rest frame relative to its head."""
     points = np.array([p for n in names for p in (rest[n].head, rest[n].tail)])
-    return (points - rest[bone].head) @ rest.rotation(bone)
+    return (points - rest[frame].head) @ rest.rotation(frame)
+
+
+def _subtree_points(rest: RestPose, bone: str) -> np.ndarray:
+    """(N, 3) heads and tails of ``bone`` and every bone under it, in ``bone``'s rest frame
+    relative to its head: what an unmapped toe or heel (identity basis) carries with the foot."""
+    return _points(rest, _subtree(rest, bone), bone)
+
+
+def _toe_bone(rest: RestPose, foot: str) -> str | None:
+    """The foot's child that runs forward, along the foot, from the ball: its toes (None when
+    it has none; a heel bone runs across the foot)."""
+    along = rest.rotation(foot)[:, 1]  # the foot's own axis, ankle to ball
+    best, reach = None, 0.0
+    for b in rest.bones:
+        if b.parent != foot:
+            continue
+        run = rest[b.name].tail - rest[b.name].head
+        ahead = (rest[b.name].tail - rest[foot].head) @ along
+        if run @ along > 0.5 * np.linalg.norm(run) and ahead > reach:
+            best, reach = b.name, ahead
+    return best
+
+
+class Toe(NamedTuple):
+    """A foot's toes in the foot's rest frame, off its head: where they bend (the ball), and
+    their points (heads and tails) off the ball."""
+
+    ball: np.ndarray  # (3,)
+    points: np.ndarray  # (M, 3)
 
 
 def lift_to_floor(
@@ -169,21 +211,24 @@ def lift_to_floor(
     ease_frames: int = 3,
     sole: float = 0.0,
     planted: np.ndarray | None = None,
-) -> np.ndarray:
+    toe: Toe | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(T, 3, 3) foot world rotations pitched about the ankle (toe up, or heel up) only as far
-    as it takes to keep the foot's lowest point (``points`` (N, 3), the foot's own frame) no
-    more than ``sole`` under the ``floor`` height: a foot following its shin near the floor would
-    put its toes through it. The pitch eases in and out over ``ease_frames`` either side, never
-    under what a frame needs, so a foot sweeping past the floor does not snap. ankle: (T, 3)
-    the foot's head; rotation: (T, 3, 3) its world rotation; side: (3,) the axis it pitches
-    about, in its own frame (its rest side to side: well defined however the shin swings it).
-    planted: (T,) planted weights: a planted foot whose lowest point stands more than ``sole``
-    over the floor (its ankle raised: a heel coming up before lift-off) rolls onto it
-    (`_roll`)."""
+    as it takes to keep the foot's lowest point (``points`` (N, 3), the foot's own frame, and
+    its ``toe``'s) no more than ``sole`` under the ``floor`` height: a foot following its shin
+    near the floor would put its toes through it. The pitch eases in and out over
+    ``ease_frames`` either side, never under what a frame needs, so a foot sweeping past the
+    floor does not snap. ankle: (T, 3) the foot's head; rotation: (T, 3, 3) its world rotation;
+    side: (3,) the axis it pitches about, in its own frame (its rest side to side: well defined
+    however the shin swings it). planted: (T,) planted weights: a planted foot whose lowest
+    point stands more than ``sole`` over the floor (its ankle raised: a heel coming up before
+    lift-off) rolls onto it (`_roll`). Also returns (T,) the toes' bend (radians about the
+    same axis, `_roll`)."""
     rotation = np.asarray(rotation, dtype=float)
     axis = rotation @ side
+    rigid = points if toe is None else np.vstack([points, toe.ball + toe.points])
     wanted = floor - sole - ankle @ up  # the lowest point's allowed height off the ankle
-    offsets = np.einsum("tij,nj->tni", rotation, points)  # (T, N, 3)
+    offsets = np.einsum("tij,nj->tni", rotation, rigid)  # (T, N, 3)
     sunk = np.flatnonzero(np.min(offsets @ up, axis=1) < wanted)
     need = np.zeros(len(rotation))
     if len(sunk):
@@ -191,11 +236,15 @@ def lift_to_floor(
         ok = heights >= wanted[sunk, None]
         pick = np.where(ok.any(axis=1), np.argmax(ok, axis=1), np.argmax(heights, axis=1))
         need[sunk] = ANGLES[pick]
-    roll = np.zeros(len(rotation))
+    roll, bend = np.zeros(len(rotation)), np.zeros(len(rotation))
     if planted is not None:
-        length = float(np.linalg.norm(points, axis=1).max())
-        roll = _roll(offsets, axis, up, wanted + 2.0 * sole, planted, length)
-    return _rotations_about(axis, _ease(need, ease_frames) + roll) @ rotation
+        length = float(np.linalg.norm(rigid, axis=1).max())
+        toes = None
+        if toe is not None:  # the ball and the toes off it, as posed
+            toes = (rotation @ toe.ball, np.einsum("tij,nj->tni", rotation, toe.points))
+        foot = offsets[:, : len(points)]
+        roll, bend = _roll(foot, axis, up, wanted + 2.0 * sole, planted, length, toes)
+    return _rotations_about(axis, _ease(need, ease_frames) + roll) @ rotation, bend
 
 
 def _roll(
@@ -205,37 +254,73 @@ def _roll(
     top: np.ndarray,
     planted: np.ndarray,
     length: float,
-) -> np.ndarray:
+    toes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(T,) the pitch (radians about ``axis`` (T, 3)) that brings a planted foot's lowest point
-    (of ``offsets`` (T, N, 3) off the ankle) down to ``top`` (T,) off the ankle, the nearer way
-    (onto the toes, or the heel), by at most MAX_ROLL_DEG, times its ``planted`` (T,) weight.
-    Out of reach it fades over half the foot's ``length``: a foot held that far up is in the
-    air, whatever its contact says. Not eased: a wider roll would put the toe through the floor."""
-    roll = np.zeros(len(offsets))
-    raised = np.flatnonzero((np.min(offsets @ up, axis=1) > top) & (planted > 0))
-    if len(raised):
-        rolls = ANGLES[np.abs(ANGLES) <= np.radians(MAX_ROLL_DEG)]
-        heights = _pitched_heights(offsets[raised], axis[raised], up, rolls)
-        ok = heights <= top[raised, None]
-        best = np.where(ok.any(axis=1), np.argmax(ok, axis=1), heights.argmin(axis=1))
-        short = np.maximum(heights[np.arange(len(raised)), best] - top[raised], 0.0)
-        fade = np.clip(1.0 - short / (0.5 * length), 0.0, 1.0)
-        roll[raised] = rolls[best] * fade * planted[raised]
-    return roll
+    (of ``offsets`` (T, N, 3) off the ankle, and of its ``toes``) down to ``top`` (T,) off the
+    ankle, the nearer way (onto the toes, or the heel), by at most MAX_ROLL_DEG, times its
+    ``planted`` (T,) weight, and (T,) the toes' bend back at the ball about the same axis
+    (`_toe_turns`). Out of reach it fades over half the foot's ``length``: a foot held that far
+    up is in the air, whatever its contact says. Not eased: a wider roll would put the toe
+    through the floor. toes: (T, 3) the ball off the ankle, (T, M, 3) the toes' points off it."""
+    num = len(offsets)
+    roll, bend = np.zeros(num), np.zeros(num)
+    rigid = offsets if toes is None else np.concatenate([offsets, toes[0][:, None] + toes[1]], 1)
+    raised = np.flatnonzero((np.min(rigid @ up, axis=1) > top) & (planted > 0))
+    if not len(raised):
+        return roll, bend
+    rolls = ANGLES[np.abs(ANGLES) <= np.radians(MAX_ROLL_DEG)]
+    heights = _pitched_heights(offsets[raised], axis[raised], up, rolls)
+    down = None
+    if toes is not None:  # the ball pitched with the foot, the toes turned back at it
+        ball, points = toes[0][raised], toes[1][raised]
+        down = np.where(np.cross(axis[raised], ball) @ up > 0.0, -1.0, 1.0)[:, None]
+        ball_heights = _turned_heights(ball[:, None], axis[raised], up, rolls)[:, 0]  # (R, A)
+        turns = _toe_turns(rolls[None, :], down)
+        toe_heights = _turned_heights(points, axis[raised], up, turns).min(axis=1)
+        heights = np.minimum(heights, ball_heights + toe_heights)
+    ok = heights <= top[raised, None]
+    best = np.where(ok.any(axis=1), np.argmax(ok, axis=1), heights.argmin(axis=1))
+    short = np.maximum(heights[np.arange(len(raised)), best] - top[raised], 0.0)
+    fade = np.clip(1.0 - short / (0.5 * length), 0.0, 1.0)
+    roll[raised] = rolls[best] * fade * planted[raised]
+    if down is not None:  # the bend the reaching pitch takes, fading with it
+        pitch = rolls[best][:, None]
+        bend[raised] = (pitch - _toe_turns(pitch, down))[:, 0] * fade * planted[raised]
+    return roll, bend
+
+
+def _toe_turns(pitches: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """How far the toes turn with a foot pitched by ``pitches`` (radians, (R, A)): all the way
+    onto the heel; towards the toes (sign ``down`` (R, 1)) not at all up to TOE_FLAT_DEG, then
+    TOE_TILT_RATE times as fast as the foot, never further than the foot. The rest of the
+    foot's pitch is the toes' bend at the ball."""
+    onto_toes = down * pitches
+    tilt = np.clip(TOE_TILT_RATE * (onto_toes - np.radians(TOE_FLAT_DEG)), 0.0, onto_toes)
+    return np.where(onto_toes > 0.0, down * tilt, pitches)
+
+
+def _turned_heights(
+    offsets: np.ndarray, axis: np.ndarray, up: np.ndarray, angles: np.ndarray
+) -> np.ndarray:
+    """(T, N, A) the heights (along ``up``) of points ``offsets`` (T, N, 3) turned by each of
+    ``angles`` ((A,), or (T, A) per frame) about each frame's ``axis`` (T, 3) (Rodrigues)."""
+    along = np.einsum("ti,tni->tn", axis, offsets)[..., None] * axis[:, None, :]  # (T, N, 3)
+    across = offsets - along
+    turned = np.cross(axis[:, None, :], offsets)  # (T, N, 3)
+    a, b, c = along @ up, across @ up, turned @ up  # (T, N) each
+    angles = np.asarray(angles)
+    if angles.ndim == 2:
+        angles = angles[:, None, :]
+    return a[..., None] + b[..., None] * np.cos(angles) + c[..., None] * np.sin(angles)
 
 
 def _pitched_heights(
     offsets: np.ndarray, axis: np.ndarray, up: np.ndarray, angles: np.ndarray
 ) -> np.ndarray:
     """(T, A) the lowest height (along ``up``, off the ankle) of points ``offsets`` (T, N, 3)
-    turned by each of ``angles`` (A,) about each frame's ``axis`` (T, 3) (Rodrigues)."""
-    along = np.einsum("ti,tni->tn", axis, offsets)[..., None] * axis[:, None, :]  # (T, N, 3)
-    across = offsets - along
-    turned = np.cross(axis[:, None, :], offsets)  # (T, N, 3)
-    a, b, c = along @ up, across @ up, turned @ up  # (T, N) each
-    cos, sin = np.cos(angles), np.sin(angles)
-    heights = a[..., None] + b[..., None] * cos + c[..., None] * sin  # (T, N, A)
-    return heights.min(axis=1)
+    turned by each of ``angles`` (A,) about each frame's ``axis`` (T, 3)."""
+    return _turned_heights(offsets, axis, up, angles).min(axis=1)
 
 
 def _ease(need: np.ndarray, frames: int) -> np.ndarray:
@@ -279,19 +364,26 @@ def feet_above_floor(
     matrices (T, 4, 4) of the feet and their parents (`kinematics.pose_world_matrices`);
     ankle_floor: the ankles' height when standing (armature units along ``up``): the floor is as
     far under it as the rest foot's lowest point is under its ankle."""
-    rotations, worlds = {}, {}
+    rotations, worlds = {}, {}  # the feet, and their toes where they bend
     ease = max(1, int(round(EASE_SECONDS * fps)))
     for bone in rig_map.feet:
         if bone not in rest or bone not in pose:
             continue
-        points = _subtree_points(rest, bone)
-        drop = -float(np.min((points @ rest.rotation(bone).T) @ up))  # ankle over rest floor
         r_rest, m = rest.rotation(bone), pose[bone]
+        drop = -float(np.min((_subtree_points(rest, bone) @ r_rest.T) @ up))  # ankle over floor
+        toe, toe_name, names = None, _toe_bone(rest, bone), _subtree(rest, bone)
+        if toe_name is not None:
+            toe_names = _subtree(rest, toe_name)
+            ball = _points(rest, [toe_name], bone)[0]
+            toe = Toe(ball, _points(rest, toe_names, bone) - ball)
+            names = [n for n in names if n not in toe_names]
         side = unit(np.cross(r_rest[:, 1], up))  # across the rest foot, level
         side = r_rest.T @ side if np.any(side) else np.array([1.0, 0.0, 0.0])
         floor, sole = ankle_floor - drop, SOLE * drop
         planted = None if weights is None else weights[:, FOOT_SIDES.index(rig_map.feet[bone])]
-        w = lift_to_floor(points, m[:, :3, 3], m[:, :3, :3], up, floor, side, ease, sole, planted)
+        ankle, turned = m[:, :3, 3], m[:, :3, :3]
+        points = _points(rest, names, bone)
+        w, bend = lift_to_floor(points, ankle, turned, up, floor, side, ease, sole, planted, toe)
         parent = effective_parent(rest, rig_map, bone)
         if parent is None:
             basis = r_rest.T @ w
@@ -300,4 +392,10 @@ def feet_above_floor(
             basis = (r_rest.T @ rest.rotation(parent)) @ np.swapaxes(pw, -1, -2) @ w
         rotations[bone] = quaternion_continuity(matrix_to_quaternion(basis))
         worlds[bone] = w
+        if toe_name is not None:  # bent back at the ball as the foot rolls onto it
+            r_toe = rest.rotation(toe_name)
+            toe_world = _rotations_about(w @ side, -bend) @ w @ (r_rest.T @ r_toe)
+            basis = (r_toe.T @ r_rest) @ np.swapaxes(w, -1, -2) @ toe_world
+            rotations[toe_name] = quaternion_continuity(matrix_to_quaternion(basis))
+            worlds[toe_name] = toe_world
     return rotations, worlds
