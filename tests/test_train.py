@@ -208,15 +208,16 @@ def test_dropped_tokens_drop_all_their_frames():
     assert dropped(keep, 5, per_token=2).tolist() == [[True, True, False, False, True]]
 
 
-# Records OMP_WAIT_POLICY as torch is first imported, then runs a module as `python -m` would
-# (or imports it, as a library user would).
+# Records how OpenMP's idle threads are asked to wait (OMP_WAIT_POLICY / GOMP_SPINCOUNT) as torch
+# is first imported, then runs a module as `python -m` would (or imports it, as a library user
+# would).
 SPY = """
 import importlib, os, runpy, sys
 seen = []
 class Spy:
     def find_spec(self, name, path=None, target=None):
         if name == "torch" and not seen:
-            seen.append(os.environ.get("OMP_WAIT_POLICY"))
+            seen.append(f'{os.environ.get("OMP_WAIT_POLICY")}/{os.environ.get("GOMP_SPINCOUNT")}')
 sys.meta_path.insert(0, Spy())
 module, run_name = sys.argv[1:3]
 sys.argv = [module, "--help"]
@@ -234,24 +235,30 @@ print(seen[0] if seen else "no torch")
 @pytest.mark.parametrize(
     ("module", "run_name", "expected"),
     [
-        ("training.train", "__main__", "PASSIVE"),
-        ("training.retrain", "__main__", "PASSIVE"),
-        ("training.train", "import", "None"),  # imported as a library: left alone
-        ("training.evaluate", "__main__", "None"),
+        ("training.train", "__main__", "None/1000"),
+        ("training.retrain", "__main__", "None/1000"),
+        ("training.train", "import", "None/None"),  # imported as a library: left alone
+        ("training.evaluate", "__main__", "None/None"),
     ],
 )
-def test_only_the_training_entry_points_ask_for_sleeping_threads(module, run_name, expected):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+def test_only_the_training_entry_points_ask_for_briefly_spinning_threads(
+    module, run_name, expected
+):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     args = [sys.executable, "-c", SPY, module, run_name]
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     assert out.split()[-1] == expected
 
 
-def test_a_users_own_wait_policy_wins():
-    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE/None"), ({"GOMP_SPINCOUNT": "50"}, "None/50")],
+)
+def test_a_users_own_wait_setting_wins(own, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     args = [sys.executable, "-c", SPY, "training.train", "__main__"]
-    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split()[-1] == "ACTIVE"
+    out = subprocess.run(args, env={**env, **own}, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == expected
 
 
 def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
@@ -271,14 +278,15 @@ def test_sweep_trains_each_variant_with_its_own_overrides(mini_cache, tmp_path):
     ]
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     env.pop("OMP_WAIT_POLICY", None)
+    env.pop("GOMP_SPINCOUNT", None)
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
     made = {}
     for name in ("plain", "nodrop"):
         payload = torch.load(tmp_path / name / "model.pt", weights_only=True)
         training = payload["meta"]["training"]
         made[name] = (payload["config"]["dropout"], training["step"])
-        # `python -m training.train` asks for sleeping OpenMP threads (training.sleep_idle_threads)
-        assert training["omp_wait_policy"] == "PASSIVE"
+        # `python -m training.train` asks for briefly spinning OpenMP threads (spin_briefly)
+        assert (training["omp_wait_policy"], training["gomp_spincount"]) == ("", "1000")
     assert made == {"plain": (pytest.approx(0.1), 3), "nodrop": (0, 2)}
     mtime = (tmp_path / "plain" / "model.pt").stat().st_mtime_ns
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)

@@ -2,12 +2,16 @@
 
 import os
 
+# How long an idle OpenMP thread spins before it sleeps (libgomp's GOMP_SPINCOUNT; torch's
+# OpenMP on Linux). A step is many small ops: threads that sleep at once (OMP_WAIT_POLICY=PASSIVE)
+# wake late for each, and threads that spin long (libgomp's 300,000) take the CPU the
+# data-loading worker needs. docs/model.md has the measurements.
+SPIN_COUNT = "1000"
 
-def sleep_idle_threads() -> None:
-    """Ask OpenMP for threads that sleep when idle instead of spinning; a user's own value wins.
 
-    Spinning threads take CPU from the data-loading worker, so the training entry points call
-    this before torch loads (it reads the variable once). Inference is slower with it, so the
-    benchmark and evaluation keep the default. docs/model.md has the measurements.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+def spin_briefly() -> None:
+    """Ask OpenMP's idle threads to spin only briefly before they sleep; a user's own
+    OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. The training entry points call this before torch
+    loads (it reads the variables once); inference and evaluation keep the default."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)

@@ -17,10 +17,10 @@ interruption: a finished stage is skipped and an unfinished one resumes from its
 
 from __future__ import annotations
 
-from training import sleep_idle_threads
+from training import spin_briefly
 
 if __name__ == "__main__":
-    sleep_idle_threads()  # before torch loads, which reads it once
+    spin_briefly()  # before torch loads, which reads it once
 
 import argparse
 import importlib.util

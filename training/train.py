@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 
-from training import sleep_idle_threads
+from training import spin_briefly
 
 if __name__ == "__main__":
-    sleep_idle_threads()  # before torch loads, which reads it once
+    spin_briefly()  # before torch loads, which reads it once
 
 import argparse
 import json
@@ -580,8 +580,9 @@ def _save(
                 "total_cpu_s": round(clock.init_cpu + clock.cpu, 1),
                 "device": clock.device,
                 "threads": torch.get_num_threads(),
-                # sleeping threads (training.sleep_idle_threads) use less CPU for the same run
+                # how idle threads wait (training.spin_briefly): it changes the CPU a run takes
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", ""),
                 "init": init or "",
                 "config": json.dumps(config.to_dict()),
                 "last": json.dumps(last),
