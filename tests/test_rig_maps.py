@@ -385,6 +385,11 @@ def test_generated_rigify_fk_controls_drive_the_deform_chain(metarig):
             for foot, org in (("foot_fk.L", "ORG-foot.L"), ("foot_fk.R", "ORG-foot.R")):
                 y = np.array(rig.pose.bones[org].matrix)[:3, 1]
                 assert np.allclose(y, result.world_rotations[foot][frame][:, 1], atol=1e-4)
+                # its toes bend by the FK toe control (not the mechanism bone above it)
+                toe, org_toe = foot.replace("foot", "toe"), org.replace("foot", "toe")
+                toe_y = np.array(rig.pose.bones[org_toe].matrix)[:3, 1]
+                assert np.allclose(toe_y, result.world_rotations[toe][frame][:, 1], atol=1e-4)
+                assert f"MCH-{toe}" not in result.rotations
                 if result.foot_weights[frame, int(rig_map.feet[foot] == "right")] == 1.0:
                     rest_y = np.array(rig.data.bones[org].matrix_local)[:3, 1]
                     assert y[2] < rest_y[2] + 1e-4, org

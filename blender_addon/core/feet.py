@@ -57,6 +57,7 @@ ANGLES = ANGLES[np.argsort(np.abs(ANGLES), kind="stable")]
 # ball is twice as far from its ankle as its toes are long (a human foot's, the meta-rig's).
 TOE_FLAT_DEG = 25.0
 TOE_TILT_RATE = 4.0
+MECHANISM = "MCH-"  # Rigify's prefix for helper bones that no animator keys
 
 
 def detect_contacts(joints: np.ndarray, fps: float, floor: float | None = None) -> np.ndarray:
@@ -180,16 +181,21 @@ def _subtree_points(rest: RestPose, bone: str) -> np.ndarray:
 
 def _toe_bone(rest: RestPose, foot: str) -> str | None:
     """The foot's child that runs forward, along the foot, from the ball: its toes (None when
-    it has none; a heel bone runs across the foot)."""
+    it has none; a heel bone runs across the foot). A mechanism bone in between (Rigify's
+    ``MCH-toe_fk``, unkeyed: it carries its rest offset) is looked through to the control
+    under it, the bone an animator keys."""
     along = rest.rotation(foot)[:, 1]  # the foot's own axis, ankle to ball
     best, reach = None, 0.0
-    for b in rest.bones:
-        if b.parent != foot:
+    children = [b.name for b in rest.bones if b.parent == foot]
+    while children:
+        name = children.pop()
+        if name.startswith(MECHANISM):
+            children += [b.name for b in rest.bones if b.parent == name]
             continue
-        run = rest[b.name].tail - rest[b.name].head
-        ahead = (rest[b.name].tail - rest[foot].head) @ along
+        run = rest[name].tail - rest[name].head
+        ahead = (rest[name].tail - rest[foot].head) @ along
         if run @ along > 0.5 * np.linalg.norm(run) and ahead > reach:
-            best, reach = b.name, ahead
+            best, reach = name, ahead
     return best
 
 
@@ -376,7 +382,7 @@ def feet_above_floor(
             toe_names = _subtree(rest, toe_name)
             ball = _points(rest, [toe_name], bone)[0]
             toe = Toe(ball, _points(rest, toe_names, bone) - ball)
-            names = [n for n in names if n not in toe_names]
+            names = [n for n in names if n not in toe_names and not n.startswith(MECHANISM)]
         side = unit(np.cross(r_rest[:, 1], up))  # across the rest foot, level
         side = r_rest.T @ side if np.any(side) else np.array([1.0, 0.0, 0.0])
         floor, sole = ankle_floor - drop, SOLE * drop
