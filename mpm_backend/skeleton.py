@@ -103,9 +103,10 @@ _MEASURED: dict[str, tuple[tuple[str, str], ...]] = {
     "forearm": (("left_elbow", "left_wrist"), ("right_elbow", "right_wrist")),
 }
 # The same pairs flattened (joint indices), with the segment each belongs to.
-_MEASURED_PAIRS = [
-    (H36M17.index(a), H36M17.index(b)) for pairs in _MEASURED.values() for a, b in pairs
-]
+_PAIR_HEADS, _PAIR_TAILS = zip(
+    *[(H36M17.index(a), H36M17.index(b)) for pairs in _MEASURED.values() for a, b in pairs],
+    strict=True,
+)
 _PAIR_SEGMENTS = np.array([segment for segment, pairs in _MEASURED.items() for _ in pairs])
 # Stature from the bones along the body (pose-independent, unlike a standing height).
 BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk", "head"))
@@ -114,9 +115,9 @@ BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk",
 def segment_lengths(joints: np.ndarray) -> dict[str, float]:
     """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged."""
     joints = np.asarray(joints, dtype=float)
-    heads, tails = zip(*_MEASURED_PAIRS, strict=True)
     # one norm and one median for every pair at once: the training data draws this per window
-    medians = np.median(np.linalg.norm(joints[:, heads] - joints[:, tails], axis=-1), axis=0)
+    bones = joints[:, list(_PAIR_HEADS)] - joints[:, list(_PAIR_TAILS)]
+    medians = np.median(np.linalg.norm(bones, axis=-1), axis=0)
     return {segment: float(np.mean(medians[_PAIR_SEGMENTS == segment])) for segment in _MEASURED}
 
 

@@ -239,14 +239,7 @@ def foot_lowest(rest: RestPose, result) -> np.ndarray:
     """(T, 2) the lowest head or tail of each foot and its toe, metres above where it is at rest
     (the rest foot stands on the floor)."""
     pose = pose_world_matrices(rest, result.rotations, result.locations)
-    out = []
-    for foot, toe in (("foot.L", "toe.L"), ("foot.R", "toe.R")):
-        ends = [pose[b][:, :3, 3] + e * rest[b].length * pose[b][:, :3, 1] for b in (foot, toe)
-                for e in (0.0, 1.0)]  # fmt: skip
-        rest_low = min(rest[b].head[2] for b in (foot, toe))
-        rest_low = min(rest_low, rest[toe].tail[2])
-        out.append(np.min([p[:, 2] for p in ends], axis=0) - rest_low)
-    return np.stack(out, axis=1)
+    return np.stack([lowest_mm(rest, foot, pose) / 1000.0 for foot in FEET], axis=1)
 
 
 def test_toes_never_go_through_the_floor():

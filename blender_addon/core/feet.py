@@ -173,12 +173,6 @@ def _points(rest: RestPose, names: list[str], frame: str) -> np.ndarray:
     return (points - rest[frame].head) @ rest.rotation(frame)
 
 
-def _subtree_points(rest: RestPose, bone: str) -> np.ndarray:
-    """(N, 3) heads and tails of ``bone`` and every bone under it, in ``bone``'s rest frame
-    relative to its head: what an unmapped toe or heel (identity basis) carries with the foot."""
-    return _points(rest, _subtree(rest, bone), bone)
-
-
 def _toe_bone(rest: RestPose, foot: str) -> str | None:
     """The foot's child that runs forward, along the foot, from the ball: its toes (None when
     it has none; a heel bone runs across the foot). A mechanism bone in between (Rigify's
@@ -247,9 +241,9 @@ def lift_to_floor(
         length = float(np.linalg.norm(rigid, axis=1).max())
         toes = None
         if toe is not None:  # the ball and the toes off it, as posed
-            toes = (rotation @ toe.ball, np.einsum("tij,nj->tni", rotation, toe.points))
-        foot = offsets[:, : len(points)]
-        roll, bend = _roll(foot, axis, up, wanted + 2.0 * sole, planted, length, toes)
+            ball = rotation @ toe.ball
+            toes = (ball, offsets[:, len(points) :] - ball[:, None])
+        roll, bend = _roll(offsets, axis, up, wanted + 2.0 * sole, planted, length, toes)
     return _rotations_about(axis, _ease(need, ease_frames) + roll) @ rotation, bend
 
 
@@ -263,7 +257,7 @@ def _roll(
     toes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(T,) the pitch (radians about ``axis`` (T, 3)) that brings a planted foot's lowest point
-    (of ``offsets`` (T, N, 3) off the ankle, and of its ``toes``) down to ``top`` (T,) off the
+    (of ``offsets`` (T, N, 3) off the ankle, its ``toes``' last) down to ``top`` (T,) off the
     ankle, the nearer way (onto the toes, or the heel), by at most MAX_ROLL_DEG, times its
     ``planted`` (T,) weight, and (T,) the toes' bend back at the ball about the same axis
     (`_toe_turns`). Out of reach it fades over half the foot's ``length``: a foot held that far
@@ -271,12 +265,12 @@ def _roll(
     through the floor. toes: (T, 3) the ball off the ankle, (T, M, 3) the toes' points off it."""
     num = len(offsets)
     roll, bend = np.zeros(num), np.zeros(num)
-    rigid = offsets if toes is None else np.concatenate([offsets, toes[0][:, None] + toes[1]], 1)
-    raised = np.flatnonzero((np.min(rigid @ up, axis=1) > top) & (planted > 0))
+    raised = np.flatnonzero((np.min(offsets @ up, axis=1) > top) & (planted > 0))
     if not len(raised):
         return roll, bend
     rolls = ANGLES[np.abs(ANGLES) <= np.radians(MAX_ROLL_DEG)]
-    heights = _pitched_heights(offsets[raised], axis[raised], up, rolls)
+    foot = offsets if toes is None else offsets[:, : offsets.shape[1] - toes[1].shape[1]]
+    heights = _pitched_heights(foot[raised], axis[raised], up, rolls)
     down = None
     if toes is not None:  # the ball pitched with the foot, the toes turned back at it
         ball, points = toes[0][raised], toes[1][raised]
@@ -376,8 +370,9 @@ def feet_above_floor(
         if bone not in rest or bone not in pose:
             continue
         r_rest, m = rest.rotation(bone), pose[bone]
-        drop = -float(np.min((_subtree_points(rest, bone) @ r_rest.T) @ up))  # ankle over floor
         toe, toe_name, names = None, _toe_bone(rest, bone), _subtree(rest, bone)
+        # what an unmapped toe or heel carries with the foot, its lowest point the rest floor
+        drop = -float(np.min((_points(rest, names, bone) @ r_rest.T) @ up))  # ankle over floor
         if toe_name is not None:
             toe_names = _subtree(rest, toe_name)
             ball = _points(rest, [toe_name], bone)[0]
