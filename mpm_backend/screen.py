@@ -28,9 +28,15 @@ DEFAULT_FOV_DEG = 65.0  # horizontal (long-side) field of view: mid of training'
 
 
 def normalise_screen(uv: np.ndarray, width: float, height: float) -> np.ndarray:
-    """Pixels → screen-normalised coordinates (both axes divided by the width; see module doc)."""
+    """Pixels → screen-normalised coordinates (both axes divided by the width; see module doc).
+
+    width and height may be arrays that broadcast against uv's leading axes (one image size per
+    training window).
+    """
     uv = np.asarray(uv, dtype=np.float64)
-    offset = np.array([1.0, height / width])
+    width = np.asarray(width, dtype=np.float64)[..., None]
+    height = np.asarray(height, dtype=np.float64)[..., None]
+    offset = np.concatenate([np.ones_like(height), height / width], axis=-1)
     return uv * (2.0 / width) - offset
 
 

@@ -112,17 +112,21 @@ _PAIR_SEGMENTS = np.array([segment for segment, pairs in _MEASURED.items() for _
 BODY_LENGTH_PER_STATURE = sum(PROPORTIONS[s] for s in ("thigh", "shin", "trunk", "head"))
 
 
-def segment_lengths(joints: np.ndarray) -> dict[str, float]:
-    """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged."""
+def segment_lengths(joints: np.ndarray) -> dict[str, float | np.ndarray]:
+    """Each PROPORTIONS segment's length in a clip (T, 17, 3): medians over frames, sides averaged.
+
+    A batch of clips (B, T, 17, 3) gives (B,) arrays: the training data measures every window.
+    """
     joints = np.asarray(joints, dtype=float)
-    # one norm and one median for every pair at once: the training data draws this per window
-    bones = joints[:, list(_PAIR_HEADS)] - joints[:, list(_PAIR_TAILS)]
-    medians = np.median(np.linalg.norm(bones, axis=-1), axis=0)
-    return {segment: float(np.mean(medians[_PAIR_SEGMENTS == segment])) for segment in _MEASURED}
+    bones = joints[..., list(_PAIR_HEADS), :] - joints[..., list(_PAIR_TAILS), :]
+    medians = np.median(np.linalg.norm(bones, axis=-1), axis=-2)
+    lengths = {s: np.mean(medians[..., _PAIR_SEGMENTS == s], axis=-1) for s in _MEASURED}
+    return {s: float(v) for s, v in lengths.items()} if joints.ndim == 3 else lengths
 
 
-def body_length(joints: np.ndarray) -> float:
-    """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames."""
+def body_length(joints: np.ndarray) -> float | np.ndarray:
+    """Thigh + shin + pelvis→thorax + thorax→head of a clip (T, 17, 3), medians over frames
+    (a batch of clips: one per clip)."""
     lengths = segment_lengths(joints)
     return sum(lengths[s] for s in ("thigh", "shin", "trunk", "head"))
 

@@ -14,7 +14,9 @@ from training.data.bodies import (
     DetectorConfig,
     body_length,
     detector_points,
+    detector_points_batch,
     repose,
+    repose_batch,
 )
 from training.data.mocap import load_clip
 
@@ -219,3 +221,23 @@ def test_a_new_body_moves_the_3d_by_centimetres_and_keeps_the_camera(mini_cache)
     difference = np.linalg.norm(a["pose3d"] - b["pose3d"], axis=-1).mean()
     assert 0.005 < difference < 0.2
     np.testing.assert_array_equal(a["intrinsics"], b["intrinsics"])
+
+
+def test_a_batch_of_windows_gets_the_bodies_each_window_gets_alone(walk):
+    # The loader re-poses a step's windows together; each window's person, angles, posture and
+    # detector offsets must still be its own generator's, so the batch changes no draw. Every
+    # posture is on (crouches, bends, tilts) so each batched branch is met.
+    config = BodyConfig(crouch_prob=0.5, bend_prob=0.5, tilt_prob=0.5, child_prob=0.3)
+    windows = np.stack([walk, walk[::-1], walk + [0.5, 0.0, -1.0], walk[:, :, [0, 1, 2]] * 1.1])
+    together = repose_batch(windows, [np.random.default_rng(s) for s in range(4)], config)
+    for s, window in enumerate(windows):
+        alone = repose(window, np.random.default_rng(s), config)
+        np.testing.assert_allclose(together[s], alone, rtol=0, atol=1e-12)
+    seen_config = DetectorConfig(prob=0.5)
+    seen = detector_points_batch(
+        together, [np.random.default_rng(9 + s) for s in range(4)], seen_config
+    )
+    for s, window in enumerate(together):
+        alone = detector_points(window, np.random.default_rng(9 + s), seen_config)
+        np.testing.assert_allclose(seen[s], alone, rtol=0, atol=1e-12)
+    assert sum(not np.array_equal(seen[s], together[s]) for s in range(4)) not in (0, 4)

@@ -17,6 +17,7 @@ from training.data.cameras import (
     normalise_screen,
     root_relative,
     sample_camera,
+    sample_cameras,
 )
 
 
@@ -125,6 +126,34 @@ def test_camera_backs_off_when_every_placement_is_too_close() -> None:
     for seed in range(20):
         camera = sample_camera(np.random.default_rng(seed), clip, config)
         assert camera.world_to_camera(clip)[..., 2].min() >= config.min_depth_m
+
+
+def test_a_batch_of_cameras_is_each_window_drawn_on_its_own() -> None:
+    # The loader draws a batch's cameras at once, yet an item must not depend on its batch: each
+    # camera equals drawing its window alone, and each generator is left where that leaves it
+    # (the item draws its noise from it next). Wide walks and near cameras force redraws and
+    # back-offs; a missing joint checks the NaN-aware subject extent.
+    travels = np.linspace(0.0, 12.0, 6)
+    clips = np.stack([walking_figure(81, travel=t) + [t, 0.0, -t] for t in travels])
+    clips[2, 10:20, H36M17.index("left_wrist")] = np.nan
+    near = CameraConfig(distance_range_m=(0.05, 0.3), max_tries=3)
+    for config in (CameraConfig(), near):
+        alone = [np.random.default_rng([4, b]) for b in range(len(clips))]
+        batched = [np.random.default_rng([4, b]) for b in range(len(clips))]
+        cameras = [sample_camera(rng, clip, config) for rng, clip in zip(alone, clips, strict=True)]
+        batch = sample_cameras(batched, clips, config)
+        points_cam = batch.world_to_camera(clips)
+        uv = batch.project(points_cam)
+        for b, camera in enumerate(cameras):
+            np.testing.assert_allclose(
+                batch.camera(b).to_array(), camera.to_array(), rtol=0, atol=1e-9
+            )
+            assert batched[b].random() == alone[b].random()
+            np.testing.assert_allclose(uv[b], film(camera, clips[b]), rtol=0, atol=1e-6)
+        assert np.isnan(batch.project(-points_cam)).all()
+        depth = np.nanmin(points_cam[..., 2], axis=(1, 2))
+        assert (depth >= config.min_depth_m).all()
+    assert np.isclose(depth, near.min_depth_m, atol=1e-5).sum() >= 3  # backed off
 
 
 def test_upright_person_has_head_above_feet_for_every_sampled_camera() -> None:

@@ -13,12 +13,13 @@ from tests.synthetic import film, front_camera, walking_figure
 from training.data.cameras import sample_camera
 from training.data.corruption import (
     NoiseConfig,
+    ar1_jitter,
     corrupt_2d,
+    corrupt_2d_batch,
     joint_jitter_scales,
     limb_swap_pairs,
     person_size,
     run_offsets,
-    temporal_jitter,
 )
 
 WIDTH, HEIGHT = 1920, 1080
@@ -60,6 +61,26 @@ def test_output_types_and_ranges() -> None:
     assert (confidence[missing] == 0).all()
 
 
+def test_a_batch_corrupts_each_window_as_it_would_be_alone() -> None:
+    # The loader's contract: a window's noise comes from its own generator only, so an item is the
+    # same whatever batch it is made in, and whatever image sizes its neighbours have.
+    uv = clean_track(num_frames=81)
+    windows = np.stack([uv, 0.5 * uv, uv + [WIDTH / 2, 0.0], uv, uv - [0.0, 100.0]])
+    windows[3, 10:20, 3] = np.nan
+    windows[3, 30] = np.nan
+    sizes = np.array([[WIDTH, HEIGHT]] * 3 + [[HEIGHT, WIDTH], [WIDTH, HEIGHT]])
+    config = replace(NoiseConfig(), swap_prob=0.5, dropout_prob=0.5, missing_fraction=0.05)
+    rngs = [np.random.default_rng(seed) for seed in range(len(windows))]
+    noisy, confidence = corrupt_2d_batch(windows, sizes, rngs, config)
+    assert noisy.shape == windows.shape and confidence.shape == windows.shape[:3]
+    assert np.isfinite(confidence).all()  # a swapped-in missing partner is missing, not NaN
+    assert np.isnan(noisy).any(axis=(1, 2, 3)).all()
+    for seed, (window, (width, height)) in enumerate(zip(windows, sizes, strict=True)):
+        alone = corrupt_2d(window, width, height, np.random.default_rng(seed), config)
+        np.testing.assert_allclose(noisy[seed], alone[0], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(confidence[seed], alone[1], rtol=0, atol=1e-6)
+
+
 def test_everything_off_returns_the_exact_2d() -> None:
     uv = clean_track()
     noisy, confidence = corrupt(uv, 4, OFF)
@@ -99,8 +120,8 @@ def test_jitter_alone_moves_every_joint_a_little_and_is_temporally_correlated() 
 
 def test_the_jitter_is_the_ar1_recursion_it_documents() -> None:
     config = NoiseConfig()
-    noise = temporal_jitter(np.random.default_rng(3), (50, 17, 2), config)
     white = np.random.default_rng(3).standard_normal((50, 17, 2))
+    noise = ar1_jitter(white, config)
     rho = config.jitter_correlation
     expected = np.empty_like(white)
     expected[0] = white[0]
@@ -198,7 +219,7 @@ def test_each_low_confidence_run_holds_one_offset_of_its_own() -> None:
     runs = np.zeros((10, 3), dtype=bool)
     runs[0:2, 0] = runs[5:10, 0] = True  # two runs of one joint, one at the clip's end
     runs[1:4, 2] = True  # a run of another joint, overlapping the first in time
-    offsets = run_offsets(np.random.default_rng(0), runs, std=1.0)
+    offsets = run_offsets([np.random.default_rng(0)], runs[None], std=1.0)[0]
     assert offsets.shape == (10, 3, 2)
     assert (offsets[~runs] == 0).all()
     held = [offsets[0:2, 0], offsets[5:10, 0], offsets[1:4, 2]]

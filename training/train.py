@@ -117,16 +117,17 @@ class StepBatches(Dataset):
         else:
             picks = rng.choice(len(self.windows), count, p=self.weights)
         self.windows.set_epoch(step * 64 + self.rank)  # a fresh camera and noise per step
-        items = [self.windows[int(i)] for i in picks]
+        arrays = self.windows.batch([int(i) for i in picks])
         if self.detected_count:
             own = np.random.default_rng([self.seed, step, self.rank, 2])
             drawn = own.integers(0, len(self.detected), self.detected_count)
-            items += [self.detected[int(i)] for i in drawn]
-        batch = {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+            items = [self.detected[int(i)] for i in drawn]
+            arrays = {k: np.concatenate([v, [it[k] for it in items]]) for k, v in arrays.items()}
+        batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
         # Occlusion masks drawn here too, so they are part of the step's deterministic batch.
-        t, j = batch["pose2d"].shape[1:3]
-        batch["occlude2d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in items]))
-        batch["occlude3d"] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in items]))
+        size, t, j = batch["pose2d"].shape[:3]
+        for key in ("occlude2d", "occlude3d"):
+            batch[key] = torch.from_numpy(np.stack([_occlusion(rng, t, j) for _ in range(size)]))
         return batch
 
 
@@ -292,8 +293,8 @@ def validate(model: nn.Module, windows: ClipWindows, device, count: int = 64) ->
     windows.set_epoch(0)
     rng = np.random.default_rng(12345)
     picks = rng.choice(len(windows), size=min(count, len(windows)), replace=False)
-    items = [windows[int(i)] for i in picks]
-    batch = {k: torch.from_numpy(np.stack([it[k] for it in items])).to(device) for k in items[0]}
+    made = windows.batch([int(i) for i in picks])
+    batch = {k: torch.from_numpy(v).to(device) for k, v in made.items()}
     pred = core.lift(batch["pose2d"], batch["confidence"])
     error = mpjpe_loss(pred, batch["pose3d"], batch["valid"]).item() * 1000
     core.train()

@@ -14,10 +14,10 @@ in, so an item stays a pure function of its seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from mpm_backend.skeleton import (
     BODY_LENGTH_PER_STATURE,
@@ -116,16 +116,18 @@ class BodyConfig:
 
 @dataclass(frozen=True)
 class Body:
-    """One sampled person: stature (m), a length factor per bone (by child joint), a childness."""
+    """One sampled person, drawn before the clip is measured: stature (m), a childness in
+    [0, 1], and the log-length spreads that set each bone's length relative to the textbook's."""
 
     stature: float
-    factors: np.ndarray  # (17,) length factor of the bone ending at each joint (pelvis: 1)
     child: float  # 0 for adults, up to 1 for the youngest child
+    weight: float  # population_weight drawn for this window
+    spreads: np.ndarray  # (8,) per _SEGMENTS entry
+    sides: np.ndarray  # (17,) left/right log difference per bone (by child joint)
 
 
-def sample_body(rng: np.random.Generator, own: dict[str, float], config: BodyConfig) -> Body:
-    """A person from the configured population, as length factors relative to the clip's body
-    (`own`: its segment lengths, `segment_lengths`)."""
+def sample_body(rng: np.random.Generator, config: BodyConfig) -> Body:
+    """A person from the configured population (its factors need the clip: `body_factors`)."""
     if rng.random() < config.child_prob:
         stature = rng.uniform(*config.child_stature)
         # Children's heads are large and their legs short for their height (Drillis & Contini
@@ -135,25 +137,79 @@ def sample_body(rng: np.random.Generator, own: dict[str, float], config: BodyCon
         mean, std = config.male_stature if rng.random() < 0.5 else config.female_stature
         stature = float(np.clip(rng.normal(mean, std), mean - 3 * std, mean + 3 * std))
         child = 0.0
-    spreads = dict(config.segment_spread)
-    child_shape = {"head": 1.25, "thigh": 0.93, "shin": 0.93, "upper_arm": 0.95, "forearm": 0.95}
-    own_stature = sum(own[s] for s in ("thigh", "shin", "trunk", "head")) / BODY_LENGTH_PER_STATURE
+    spread_of = dict(config.segment_spread)
     weight = rng.uniform(*config.population_weight)
-    factors = np.ones(H36M17.num_joints)
-    for segment, joints in _SEGMENTS.items():
-        shape = 1.0 + child * (child_shape.get(segment, 1.0) - 1.0)
+    spreads, sides = np.zeros(len(_SEGMENTS)), np.zeros(H36M17.num_joints)
+    for k, (segment, joints) in enumerate(_SEGMENTS.items()):
+        spreads[k] = rng.normal(0.0, spread_of.get(segment, 0.0))
+        for name in joints:
+            if segment not in ("trunk", "head"):
+                sides[_J(name)] = rng.normal(0.0, config.asymmetry)
+    return Body(stature=stature, child=child, weight=weight, spreads=spreads, sides=sides)
+
+
+_CHILD_SHAPE = {"head": 1.25, "thigh": 0.93, "shin": 0.93, "upper_arm": 0.95, "forearm": 0.95}
+
+
+def body_factors(bodies: list[Body], joints: np.ndarray) -> np.ndarray:
+    """(B, 17) length factor of the bone ending at each joint (pelvis: 1) that gives each window
+    of joints (B, T, 17, 3) its body: relative to the clip's own segment lengths."""
+    own = segment_lengths(joints)
+    own_stature = sum(own[s] for s in ("thigh", "shin", "trunk", "head")) / BODY_LENGTH_PER_STATURE
+    stature = np.array([b.stature for b in bodies])
+    child = np.array([b.child for b in bodies])
+    weight = np.array([b.weight for b in bodies])
+    spreads, sides = np.array([b.spreads for b in bodies]), np.array([b.sides for b in bodies])
+    factors = np.ones((len(bodies), H36M17.num_joints))
+    for k, (segment, names) in enumerate(_SEGMENTS.items()):
+        shape = 1.0 + child * (_CHILD_SHAPE.get(segment, 1.0) - 1.0)
         mocap = np.log(own[segment] / own_stature)
         textbook = np.log(PROPORTIONS[segment])
-        spread = rng.normal(0.0, spreads.get(segment, 0.0))
-        length = stature * shape * np.exp((1 - weight) * mocap + weight * textbook + spread)
-        for name in joints:
-            side = rng.normal(0.0, config.asymmetry) if segment not in ("trunk", "head") else 0.0
-            factors[_J(name)] = length / own[segment] * np.exp(side)
+        mix = (1 - weight) * mocap + weight * textbook + spreads[:, k]
+        length = stature * shape * np.exp(mix)
+        for name in names:
+            factors[:, _J(name)] = length / own[segment] * np.exp(sides[:, _J(name)])
     # Pelvis-centred bones must stay mirror images (pelvis = mid-hips, thorax = mid-shoulders).
     for pair in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
-        factors[[_J(p) for p in pair]] = factors[[_J(p) for p in pair]].mean()
-    factors[PELVIS] = 1.0
-    return Body(stature=stature, factors=factors, child=child)
+        both = [_J(p) for p in pair]
+        factors[:, both] = factors[:, both].mean(axis=1, keepdims=True)
+    factors[:, PELVIS] = 1.0
+    return factors
+
+
+@dataclass(frozen=True)
+class _Posture:
+    """One window's drawn posture (T-long curves in radians; zeros where it does not apply)."""
+
+    crouch: bool
+    hip: np.ndarray  # (T,) hip flexion of the crouch
+    shin_lean: float
+    splay: float
+    bend: np.ndarray  # (T,) forward bend at the pelvis (before the crouch's balance)
+    lean: np.ndarray  # (T,) sideways
+    tilt: np.ndarray  # (T,) whole-body turn off vertical
+    heading: float  # direction of that turn's horizontal axis
+
+
+def _draw_posture(rng: np.random.Generator, frames: int, config: BodyConfig) -> _Posture:
+    """The posture's draws, in one fixed order per window (see `_posture` for their meaning)."""
+    crouch = rng.random() < config.crouch_prob
+    depth = rng.uniform(0.0, 1.0) * _envelope(rng, frames) if crouch else np.zeros(frames)
+    shin_lean = rng.uniform(*config.shin_lean)
+    splay = (
+        np.radians(rng.uniform(0.0, config.splay_deg)) if rng.random() < config.splay_prob else 0.0
+    )
+    bend, lean = np.zeros(frames), np.zeros(frames)
+    if rng.random() < config.bend_prob or crouch:
+        bend = np.radians(rng.uniform(0.0, config.bend_deg)) * _envelope(rng, frames)
+        lean = np.radians(rng.uniform(-config.lean_deg, config.lean_deg)) * _envelope(rng, frames)
+    tilt, heading = np.zeros(frames), 0.0
+    if rng.random() < config.tilt_prob:
+        heading = rng.uniform(0.0, 2 * np.pi)
+        tilt = np.radians(config.tilt_deg) * _envelope(rng, frames)
+    return _Posture(
+        crouch, np.radians(config.crouch_deg) * depth, shin_lean, splay, bend, lean, tilt, heading
+    )
 
 
 def repose(
@@ -167,49 +223,92 @@ def repose(
     way (above the window's lowest point), so planted feet stay planted and nothing sinks into
     the floor.
     """
+    return repose_batch(np.asarray(joints, dtype=np.float64)[None], [rng], config)[0]
+
+
+def repose_batch(
+    joints: np.ndarray, rngs: Sequence[np.random.Generator], config: BodyConfig | None = None
+) -> np.ndarray:
+    """`repose` for windows (B, T, 17, 3) at once, window b drawing from rngs[b] alone.
+
+    Each window's draws come first, in one fixed order, then the arithmetic runs on the whole
+    batch: a window is the same whatever batch it is made in, and the training loader pays
+    numpy's per-call cost once a batch instead of once a window.
+    """
     config = config or BodyConfig()
     joints = np.asarray(joints, dtype=np.float64)
-    body = sample_body(rng, segment_lengths(joints), config)
-    bones = joints - joints[:, PARENTS.clip(min=0)]
-    bones[:, PELVIS] = 0.0
-    bones = _perturb_angles(bones, rng, config)
-    bones = _posture(bones, joints, rng, config)
-    bones *= body.factors[None, :, None]
+    frames = joints.shape[1]
+    bodies, swings, deltas, postures = [], [], [], []
+    for rng in rngs:
+        bodies.append(sample_body(rng, config))
+        rotvecs, flexes = _draw_angles(rng, config)
+        swings.append(rotvecs)
+        deltas.append(flexes)
+        postures.append(_draw_posture(rng, frames, config))
+    factors = body_factors(bodies, joints)
+    bones = joints - joints[:, :, PARENTS.clip(min=0)]
+    bones[:, :, PELVIS] = 0.0
+    bones = _perturb_angles(bones, np.array(swings), np.array(deltas), config)
+    bones = _posture(bones, joints, postures, config)
+    bones *= factors[:, None, :, None]
     posed = np.zeros_like(joints)
     for j in range(1, H36M17.num_joints):  # parents come first in H36M-17
-        posed[:, j] = posed[:, PARENTS[j]] + bones[:, j]
-    if rng.random() < config.tilt_prob:
-        heading = rng.uniform(0.0, 2 * np.pi)
-        axis = np.array([np.cos(heading), 0.0, np.sin(heading)])  # horizontal in Y-up
-        angle = np.radians(config.tilt_deg) * _envelope(rng, len(posed))
-        turns = Rotation.from_rotvec(axis[None] * angle[:, None]).as_matrix()
-        posed = np.einsum("tij,tnj->tni", turns, posed)  # about the pelvis, still at the origin
+        posed[:, :, j] = posed[:, :, PARENTS[j]] + bones[:, :, j]
+    heading = np.array([p.heading for p in postures])
+    axis = np.stack([np.cos(heading), np.zeros_like(heading), np.sin(heading)], axis=-1)
+    tilt = np.array([p.tilt for p in postures])  # (B, T); 0 turns nothing
+    posed = _rotate(axis[:, None, None] * tilt[..., None, None], posed)  # about the pelvis
     legs = [_J(n) for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
-    leg_ratio = float(body.factors[legs].mean())
-    pelvis = joints[:, PELVIS]
-    start = pelvis[0].copy()
-    path = start + leg_ratio * (pelvis - start)
-    posed += path[:, None]
+    leg_ratio = factors[:, legs].mean(axis=1)[:, None]
+    pelvis = joints[:, :, PELVIS]
+    start = pelvis[:, :1]
+    path = start + leg_ratio[..., None] * (pelvis - start)
+    posed += path[:, :, None]
     # Heights above the window's lowest point, so a file whose floor is not at y = 0 works too.
-    lowest_mocap = joints[..., 1].min(axis=1)
-    floor = lowest_mocap.min()
-    lowest_new = posed[..., 1].min(axis=1)
-    posed[..., 1] += (floor + leg_ratio * (lowest_mocap - floor) - lowest_new)[:, None]
+    lowest_mocap = joints[..., 1].min(axis=2)
+    floor = lowest_mocap.min(axis=1, keepdims=True)
+    lowest_new = posed[..., 1].min(axis=2)
+    posed[..., 1] += (floor + leg_ratio * (lowest_mocap - floor) - lowest_new)[..., None]
     return posed
 
 
-def _perturb_angles(bones: np.ndarray, rng: np.random.Generator, config: BodyConfig) -> np.ndarray:
-    """PoseAug-style bone-angle changes, constant over the window, inside joint limits."""
+# (upper, lower) bones by child joint of the limbs that swing and flex: left arm, left leg, right
+# arm, right leg (the order their angles are drawn in).
+_LIMB_BONES = np.array(
+    [
+        [_J(f"{side}_{upper}"), _J(f"{side}_{lower}")]
+        for side in ("left", "right")
+        for upper, lower in (("elbow", "wrist"), ("knee", "ankle"))
+    ]
+)
+
+
+def _draw_angles(rng: np.random.Generator, config: BodyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per limb of _LIMB_BONES: a swing (rotation vector, (4, 3)) and a flexion change (4,)."""
+    swings, deltas = np.zeros((4, 3)), np.zeros(4)
+    limits = (config.arm_swing_deg, config.leg_swing_deg) * 2
+    flexes = (config.elbow_flex_deg, config.knee_flex_deg) * 2
+    for k in range(4):
+        axis = rng.normal(size=3)
+        angle = np.radians(rng.uniform(0.0, limits[k]))
+        swings[k] = axis / np.linalg.norm(axis) * angle
+        deltas[k] = rng.uniform(-flexes[k], flexes[k])
+    return swings, deltas
+
+
+def _perturb_angles(
+    bones: np.ndarray, swings: np.ndarray, deltas: np.ndarray, config: BodyConfig
+) -> np.ndarray:
+    """PoseAug-style bone-angle changes, constant over the window, inside joint limits.
+
+    bones (B, T, 17, 3); swings (B, 4, 3) rotation vectors and deltas (B, 4) degrees per limb.
+    """
     bones = bones.copy()
-    for side in ("left", "right"):
-        for (upper, lower), limit, flex in (
-            (("elbow", "wrist"), config.arm_swing_deg, config.elbow_flex_deg),
-            (("knee", "ankle"), config.leg_swing_deg, config.knee_flex_deg),
-        ):
-            upper, lower = _J(f"{side}_{upper}"), _J(f"{side}_{lower}")
-            bones[:, [upper, lower]] = bones[:, [upper, lower]] @ _swing(rng, limit).T
-            delta = rng.uniform(-flex, flex)
-            bones[:, lower] = _flex(bones[:, upper], bones[:, lower], delta, config.flex_limits_deg)
+    limbs = _rotate(swings[:, None, :, None], bones[:, :, _LIMB_BONES])  # (B, T, 4, 2, 3)
+    upper, lower = limbs[..., 0, :], limbs[..., 1, :]
+    bones[:, :, _LIMB_BONES[:, 0]] = upper
+    flexed = _flex(upper, lower, deltas[:, None], config.flex_limits_deg)
+    bones[:, :, _LIMB_BONES[:, 1]] = flexed
     return bones
 
 
@@ -224,51 +323,50 @@ _SHINS = [_J("left_ankle"), _J("right_ankle")]
 
 
 def _posture(
-    bones: np.ndarray, joints: np.ndarray, rng: np.random.Generator, config: BodyConfig
+    bones: np.ndarray, joints: np.ndarray, postures: list[_Posture], config: BodyConfig
 ) -> np.ndarray:
     """Bend the trunk forward (or sideways) and crouch the legs, in the body's own frame.
 
-    bones: (T, 17, 3) by child joint; joints: (T, 17, 3) the mocap's, for the frame. The frame
-    per time step: up = pelvis→thorax, forward = head→nose made square to it, side = up × forward.
-    A turn about `side` by +a moves the thorax forward. A crouch turns each thigh by the hip
-    flexion towards where its knee goes (forward, splayed outwards) and each shin the other way
-    by its lean, so the knee comes forward of a foot that stays down.
+    bones: (B, T, 17, 3) by child joint; joints: (B, T, 17, 3) the mocap's, for the frame. The
+    frame per time step: up = pelvis→thorax, forward = head→nose made square to it, side = up ×
+    forward. A turn about `side` by +a moves the thorax forward. A crouch turns each thigh by the
+    hip flexion towards where its knee goes (forward, splayed outwards) and each shin the other
+    way by its lean, so the knee comes forward of a foot that stays down.
     """
-    frames = len(bones)
-    up = _unit(joints[:, THORAX] - joints[:, PELVIS])
-    face = joints[:, _J("nose")] - joints[:, _J("head")]
-    forward = _unit(face - np.einsum("ti,ti->t", face, up)[:, None] * up)
-    side = np.cross(up, forward)
+    up = _unit(joints[:, :, THORAX] - joints[:, :, PELVIS])
+    face = joints[:, :, _J("nose")] - joints[:, :, _J("head")]
+    forward = _unit(face - np.sum(face * up, axis=-1, keepdims=True) * up)
+    side = _cross(up, forward)
     bones = bones.copy()
-    crouch = rng.random() < config.crouch_prob
-    depth = rng.uniform(0.0, 1.0) * _envelope(rng, frames) if crouch else np.zeros(frames)
-    hip = np.radians(config.crouch_deg) * depth
-    shin_lean = rng.uniform(*config.shin_lean)
-    splay = (
-        np.radians(rng.uniform(0.0, config.splay_deg)) if rng.random() < config.splay_prob else 0.0
-    )
-    if rng.random() < config.bend_prob or crouch:
-        bend = np.radians(rng.uniform(0.0, config.bend_deg)) * _envelope(rng, frames)
-        # crouching people lean forward to keep their hips over their feet: less so when the
-        # knees go far forward or out
-        balance = max(1.0 - shin_lean, 0.0) / 0.8 * np.cos(splay)
-        bend = np.maximum(bend, 0.5 * hip * balance)
-        lean = np.radians(rng.uniform(-config.lean_deg, config.lean_deg)) * _envelope(rng, frames)
-        turn = Rotation.from_rotvec(side * bend[:, None]) * Rotation.from_rotvec(
-            forward * lean[:, None]
+    hip = np.array([p.hip for p in postures])  # (B, T)
+    shin_lean = np.array([p.shin_lean for p in postures])[:, None]
+    splay = np.array([p.splay for p in postures])[:, None]
+    # crouching people lean forward to keep their hips over their feet: less so when the knees
+    # go far forward or out
+    balance = np.maximum(1.0 - shin_lean, 0.0) / 0.8 * np.cos(splay)
+    bend = np.maximum(np.array([p.bend for p in postures]), 0.5 * hip * balance)
+    lean = np.array([p.lean for p in postures])
+    leaned = _rotate((forward * lean[..., None])[:, :, None], bones[:, :, _UPPER_BODY])
+    bones[:, :, _UPPER_BODY] = _rotate((side * bend[..., None])[:, :, None], leaned)
+    crouched = np.flatnonzero([p.crouch for p in postures])
+    if len(crouched):
+        c = crouched
+        bones[c] = _crouch(
+            bones[c], up[c], forward[c], side[c], hip[c], shin_lean[c], splay[c], config
         )
-        for j in _UPPER_BODY:
-            bones[:, j] = turn.apply(bones[:, j])
-    if crouch:
-        for thigh, shin in zip(_THIGHS, _SHINS, strict=True):
-            outwards = (
-                np.sign(np.einsum("ti,ti->t", bones[:, PARENTS[thigh]], side))[:, None] * side
-            )
-            knee_goes = np.cos(splay) * forward + np.sin(splay) * outwards
-            axis = _unit(np.cross(-up, knee_goes))  # turning -up about it moves it to knee_goes
-            bones[:, thigh] = Rotation.from_rotvec(axis * hip[:, None]).apply(bones[:, thigh])
-            turned = Rotation.from_rotvec(-axis * (shin_lean * hip)[:, None]).apply(bones[:, shin])
-            bones[:, shin] = _flex(bones[:, thigh], turned, 0.0, config.flex_limits_deg)  # clip
+    return bones
+
+
+def _crouch(bones, up, forward, side, hip, shin_lean, splay, config: BodyConfig) -> np.ndarray:
+    """Each thigh turned by the hip flexion towards where its knee goes, each shin back by its
+    lean (arrays batched over crouching windows: (C, T, ...), shin_lean and splay (C, 1))."""
+    for thigh, shin in zip(_THIGHS, _SHINS, strict=True):
+        outwards = np.sign(np.sum(bones[:, :, PARENTS[thigh]] * side, axis=-1))[..., None] * side
+        knee_goes = np.cos(splay)[..., None] * forward + np.sin(splay)[..., None] * outwards
+        axis = _unit(_cross(-up, knee_goes))  # turning -up about it moves it to knee_goes
+        bones[:, :, thigh] = _rotate(axis * hip[..., None], bones[:, :, thigh])
+        turned = _rotate(-axis * (shin_lean * hip)[..., None], bones[:, :, shin])
+        bones[:, :, shin] = _flex(bones[:, :, thigh], turned, 0.0, config.flex_limits_deg)  # clip
     return bones
 
 
@@ -281,32 +379,43 @@ def _envelope(rng: np.random.Generator, frames: int) -> np.ndarray:
     return np.sin(np.pi * phase) ** 2
 
 
-def _swing(rng: np.random.Generator, limit_deg: float) -> np.ndarray:
-    """A rotation by up to limit_deg about a random axis (3, 3)."""
-    axis = rng.normal(size=3)
-    angle = np.radians(rng.uniform(0.0, limit_deg))
-    return Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle).as_matrix()
-
-
-def _flex(upper: np.ndarray, lower: np.ndarray, delta_deg: float, limits: tuple[float, float]):
-    """Turn `lower` (T, 3) about the hinge it forms with `upper` so its flexion changes by delta.
+def _flex(upper: np.ndarray, lower: np.ndarray, delta_deg, limits: tuple[float, float]):
+    """Turn `lower` (..., 3) about the hinge it forms with `upper` so its flexion changes by
+    delta (a number, or an array broadcast against the leading axes).
 
     Flexion is the angle between the two bones' directions (0 = straight). Near straight the
     hinge axis is undefined, so the change fades out there instead of flipping the bend.
     """
-    normal = np.cross(upper, lower)
-    sine = np.linalg.norm(normal, axis=-1) / (
-        np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1) + 1e-12
-    )
-    cosine = np.einsum("ti,ti->t", upper, lower) / (
-        np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1) + 1e-12
-    )
+    normal = _cross(upper, lower)
+    lengths = np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1) + 1e-12
+    sine = np.linalg.norm(normal, axis=-1) / lengths
+    cosine = np.sum(upper * lower, axis=-1) / lengths
     flexion = np.degrees(np.arctan2(sine, cosine))
     fade = np.clip(sine / np.sin(np.radians(15.0)), 0.0, 1.0)
     target = np.clip(flexion + fade * delta_deg, *limits)
     turn = np.radians(target - flexion)
     axis = normal / (np.linalg.norm(normal, axis=-1, keepdims=True) + 1e-12)
-    return Rotation.from_rotvec(axis * turn[:, None]).apply(lower)
+    return _rotate(axis * turn[..., None], lower)
+
+
+def _rotate(rotvec: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Turn vectors (..., 3) about rotation vectors (..., 3) that broadcast against them.
+
+    Rodrigues' formula in plain numpy: scipy's Rotation costs more to build than to apply on a
+    window's few hundred vectors. A zero rotation vector leaves the vectors exactly as they are.
+    """
+    angle = np.linalg.norm(rotvec, axis=-1, keepdims=True)
+    axis = rotvec / np.where(angle > 0.0, angle, 1.0)
+    cos, sin = np.cos(angle), np.sin(angle)
+    along = np.sum(axis * vectors, axis=-1, keepdims=True)
+    return vectors * cos + _cross(axis, vectors) * sin + axis * along * (1.0 - cos)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross over the last axis without its axis shuffling (a third of its cost here)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -336,32 +445,49 @@ def detector_points(
     right in any pose; pelvis, thorax and spine are re-derived from the moved points the way the
     runtime derives them from detector keypoints.
     """
+    return detector_points_batch(np.asarray(joints, dtype=np.float64)[None], [rng], config)[0]
+
+
+def detector_points_batch(
+    joints: np.ndarray, rngs: Sequence[np.random.Generator], config: DetectorConfig | None = None
+) -> np.ndarray:
+    """`detector_points` for windows (B, T, 17, 3), window b drawing from rngs[b] alone."""
     config = config or DetectorConfig()
     joints = np.asarray(joints, dtype=np.float64)
-    if rng.random() >= config.prob:
-        return joints.copy()
-    stature = body_length(joints) / BODY_LENGTH_PER_STATURE
-    style = rng.uniform()
-    pelvis, thorax = joints[:, PELVIS], joints[:, THORAX]
-    up = _unit(thorax - pelvis)
     points = joints.copy()
-
-    def draw(spec: tuple[float, float], scale: float = 1.0) -> float:
-        return stature * scale * rng.normal(*spec)
-
-    hip_out, hip_down = draw(config.hip_out, style), draw(config.hip_down, style)
-    shoulder_up, shoulder_out = draw(config.shoulder_up), draw(config.shoulder_out)
+    stature = body_length(joints) / BODY_LENGTH_PER_STATURE
+    moved, offsets, heads = [], [], []
+    for b, rng in enumerate(rngs):
+        if rng.random() >= config.prob:
+            continue
+        style = rng.uniform()
+        scales = (style, style, 1.0, 1.0)
+        specs = (config.hip_out, config.hip_down, config.shoulder_up, config.shoulder_out)
+        moved.append(b)
+        offsets.append(
+            [stature[b] * s * rng.normal(*spec) for s, spec in zip(scales, specs, strict=True)]
+        )
+        heads.append([rng.normal(0.0, config.head_std * stature[b], size=3) for _ in range(2)])
+    if not moved:
+        return points
+    m = np.array(moved)
+    hip_out, hip_down, shoulder_up, shoulder_out = np.array(offsets).T[..., None, None]
+    seen, worn = joints[m], points[m]
+    pelvis, thorax = seen[:, :, PELVIS], seen[:, :, THORAX]
+    up = _unit(thorax - pelvis)
     for side in ("left", "right"):
         hip, shoulder = _J(f"{side}_hip"), _J(f"{side}_shoulder")
-        points[:, hip] += hip_out * _unit(joints[:, hip] - pelvis) - hip_down * up
-        points[:, shoulder] += shoulder_out * _unit(joints[:, shoulder] - thorax) + shoulder_up * up
-    for name in ("head", "nose"):
-        points[:, _J(name)] += rng.normal(0.0, config.head_std * stature, size=3)
+        worn[:, :, hip] += hip_out * _unit(seen[:, :, hip] - pelvis) - hip_down * up
+        outwards = _unit(seen[:, :, shoulder] - thorax)
+        worn[:, :, shoulder] += shoulder_out * outwards + shoulder_up * up
+    head_nose = np.array(heads)  # (M, 2, 3)
+    worn[:, :, [_J("head"), _J("nose")]] += head_nose[:, None]
     hips = [_J("left_hip"), _J("right_hip")]
     shoulders = [_J("left_shoulder"), _J("right_shoulder")]
-    points[:, PELVIS] = points[:, hips].mean(axis=1)
-    points[:, THORAX] = points[:, shoulders].mean(axis=1)
-    points[:, _J("spine")] = 0.5 * (points[:, PELVIS] + points[:, THORAX])
+    worn[:, :, PELVIS] = worn[:, :, hips].mean(axis=2)
+    worn[:, :, THORAX] = worn[:, :, shoulders].mean(axis=2)
+    worn[:, :, _J("spine")] = 0.5 * (worn[:, :, PELVIS] + worn[:, :, THORAX])
+    points[m] = worn
     return points
 
 

@@ -3,6 +3,8 @@
 World frame: Y-up, metres, floor near y = 0 (the mocap pipeline's convention). Camera frame:
 OpenCV (x right, y down, z forward; a visible point has z > 0). A `Camera` maps world points
 with X_cam = rotation @ X_world + translation and projects them with a distortion-free pinhole.
+The loader draws a whole batch's cameras with `sample_cameras` (a `CameraBatch`), each window from
+its own generator exactly as `sample_camera` draws it alone, so an item never depends on its batch.
 
 Screen normalisation (u_n = 2u/W - 1, v_n = 2v/W - H/W) is the model's input convention, a runtime
 fact: it lives in `mpm_backend.screen` (normalise_screen, denormalise_screen, focal_from_fov),
@@ -13,6 +15,7 @@ known) is the middle of CameraConfig.fov_deg_range; tests/test_inference.py chec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,12 +87,7 @@ class Camera:
 
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         """Camera-frame points (…, 3) → pixels (…, 2); points not in front of the camera → NaN."""
-        points_cam = np.asarray(points_cam, dtype=np.float64)
-        depth = points_cam[..., 2:3]
-        in_front = depth > 0
-        safe_depth = np.where(in_front, depth, 1.0)
-        uv = points_cam[..., :2] / safe_depth * self.focal + self.principal
-        return np.where(in_front, uv, np.nan)
+        return _pinhole(np.asarray(points_cam, dtype=np.float64), self.focal, self.principal)
 
     def unproject(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Pixels (…, 2) with their camera-frame depth z (…) → camera-frame points (…, 3)."""
@@ -128,6 +126,45 @@ class Camera:
         )
 
 
+@dataclass
+class CameraBatch:
+    """B cameras as stacked arrays, so a batch of windows is placed and filmed in one numpy pass."""
+
+    rotation: np.ndarray  # (B, 3, 3) world → camera
+    translation: np.ndarray  # (B, 3)
+    focal: np.ndarray  # (B, 2) fx, fy in pixels
+    principal: np.ndarray  # (B, 2) cx, cy in pixels
+    size: np.ndarray  # (B, 2) int width, height
+
+    def world_to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (B, …, 3) → camera-frame points (B, …, 3), each window by its own camera."""
+        points = np.asarray(points, dtype=np.float64)
+        flat = points.reshape(len(points), -1, 3)
+        cam = flat @ self.rotation.transpose(0, 2, 1) + self.translation[:, None]
+        return cam.reshape(points.shape)
+
+    def project(self, points_cam: np.ndarray) -> np.ndarray:
+        """Camera-frame points (B, …, 3) → pixels (B, …, 2); not in front of the camera → NaN."""
+        points_cam = np.asarray(points_cam, dtype=np.float64)
+        lead = (len(points_cam),) + (1,) * (points_cam.ndim - 2) + (2,)
+        return _pinhole(points_cam, self.focal.reshape(lead), self.principal.reshape(lead))
+
+    def camera(self, i: int) -> Camera:
+        """Window i's camera on its own (copied, so editing it leaves the batch alone)."""
+        width, height = self.size[i]
+        return Camera(
+            self.rotation[i], self.translation[i], self.focal[i], self.principal[i], width, height
+        )
+
+
+def _pinhole(points_cam: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
+    depth = points_cam[..., 2:3]
+    in_front = depth > 0
+    safe_depth = np.where(in_front, depth, 1.0)
+    uv = points_cam[..., :2] / safe_depth * focal + principal
+    return np.where(in_front, uv, np.nan)
+
+
 def _as_shape(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
     array = np.array(value, dtype=np.float64)
     if array.shape != shape:
@@ -140,24 +177,49 @@ def look_at_rotation(eye: np.ndarray, target: np.ndarray, up: np.ndarray = WORLD
 
     Rows are the camera's right, down and forward axes in world coordinates.
     """
-    forward = np.asarray(target, dtype=np.float64) - np.asarray(eye, dtype=np.float64)
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, up)
-    norm = np.linalg.norm(right)
-    if norm < 1e-9:
+    eye = np.asarray(eye, dtype=np.float64)
+    return _look_at_rotations(eye[None], np.asarray(target, dtype=np.float64)[None], up)[0]
+
+
+def _look_at_rotations(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """look_at_rotation for (B, 3) eyes and targets at once → (B, 3, 3)."""
+    rotation = np.empty(eye.shape + (3,))
+    right, down, forward = rotation[:, 0], rotation[:, 1], rotation[:, 2]
+    np.subtract(target, eye, out=forward)
+    forward /= _norm(forward)
+    _cross(forward, np.asarray(up, dtype=np.float64), out=right)
+    norm = _norm(right)
+    if (norm < 1e-9).any():
         raise ValueError("camera looks straight along the up axis; its roll is undefined")
     right /= norm
-    down = np.cross(forward, right)
-    return np.stack([right, down, forward])
+    _cross(forward, right, out=down)
+    return rotation
+
+
+def _norm(vectors: np.ndarray) -> np.ndarray:
+    return np.sqrt((vectors * vectors).sum(axis=-1, keepdims=True))
+
+
+def _cross(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """np.cross of (B, 3) vectors, without its set-up cost, which dominates for a few vectors."""
+    out[:, 0] = a[:, 1] * b[..., 2] - a[:, 2] * b[..., 1]
+    out[:, 1] = a[:, 2] * b[..., 0] - a[:, 0] * b[..., 2]
+    out[:, 2] = a[:, 0] * b[..., 1] - a[:, 1] * b[..., 0]
 
 
 def tilt_roll_rotation(tilt: float, roll: float) -> np.ndarray:
     """Camera-frame rotation: tilt about the camera x axis, then roll about its optical axis."""
+    return _tilt_roll_rotations(
+        np.array([tilt], dtype=np.float64), np.array([roll], dtype=np.float64)
+    )[0]
+
+
+def _tilt_roll_rotations(tilt: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    """(B,) tilts and rolls → (B, 3, 3): about_z(roll) @ about_x(tilt), multiplied out."""
     ct, st = np.cos(tilt), np.sin(tilt)
     cr, sr = np.cos(roll), np.sin(roll)
-    about_x = np.array([[1.0, 0.0, 0.0], [0.0, ct, -st], [0.0, st, ct]])
-    about_z = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
-    return about_z @ about_x
+    entries = [cr, -sr * ct, sr * st, sr, cr * ct, -cr * st, np.zeros_like(ct), st, ct]
+    return np.stack(entries, axis=-1).reshape(-1, 3, 3)
 
 
 def camera_roll(rotation: np.ndarray) -> float:
@@ -228,30 +290,73 @@ class SubjectExtent:
 
     @classmethod
     def from_points(cls, points: np.ndarray) -> SubjectExtent:
-        pelvis = points[:, H36M17.index("pelvis")]
-        floor_y = float(np.nanmin(points[..., 1]))
-        top_y = float(np.nanmax(points[..., 1]))
-        centre = np.nanmean(pelvis, axis=0)
-        centre[1] = 0.5 * (floor_y + top_y)
-        return cls(centre=centre, floor_y=floor_y, height=max(top_y - floor_y, 0.5))
+        centre, floor_y, height = _subject_extents(np.asarray(points, dtype=np.float64)[None])
+        return cls(centre=centre[0], floor_y=float(floor_y[0]), height=float(height[0]))
+
+
+def _subject_extents(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SubjectExtent's centre (B, 3), floor_y (B,) and height (B,) for clips (B, T, 17, 3)."""
+    heights = points[..., 1].reshape(len(points), -1)
+    floor_y = np.nanmin(heights, axis=1)
+    top_y = np.nanmax(heights, axis=1)
+    centre = np.nanmean(points[:, :, H36M17.index("pelvis")], axis=1)
+    centre[:, 1] = 0.5 * (floor_y + top_y)
+    return centre, floor_y, np.maximum(top_y - floor_y, 0.5)
+
+
+# Generator doubles one placement attempt uses: yaw, distance, height, aim x y z, tilt, roll.
+PLACEMENT_DRAWS = 8
 
 
 def sample_camera(
     rng: np.random.Generator, subject_points: np.ndarray, config: CameraConfig | None = None
 ) -> Camera:
     """Draw a camera that films the clip `subject_points` (T, 17, 3, world, Y-up) from outside it."""
+    return sample_cameras([rng], _validate_clip(subject_points)[None], config).camera(0)
+
+
+def sample_cameras(
+    rngs: Sequence[np.random.Generator],
+    subject_points: np.ndarray,
+    config: CameraConfig | None = None,
+) -> CameraBatch:
+    """Draw a camera for each clip of `subject_points` (B, T, 17, 3), window b from rngs[b] alone.
+
+    The loader batches windows for speed, but an item must not depend on its batch: each window's
+    generator makes the same draws, in the same order, as when the window is drawn on its own
+    (image size, field of view, principal offset, then one placement per attempt until every joint
+    is min_depth_m in front), and only the maths runs for the whole batch at once. Each value is
+    one generator double turned into a number by numpy's own rule (choice with p: search the
+    cumulative p; triangular: its inverse CDF; uniform: low + (high - low) u), so one rng.random(k)
+    call per window draws the same stream and values as calling those methods one by one.
+    """
     config = config or CameraConfig()
-    points = _validate_clip(subject_points)
-    subject = SubjectExtent.from_points(points)
-    width, height = sample_image_size(rng, config)
-    focal, principal = sample_intrinsics(rng, width, height, config)
-    for _ in range(max(config.max_tries, 1)):
-        rotation, position = sample_placement(rng, subject, config)
-        if _min_depth(points, rotation, position) >= config.min_depth_m:
+    if not len(rngs):
+        raise ValueError("sample_cameras needs at least one window")
+    points = _validate_clips(subject_points, len(rngs))
+    centre, floor_y, subject_height = _subject_extents(points)
+    low, high = config.fov_deg_range
+    intrinsic_draws = 3 if high > low else 2  # field of view unless fixed, principal x, y
+    first = np.stack([rng.random(1 + intrinsic_draws + PLACEMENT_DRAWS) for rng in rngs])
+    size = _image_sizes(first[:, 0], config)
+    focal, principal = _intrinsics(first[:, 1 : 1 + intrinsic_draws], size, config)
+    rotation, position = np.empty((len(rngs), 3, 3)), np.empty((len(rngs), 3))
+    pending, clips, draws = np.arange(len(rngs)), points, first[:, 1 + intrinsic_draws :]
+    for attempt in range(max(config.max_tries, 1)):
+        if attempt:
+            draws = np.stack([rngs[i].random(PLACEMENT_DRAWS) for i in pending])
+        subject = centre[pending], floor_y[pending], subject_height[pending]
+        rotation[pending], position[pending] = placed = _placements(draws, *subject, config)
+        failed = ~(_min_depths(clips, *placed) >= config.min_depth_m)
+        pending, clips = pending[failed], clips[failed]
+        if not len(pending):
             break
     else:
-        position = _back_off(points, rotation, position, config.min_depth_m)
-    return Camera.from_pose(rotation, position, focal, principal, width, height)
+        position[pending] = _back_off(
+            clips, rotation[pending], position[pending], config.min_depth_m
+        )
+    translation = -(rotation @ position[:, :, None])[..., 0]
+    return CameraBatch(rotation, translation, focal, principal, size)
 
 
 def _validate_clip(points: np.ndarray) -> np.ndarray:
@@ -266,68 +371,105 @@ def _validate_clip(points: np.ndarray) -> np.ndarray:
     return points
 
 
-def sample_image_size(rng: np.random.Generator, config: CameraConfig) -> tuple[int, int]:
-    """Pick (width, height) from the config's weighted list."""
+def _validate_clips(points: np.ndarray, count: int) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    shape = points.shape
+    if len(shape) != 4 or shape[0] != count or shape[1] == 0 or shape[2:] != (H36M17.num_joints, 3):
+        raise ValueError(f"subject_points must have shape ({count}, T, 17, 3), got {shape}")
+    empty = ~np.isfinite(points).any(axis=(1, 2, 3))
+    if empty.any():
+        raise ValueError(f"subject_points window {int(np.argmax(empty))} has no finite joint")
+    return points
+
+
+def _image_sizes(u: np.ndarray, config: CameraConfig) -> np.ndarray:
+    """Generator.choice(len(p), p=p) from each double of u (B,) → (B, 2) int width, height."""
     weights = np.array([w for _, _, w in config.image_sizes], dtype=np.float64)
-    choice = rng.choice(len(weights), p=weights / weights.sum())
-    width, height, _ = config.image_sizes[choice]
-    return int(width), int(height)
+    if (weights < 0).any() or not weights.sum() > 0:
+        raise ValueError("image size weights must be non-negative with a positive sum")
+    cdf = (weights / weights.sum()).cumsum()
+    cdf /= cdf[-1]
+    sizes = np.array([(w, h) for w, h, _ in config.image_sizes], dtype=np.int64)
+    return sizes[cdf.searchsorted(u, side="right")]
 
 
-def sample_intrinsics(
-    rng: np.random.Generator, width: int, height: int, config: CameraConfig
+def _intrinsics(
+    u: np.ndarray, size: np.ndarray, config: CameraConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Square-pixel focal length from a field of view across the long side; near-centre principal."""
+    """Focal (B, 2) and principal (B, 2) from each window's intrinsic doubles u and size (B, 2)."""
     low, high = config.fov_deg_range
-    mode = float(np.clip(config.fov_mode_deg, low, high))
-    fov = rng.triangular(low, mode, high) if high > low else low
-    f = focal_from_fov(fov, max(width, height))
-    size = np.array([width, height], dtype=np.float64)
-    offset = rng.uniform(-1.0, 1.0, size=2) * config.principal_jitter * size
-    return np.array([f, f]), size / 2.0 + offset
+    mode = float(min(max(config.fov_mode_deg, low), high))
+    if high > low:  # Generator.triangular(low, mode, high) at the double u[:, 0]
+        base, fov_u, u = high - low, u[:, 0], u[:, 1:]
+        rising = low + np.sqrt(fov_u * ((mode - low) * base))
+        falling = high - np.sqrt((1.0 - fov_u) * ((high - mode) * base))
+        fov = np.where(fov_u <= (mode - low) / base, rising, falling)
+    else:
+        fov = np.full(len(u), float(low))
+    long_side = size.max(axis=1).tolist()
+    f = np.array([focal_from_fov(v, s) for v, s in zip(fov.tolist(), long_side, strict=True)])
+    extent = size.astype(np.float64)
+    offset = (-1.0 + 2.0 * u) * config.principal_jitter * extent
+    return np.stack([f, f], axis=-1), extent / 2.0 + offset
 
 
 def sample_placement(
     rng: np.random.Generator, subject: SubjectExtent, config: CameraConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Camera rotation and centre: all round the subject, at a height, aimed near its centre."""
-    yaw = rng.uniform(0.0, 2.0 * np.pi)
-    distance = rng.uniform(*config.distance_range_m)
-    camera_height = rng.uniform(*config.height_range_m)
-    position = subject.centre + distance * np.array([np.sin(yaw), 0.0, np.cos(yaw)])
-    position[1] = subject.floor_y + camera_height
-    aim_offset = rng.uniform(-1.0, 1.0, size=3) * config.aim_jitter * subject.height
-    tilt = np.radians(rng.uniform(-config.tilt_deg, config.tilt_deg))
-    roll = np.radians(rng.uniform(-config.roll_deg, config.roll_deg))
-    rotation = tilt_roll_rotation(tilt, roll) @ look_at_rotation(
-        position, subject.centre + aim_offset
-    )
-    return rotation, position
+    extent = subject.centre[None], np.array([subject.floor_y]), np.array([subject.height])
+    rotation, position = _placements(rng.random(PLACEMENT_DRAWS)[None], *extent, config)
+    return rotation[0], position[0]
 
 
-def _min_depth(points: np.ndarray, rotation: np.ndarray, position: np.ndarray) -> float:
-    depth = (points - position) @ rotation[2]
-    return float(np.nanmin(depth))
+def _placements(
+    u: np.ndarray,
+    centre: np.ndarray,
+    floor_y: np.ndarray,
+    subject_height: np.ndarray,
+    config: CameraConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations (B, 3, 3) and centres (B, 3) from each window's PLACEMENT_DRAWS doubles u."""
+
+    def uniform(column: np.ndarray, low: float, high: float) -> np.ndarray:
+        return low + (high - low) * column  # Generator.uniform(low, high) at these doubles
+
+    yaw = uniform(u[:, 0], 0.0, 2.0 * np.pi)
+    distance = uniform(u[:, 1], *config.distance_range_m)
+    camera_height = uniform(u[:, 2], *config.height_range_m)
+    aim_offset = uniform(u[:, 3:6], -1.0, 1.0) * config.aim_jitter * subject_height[:, None]
+    tilt = np.radians(uniform(u[:, 6], -config.tilt_deg, config.tilt_deg))
+    roll = np.radians(uniform(u[:, 7], -config.roll_deg, config.roll_deg))
+    around = np.stack([np.sin(yaw), np.zeros_like(yaw), np.cos(yaw)], axis=-1)
+    position = centre + distance[:, None] * around
+    position[:, 1] = floor_y + camera_height
+    aim = _look_at_rotations(position, centre + aim_offset, WORLD_UP)
+    return _tilt_roll_rotations(tilt, roll) @ aim, position
+
+
+def _min_depths(clips: np.ndarray, rotation: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Nearest joint depth (B,) of each clip (B, T, 17, 3) in front of its camera."""
+    offsets = (clips - position[:, None, None]).reshape(len(clips), -1, 3)
+    return np.nanmin(offsets @ rotation[:, 2, :, None], axis=(1, 2))
 
 
 def _back_off(
-    points: np.ndarray, rotation: np.ndarray, position: np.ndarray, min_depth: float
+    clips: np.ndarray, rotation: np.ndarray, position: np.ndarray, min_depth: float
 ) -> np.ndarray:
-    """Move the camera back horizontally, keeping its height and view, until min_depth holds.
+    """Move each camera back horizontally, keeping its height and view, until min_depth holds.
 
     A horizontal step of s metres away from where the camera looks raises every point's depth by
     s·cos(pitch), so one step fixes all joints at once.
     """
-    forward = rotation[2]
-    horizontal = forward - (forward @ WORLD_UP) * WORLD_UP
-    gain = float(np.linalg.norm(horizontal))
-    if gain < 1e-3:
-        horizontal, gain = forward, 1.0  # looking straight down or up: back off along the axis
-    else:
-        horizontal = horizontal / gain
-    shortfall = min_depth - _min_depth(points, rotation, position)
-    step = max(shortfall, 0.0) / gain + 1e-6
-    return position - step * horizontal
+    forward = rotation[:, 2]
+    horizontal = forward - (forward @ WORLD_UP)[:, None] * WORLD_UP
+    gain = np.linalg.norm(horizontal, axis=-1)
+    steep = gain < 1e-3  # looking straight down or up: back off along the axis
+    gain = np.where(steep, 1.0, gain)
+    horizontal = np.where(steep[:, None], forward, horizontal / gain[:, None])
+    shortfall = min_depth - _min_depths(clips, rotation, position)
+    step = np.maximum(shortfall, 0.0) / gain + 1e-6
+    return position - step[:, None] * horizontal
 
 
 def root_relative(points_cam: np.ndarray) -> np.ndarray:

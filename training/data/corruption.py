@@ -4,7 +4,8 @@ A model trained on perfect projections meets a real 2D detector's output at infe
 keypoints that wobble from frame to frame, sit consistently off the mocap joint centre, swap left
 and right for a few frames, go missing, leave the image, and carry confidences that are low when
 the keypoint is wrong. `corrupt_2d` adds each of these, sized relative to the person in the image
-so that a far-away person and a close-up are corrupted alike.
+so that a far-away person and a close-up are corrupted alike. `corrupt_2d_batch` does the same
+for many windows at once, because numpy's per-call cost dominates on one small window.
 
 Every random part draws from its own child generator of the one passed in, so the output is a
 pure function of the seed, and turning one part off does not change the others' draws.
@@ -12,6 +13,7 @@ pure function of the seed, and turning one part off does not change the others' 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,69 +109,122 @@ def corrupt_2d(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make clean pixels (T, J, 2) look like a detector's: returns (noisy uv, confidence (T, J)).
 
-    Missing joints are NaN with confidence 0; confidence is float32 in [0, 1].
+    Missing joints are NaN with confidence 0; confidence is float32 in [0, 1]. A batch of one
+    window, so a window comes out the same alone or batched.
+    """
+    clean = _validate_track(uv, batched=False)
+    noisy, confidence = corrupt_2d_batch(clean[None], np.array([[width, height]]), [rng], config)
+    return noisy[0], confidence[0]
+
+
+def corrupt_2d_batch(
+    uv: np.ndarray,
+    sizes: np.ndarray,
+    rngs: Sequence[np.random.Generator],
+    config: NoiseConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Corrupt B windows (B, T, J, 2) at once, each in image sizes[b] = (width, height).
+
+    Each window draws from its own generator exactly what `corrupt_2d` would draw from it, so its
+    result does not depend on the batch; only the arithmetic is shared, where numpy's per-call
+    overhead on small arrays would otherwise dominate. Returns (noisy uv, confidence (B, T, J)).
     """
     config = config or NoiseConfig()
-    clean = _validate_track(uv)
-    rngs = dict(zip(_PARTS, rng.spawn(len(_PARTS)), strict=True))
-    size = person_size(clean)[:, None, None]  # (T, 1, 1)
+    clean = _validate_track(uv, batched=True)
+    sizes = np.asarray(sizes, dtype=np.float64)
+    if len(clean) == 0 or sizes.shape != (len(clean), 2) or len(rngs) != len(clean):
+        raise ValueError(f"need B ≥ 1 windows, sizes (B, 2) and B generators, got {len(clean)}")
+    frames, joints = clean.shape[1:3]
+    spawned = [rng.spawn(len(_PARTS)) for rng in rngs]
+    part = {name: [kids[i] for kids in spawned] for i, name in enumerate(_PARTS)}
+    size = person_size(clean)[..., None, None]  # (B, T, 1, 1)
 
-    noisy = clean + size * temporal_jitter(rngs["jitter"], clean.shape, config)
-    noisy += size * joint_bias(rngs["bias"], clean.shape[1], config.bias_std)
+    white = _each(part["jitter"], lambda rng: rng.standard_normal((frames, joints, 2)))
+    noisy = clean + size * ar1_jitter(white, config)
+    bias = _each(part["bias"], lambda rng: joint_bias(rng, joints, config.bias_std))
+    noisy += size * bias[:, None]
     guessed = random_runs(
-        rngs["low_confidence"],
-        clean.shape[:2],
+        part["low_confidence"],
+        clean.shape[:3],
         config.low_confidence_fraction,
         config.low_confidence_len_range,
     )
-    noisy += size * run_offsets(rngs["low_confidence"], guessed, config.low_confidence_offset_std)
-    swapped = limb_swap_mask(rngs["swap"], clean.shape[0], config)
+    noisy += size * run_offsets(part["low_confidence"], guessed, config.low_confidence_offset_std)
+    swapped = _each(part["swap"], lambda rng: limb_swap_mask(rng, frames, config))
     noisy = apply_swaps(noisy, swapped)
 
-    error = np.linalg.norm(noisy - clean, axis=-1) / size[..., 0]
-    confidence = confidence_from_error(rngs["confidence"], error, config)
+    shift = noisy - clean
+    error = _length(shift[..., 0], shift[..., 1]) / size[..., 0]
+    noise = _each(part["confidence"], lambda rng: rng.standard_normal((frames, joints)))
+    confidence = confidence_from_error(error, config) + noise * config.confidence_noise_std
     confidence *= np.where(swapped, config.swap_confidence_scale, 1.0)
     confidence *= np.where(guessed, config.low_confidence_scale, 1.0)
 
-    missing = ~np.isfinite(clean).all(axis=-1)
+    # a swap can bring in a partner the clean track lacks: missing too, not a NaN confidence
+    missing = ~_finite(clean) | ~_finite(noisy)
     missing |= random_runs(
-        rngs["missing"], clean.shape[:2], config.missing_fraction, config.missing_len_range
+        part["missing"], clean.shape[:3], config.missing_fraction, config.missing_len_range
     )
-    missing |= dropout_frames(rngs["dropout"], clean.shape[0], config)[:, None]
+    missing |= _each(part["dropout"], lambda rng: dropout_frames(rng, frames, config))[..., None]
     if config.mark_outside_missing:
+        width, height = sizes[:, 0, None, None], sizes[:, 1, None, None]
         missing |= outside_image(clean, width, height) | outside_image(noisy, width, height)
     noisy[missing] = np.nan
     confidence[missing] = 0.0
     return noisy, np.clip(confidence, 0.0, 1.0).astype(np.float32)
 
 
-def _validate_track(uv: np.ndarray) -> np.ndarray:
+def _each(
+    rngs: Sequence[np.random.Generator], draw: Callable[[np.random.Generator], np.ndarray]
+) -> np.ndarray:
+    """One window's draw per generator, stacked."""
+    return np.stack([draw(rng) for rng in rngs])
+
+
+def _validate_track(uv: np.ndarray, batched: bool) -> np.ndarray:
     uv = np.array(uv, dtype=np.float64)
-    if uv.ndim != 3 or uv.shape[1:] != (H36M17.num_joints, 2):
-        raise ValueError(f"uv must have shape (T, {H36M17.num_joints}, 2), got {uv.shape}")
+    if uv.ndim != 3 + batched or uv.shape[-2:] != (H36M17.num_joints, 2):
+        layout = "(B, T, {}, 2)" if batched else "(T, {}, 2)"
+        raise ValueError(f"uv must have shape {layout.format(H36M17.num_joints)}, got {uv.shape}")
     return uv
 
 
 def person_size(uv: np.ndarray) -> np.ndarray:
-    """(T,) diagonal of the joints' 2D bounding box per frame, in pixels.
+    """(..., T) diagonal of the joints' 2D bounding box per frame of (..., T, J, 2), in pixels.
 
-    Frames with fewer than two visible joints borrow the clip's median size, so noise stays
+    Frames with fewer than two visible joints borrow their window's median size, so noise stays
     finite and proportionate around gaps.
     """
-    finite = np.isfinite(uv).all(axis=-1)
+    finite = _finite(uv)
     if finite.all():  # the usual case, without the NaN-aware reductions' cost
-        size = np.linalg.norm(uv.max(axis=1) - uv.min(axis=1), axis=-1)
+        size = _length(*_extent(uv, uv))
         if (size > 0).all():
             return size
-    points = np.where(finite[..., None], uv, np.nan)
-    size = np.full(uv.shape[0], np.nan)
-    enough = finite.sum(axis=1) >= 2
-    if enough.any():
-        extent = np.nanmax(points[enough], axis=1) - np.nanmin(points[enough], axis=1)
-        size[enough] = np.linalg.norm(extent, axis=-1)
-    fallback = np.nanmedian(size) if enough.any() else 1.0
-    size = np.where(np.isfinite(size) & (size > 0), size, fallback)
+    high = np.where(finite[..., None], uv, -np.inf)
+    low = np.where(finite[..., None], uv, np.inf)
+    enough = finite.sum(axis=-1) >= 2
+    size = np.where(enough, _length(*_extent(high, low)), np.nan)
+    seen = enough.any(axis=-1)
+    fallback = np.ones(size.shape[:-1])
+    fallback[seen] = np.nanmedian(size[seen], axis=-1)
+    size = np.where(np.isfinite(size) & (size > 0), size, fallback[..., None])
     return np.where(size > 0, size, 1.0)
+
+
+def _extent(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(..., T) width and height of the box from the highest of `high` to the lowest of `low`."""
+    width = high[..., 0].max(axis=-1) - low[..., 0].min(axis=-1)
+    return width, high[..., 1].max(axis=-1) - low[..., 1].min(axis=-1)
+
+
+def _length(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Length of the vectors (x, y): np.linalg.norm's result, without its slow 2-long reduction."""
+    return np.sqrt(np.square(x) + np.square(y))
+
+
+def _finite(uv: np.ndarray) -> np.ndarray:
+    """(...,) True where both coordinates of (..., 2) are finite."""
+    return np.isfinite(uv[..., 0]) & np.isfinite(uv[..., 1])
 
 
 def joint_jitter_scales(config: NoiseConfig) -> np.ndarray:
@@ -180,20 +235,17 @@ def joint_jitter_scales(config: NoiseConfig) -> np.ndarray:
     return scales
 
 
-def temporal_jitter(
-    rng: np.random.Generator, shape: tuple[int, ...], config: NoiseConfig
-) -> np.ndarray:
-    """(T, J, 2) AR(1) noise with per-axis std jitter_std · joint scale, in person-size units."""
-    white = rng.standard_normal(shape)
+def ar1_jitter(white: np.ndarray, config: NoiseConfig) -> np.ndarray:
+    """(..., T, J, 2) AR(1) noise driven by standard normal `white`, filtered along T."""
     if config.jitter_std == 0.0:
-        return np.zeros(shape)
+        return np.zeros(white.shape)
     rho = float(np.clip(config.jitter_correlation, 0.0, 0.999))
     innovation = np.sqrt(1.0 - rho**2)
-    # noise[t] = rho·noise[t−1] + innovation·white[t], noise[0] = white[0]: one IIR filter pass
-    # (a Python loop over frames was a quarter of the training loader's time).
-    start = (1.0 - innovation) * white[:1]
-    noise, _ = lfilter([innovation], [1.0, -rho], white, axis=0, zi=start)
-    return noise * (config.jitter_std * joint_jitter_scales(config))[None, :, None]
+    # noise[t] = rho·noise[t−1] + innovation·white[t], noise[0] = white[0]: one IIR filter pass.
+    start = (1.0 - innovation) * white[..., :1, :, :]
+    noise, _ = lfilter([innovation], [1.0, -rho], white, axis=-3, zi=start)
+    scales = config.jitter_std * joint_jitter_scales(config)
+    return noise * np.stack([scales, scales], axis=-1)  # (J, 2): a fast, unbroadcast inner loop
 
 
 def joint_bias(rng: np.random.Generator, num_joints: int, std: float) -> np.ndarray:
@@ -202,32 +254,41 @@ def joint_bias(rng: np.random.Generator, num_joints: int, std: float) -> np.ndar
 
 
 def random_runs(
-    rng: np.random.Generator,
-    shape: tuple[int, int],
+    rngs: Sequence[np.random.Generator],
+    shape: tuple[int, int, int],
     fraction: float,
     len_range: tuple[int, int],
 ) -> np.ndarray:
-    """(T, J) mask of per-joint runs covering about `fraction` of the joint-frames."""
-    mask = np.zeros(shape, dtype=bool)
+    """(B, T, J) masks of per-joint runs covering about `fraction` of the joint-frames.
+
+    Window b draws from rngs[b] only, so its mask does not depend on the other windows.
+    """
     low, high = len_range
     start_prob = fraction / (0.5 * (low + high))
-    starts = np.argwhere(rng.random(shape) < start_prob)
-    lengths = rng.integers(low, high + 1, size=len(starts))
-    for (t, j), length in zip(starts, lengths, strict=True):
-        mask[t : t + length, j] = True
-    return mask
+    starts = _each(rngs, lambda rng: rng.random(shape[1:])) < start_prob
+    counts = starts.sum(axis=(1, 2))
+    lengths = [rng.integers(low, high + 1, size=n) for rng, n in zip(rngs, counts, strict=True)]
+    window, frame, joint = np.nonzero(starts)  # each window's starts in time order, as drawn
+    ends = np.minimum(frame + np.concatenate(lengths), shape[1])
+    edges = np.zeros((shape[0], shape[1] + 1, shape[2]), dtype=np.int32)
+    np.add.at(edges, (window, frame, joint), 1)
+    np.add.at(edges, (window, ends, joint), -1)
+    return np.cumsum(edges[:, :-1], axis=1) > 0
 
 
-def run_offsets(rng: np.random.Generator, runs: np.ndarray, std: float) -> np.ndarray:
-    """(T, J, 2) offsets, constant over each run of `runs` and zero elsewhere: a held-on guess."""
-    by_joint = runs.T  # (J, T): runs numbered joint by joint, in time order, as drawn
-    starts = by_joint & ~np.pad(by_joint, ((0, 0), (1, 0)))[:, :-1]
+def run_offsets(rngs: Sequence[np.random.Generator], runs: np.ndarray, std: float) -> np.ndarray:
+    """(B, T, J, 2) offsets, constant over each run of `runs` (B, T, J) and zero elsewhere: a
+    held-on guess. Window b draws from rngs[b], one (2,) normal per run, joint by joint."""
+    by_joint = np.swapaxes(runs, 1, 2)  # runs numbered window, joint, then time, as drawn
+    starts = by_joint.copy()
+    starts[..., 1:] &= ~by_joint[..., :-1]
+    counts = starts.sum(axis=(1, 2))
     offsets = np.zeros((*by_joint.shape, 2))
-    if starts.any():
-        draws = rng.standard_normal((int(starts.sum()), 2)) * std
+    draws = [rng.standard_normal((n, 2)) for rng, n in zip(rngs, counts, strict=True) if n]
+    if draws:
         run_id = np.cumsum(starts.ravel()).reshape(by_joint.shape) - 1
-        offsets[by_joint] = draws[run_id[by_joint]]
-    return offsets.transpose(1, 0, 2)
+        offsets[by_joint] = (np.concatenate(draws) * std)[run_id[by_joint]]
+    return np.swapaxes(offsets, 1, 2)
 
 
 def limb_swap_pairs() -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -254,9 +315,12 @@ def limb_swap_mask(rng: np.random.Generator, num_frames: int, config: NoiseConfi
 
 
 def apply_swaps(uv: np.ndarray, swapped: np.ndarray) -> np.ndarray:
-    """Exchange each swapped joint with its mirror partner in the frames marked."""
-    mirrored = uv[:, H36M17.flip_permutation]
-    return np.where(swapped[..., None], mirrored, uv)
+    """Exchange each swapped joint (..., T, J) with its mirror partner in the frames marked."""
+    where = np.nonzero(swapped)
+    mirrored = (*where[:-1], np.asarray(H36M17.flip_permutation)[where[-1]])
+    out = uv.copy()
+    out[where] = uv[mirrored]
+    return out
 
 
 def dropout_frames(rng: np.random.Generator, num_frames: int, config: NoiseConfig) -> np.ndarray:
@@ -271,17 +335,16 @@ def dropout_frames(rng: np.random.Generator, num_frames: int, config: NoiseConfi
     return mask
 
 
-def confidence_from_error(
-    rng: np.random.Generator, error: np.ndarray, config: NoiseConfig
-) -> np.ndarray:
-    """(T, J) confidence falling with the relative error, plus a little noise (clipped later)."""
+def confidence_from_error(error: np.ndarray, config: NoiseConfig) -> np.ndarray:
+    """Confidence falling with the relative error, before the detector's noise is added."""
     ratio = error / config.confidence_half_error
-    confidence = 1.0 / (1.0 + ratio**2)
-    return confidence + rng.standard_normal(error.shape) * config.confidence_noise_std
+    return 1.0 / (1.0 + ratio**2)
 
 
-def outside_image(uv: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(T, J) True where a point lies outside [0, width) × [0, height)."""
+def outside_image(
+    uv: np.ndarray, width: float | np.ndarray, height: float | np.ndarray
+) -> np.ndarray:
+    """(..., J) True where a point lies outside [0, width) × [0, height); sizes broadcast."""
     u, v = uv[..., 0], uv[..., 1]
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    return ~inside & np.isfinite(uv).all(axis=-1)
+    return ~inside & _finite(uv)

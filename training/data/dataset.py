@@ -15,6 +15,7 @@ or order, and different in every epoch (`set_epoch`). What an item holds, all fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +24,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from mpm_backend.skeleton import H36M17, flip
-from training.data.bodies import BodyConfig, DetectorConfig, detector_points, repose
+from training.data.bodies import BodyConfig, DetectorConfig, detector_points_batch, repose_batch
 from training.data.cache import load_split
-from training.data.cameras import CameraConfig, normalise_screen, sample_camera
-from training.data.corruption import NoiseConfig, corrupt_2d
+from training.data.cameras import CameraConfig, normalise_screen, sample_cameras
+from training.data.corruption import NoiseConfig, corrupt_2d_batch
 
 PELVIS = H36M17.index("pelvis")
 
@@ -100,62 +101,75 @@ class ClipWindows(Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        clip_index, start = self.items[index]
-        joints = self.split.clip(clip_index)[start : start + self.config.window].astype(np.float64)
-        valid = np.zeros(self.config.window, dtype=bool)
-        valid[: len(joints)] = True
-        if len(joints) < self.config.window:  # pad a short clip by holding its last frame
-            pad = np.repeat(joints[-1:], self.config.window - len(joints), axis=0)
-            joints = np.concatenate([joints, pad])
-        if rng.random() < self.config.mirror_prob:
-            joints = mirror_world(joints)
-        # Own generator: bodies and detector points do not shift the camera and noise draws.
-        body_rng = np.random.default_rng([self.seed, self.epoch, index, 2])
-        if self.config.bodies and body_rng.random() < self.config.bodies.prob:
-            joints = repose(joints, body_rng, self.config.bodies)
-        seen = (
-            detector_points(joints, body_rng, self.config.detector)
-            if self.config.detector
-            else None
-        )
-        return film(joints, rng, self.config, valid, seen)
+        return {key: value[0] for key, value in self.batch([index]).items()}
+
+    def batch(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Items stacked (B, ...): each the same as on its own, for its draws come from its own
+        generators; the arithmetic runs once a batch (numpy's per-call cost is most of a
+        window's)."""
+        window = self.config.window
+        rngs, body_rngs, clips, valid, mirrored = [], [], [], [], []
+        for index in indices:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            clip_index, start = self.items[index]
+            joints = self.split.clip(clip_index)[start : start + window].astype(np.float64)
+            valid.append(np.arange(window) < len(joints))
+            if len(joints) < window:  # pad a short clip by holding its last frame
+                pad = np.repeat(joints[-1:], window - len(joints), axis=0)
+                joints = np.concatenate([joints, pad])
+            clips.append(joints)
+            mirrored.append(rng.random() < self.config.mirror_prob)
+            rngs.append(rng)
+            # Own generator: bodies and detector points do not shift the camera and noise draws.
+            body_rngs.append(np.random.default_rng([self.seed, self.epoch, index, 2]))
+        joints = np.stack(clips)
+        joints[mirrored] = mirror_world(joints[mirrored])
+        bodies = self.config.bodies
+        if bodies:
+            new = [b for b, body_rng in enumerate(body_rngs) if body_rng.random() < bodies.prob]
+            if new:
+                joints[new] = repose_batch(joints[new], [body_rngs[b] for b in new], bodies)
+        detector = self.config.detector
+        seen = detector_points_batch(joints, body_rngs, detector) if detector else None
+        return film(joints, rngs, self.config, np.array(valid), seen)
 
 
 def film(
     world: np.ndarray,
-    rng: np.random.Generator,
+    rngs: Sequence[np.random.Generator],
     config: WindowConfig,
     valid: np.ndarray,
     seen: np.ndarray | None = None,
 ) -> dict:
-    """Place a random camera, project, corrupt and normalise one window of world joints.
+    """Place a random camera, project, corrupt and normalise windows of world joints
+    (B, T, 17, 3), window b drawing from rngs[b].
 
     `seen`: where a detector would mark the joints (bodies.detector_points); the 2D input comes
     from these, the 3D targets and the 2D completion target from the joints themselves.
     """
-    camera = sample_camera(rng, world, config.cameras)
-    cam = camera.world_to_camera(world)
-    uv = camera.project(cam)
-    seen_uv = uv if seen is None else camera.project(camera.world_to_camera(seen))
+    cameras = sample_cameras(rngs, world, config.cameras)
+    cam = cameras.world_to_camera(world)
+    uv = cameras.project(cam)
+    seen_uv = uv if seen is None else cameras.project(cameras.world_to_camera(seen))
     if config.noise is None:
         noisy, confidence = seen_uv.copy(), np.ones(uv.shape[:-1])
     else:
-        noisy, confidence = corrupt_2d(seen_uv, camera.width, camera.height, rng, config.noise)
+        noisy, confidence = corrupt_2d_batch(seen_uv, cameras.size, rngs, config.noise)
     missing = ~np.isfinite(noisy).all(axis=-1)
-    pose2d = normalise_screen(noisy, camera.width, camera.height)
+    width, height = (cameras.size[:, k, None, None] for k in (0, 1))
+    pose2d = normalise_screen(noisy, width, height)
     pose2d[missing] = 0.0
     confidence = np.where(missing, 0.0, confidence)
-    root = cam[:, PELVIS]
+    root = cam[:, :, PELVIS]
     return {
         "pose2d": pose2d.astype(np.float32),
         "confidence": confidence.astype(np.float32),
-        "pose2d_clean": normalise_screen(uv, camera.width, camera.height).astype(np.float32),
-        "pose3d": (cam - root[:, None]).astype(np.float32),
+        "pose2d_clean": normalise_screen(uv, width, height).astype(np.float32),
+        "pose3d": (cam - root[:, :, None]).astype(np.float32),
         "root": root.astype(np.float32),
-        "intrinsics": np.array(
-            [*camera.focal, *camera.principal, camera.width, camera.height], dtype=np.float32
-        ),
+        "intrinsics": np.concatenate(
+            [cameras.focal, cameras.principal, cameras.size], axis=1
+        ).astype(np.float32),
         "valid": valid,
     }
 
