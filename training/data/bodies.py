@@ -254,10 +254,12 @@ def repose_batch(
     posed = np.zeros_like(joints)
     for j in range(1, H36M17.num_joints):  # parents come first in H36M-17
         posed[:, :, j] = posed[:, :, PARENTS[j]] + bones[:, :, j]
-    heading = np.array([p.heading for p in postures])
-    axis = np.stack([np.cos(heading), np.zeros_like(heading), np.sin(heading)], axis=-1)
-    tilt = np.array([p.tilt for p in postures])  # (B, T); 0 turns nothing
-    posed = _rotate(axis[:, None, None] * tilt[..., None, None], posed)  # about the pelvis
+    tilted = np.flatnonzero([p.tilt.any() for p in postures])
+    if len(tilted):  # about the pelvis, still at the origin
+        heading = np.array([postures[b].heading for b in tilted])
+        axis = np.stack([np.cos(heading), np.zeros_like(heading), np.sin(heading)], axis=-1)
+        tilt = np.array([postures[b].tilt for b in tilted])  # (n, T)
+        posed[tilted] = _rotate(axis[:, None, None] * tilt[..., None, None], posed[tilted])
     legs = [_J(n) for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
     leg_ratio = factors[:, legs].mean(axis=1)[:, None]
     pelvis = joints[:, :, PELVIS]
@@ -346,8 +348,14 @@ def _posture(
     balance = np.maximum(1.0 - shin_lean, 0.0) / 0.8 * np.cos(splay)
     bend = np.maximum(np.array([p.bend for p in postures]), 0.5 * hip * balance)
     lean = np.array([p.lean for p in postures])
-    leaned = _rotate((forward * lean[..., None])[:, :, None], bones[:, :, _UPPER_BODY])
-    bones[:, :, _UPPER_BODY] = _rotate((side * bend[..., None])[:, :, None], leaned)
+    bent = np.flatnonzero(bend.any(axis=1) | lean.any(axis=1))
+    if len(bent):
+        turn_side = (side[bent] * bend[bent, :, None])[:, :, None]
+        turn_forward = (forward[bent] * lean[bent, :, None])[:, :, None]
+        turned = bones[bent]
+        upper = _rotate(turn_forward, turned[:, :, _UPPER_BODY])
+        turned[:, :, _UPPER_BODY] = _rotate(turn_side, upper)
+        bones[bent] = turned
     crouched = np.flatnonzero([p.crouch for p in postures])
     if len(crouched):
         c = crouched
