@@ -183,28 +183,26 @@ def look_at_rotation(eye: np.ndarray, target: np.ndarray, up: np.ndarray = WORLD
 
 def _look_at_rotations(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     """look_at_rotation for (B, 3) eyes and targets at once → (B, 3, 3)."""
-    rotation = np.empty(eye.shape + (3,))
-    right, down, forward = rotation[:, 0], rotation[:, 1], rotation[:, 2]
-    np.subtract(target, eye, out=forward)
+    forward = target - eye
     forward /= _norm(forward)
-    _cross(forward, np.asarray(up, dtype=np.float64), out=right)
+    right = cross(forward, np.broadcast_to(np.asarray(up, dtype=np.float64), forward.shape))
     norm = _norm(right)
     if (norm < 1e-9).any():
         raise ValueError("camera looks straight along the up axis; its roll is undefined")
     right /= norm
-    _cross(forward, right, out=down)
-    return rotation
+    return np.stack([right, cross(forward, right), forward], axis=1)
 
 
 def _norm(vectors: np.ndarray) -> np.ndarray:
     return np.sqrt((vectors * vectors).sum(axis=-1, keepdims=True))
 
 
-def _cross(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """np.cross of (B, 3) vectors, without its set-up cost, which dominates for a few vectors."""
-    out[:, 0] = a[:, 1] * b[..., 2] - a[:, 2] * b[..., 1]
-    out[:, 1] = a[:, 2] * b[..., 0] - a[:, 0] * b[..., 2]
-    out[:, 2] = a[:, 0] * b[..., 1] - a[:, 1] * b[..., 0]
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross over the last axis of (..., 3) arrays without its axis shuffling, which costs
+    more than the products on a window's or a batch's few vectors."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
 def tilt_roll_rotation(tilt: float, roll: float) -> np.ndarray:
