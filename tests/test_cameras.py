@@ -112,6 +112,20 @@ def test_sampled_cameras_follow_the_config() -> None:
         assert depth.min() >= config.min_depth_m
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"fov_deg_range": (80.0, 50.0)},
+        {"distance_range_m": (8.0, 2.5)},
+        {"height_range_m": (2.0, 0.5)},
+        {"fov_mode_deg": 85.0},
+    ],
+)
+def test_a_reversed_range_or_a_mode_outside_it_is_refused(setting: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(setting))):
+        CameraConfig(**setting)
+
+
 @pytest.mark.parametrize("travel", [0.0, 6.0, 12.0])
 def test_camera_is_never_inside_the_motion(travel: float) -> None:
     clip = walking_figure(num_frames=120, travel=travel)

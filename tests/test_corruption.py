@@ -73,7 +73,6 @@ def test_a_batch_corrupts_each_window_as_it_would_be_alone() -> None:
     rngs = [np.random.default_rng(seed) for seed in range(len(windows))]
     noisy, confidence = corrupt_2d_batch(windows, sizes, rngs, config)
     assert noisy.shape == windows.shape and confidence.shape == windows.shape[:3]
-    assert np.isfinite(confidence).all()  # a swapped-in missing partner is missing, not NaN
     assert np.isnan(noisy).any(axis=(1, 2, 3)).all()
     for seed, (window, (width, height)) in enumerate(zip(windows, sizes, strict=True)):
         alone = corrupt_2d(window, width, height, np.random.default_rng(seed), config)
@@ -176,6 +175,18 @@ def test_swap_alone_exchanges_one_limb_pair_for_a_few_consecutive_frames() -> No
         flipped = uv[:, H36M17.flip_permutation]
         np.testing.assert_array_equal(noisy[changed], flipped[changed])
         assert confidence[changed].max() <= 0.5 + 1e-6
+
+
+def test_a_swap_that_brings_in_a_missing_partner_marks_it_missing() -> None:
+    uv = clean_track()
+    left, right = list(H36M17.left), list(H36M17.right)
+    uv[:, left] = np.nan  # whichever limb pair is swapped, its left joint is missing
+    for seed in range(10):
+        noisy, confidence = corrupt(uv, seed, replace(OFF, swap_prob=1.0))
+        swapped_in = np.isnan(noisy[:, right]).any(axis=-1)
+        assert swapped_in.any()  # the case under test happened
+        assert np.isfinite(confidence).all()
+        assert (confidence[np.isnan(noisy).any(axis=-1)] == 0.0).all()
 
 
 def test_swap_probability_per_clip() -> None:

@@ -277,6 +277,19 @@ class CameraConfig:
     min_depth_m: float = 0.3
     max_tries: int = 20
 
+    def __post_init__(self) -> None:
+        """A reversed range or a mode outside its range would quietly film other cameras."""
+        for name in ("fov_deg_range", "distance_range_m", "height_range_m"):
+            low, high = getattr(self, name)
+            if not low <= high:
+                raise ValueError(f"CameraConfig.{name} must be (low, high), got {(low, high)}")
+        low, high = self.fov_deg_range
+        if not low <= self.fov_mode_deg <= high:
+            raise ValueError(
+                f"CameraConfig.fov_mode_deg {self.fov_mode_deg} lies outside fov_deg_range "
+                f"{self.fov_deg_range}"
+            )
+
 
 @dataclass(frozen=True)
 class SubjectExtent:
@@ -396,7 +409,7 @@ def _intrinsics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Focal (B, 2) and principal (B, 2) from each window's intrinsic doubles u and size (B, 2)."""
     low, high = config.fov_deg_range
-    mode = float(min(max(config.fov_mode_deg, low), high))
+    mode = float(config.fov_mode_deg)
     if high > low:  # Generator.triangular(low, mode, high) at the double u[:, 0]
         base, fov_u, u = high - low, u[:, 0], u[:, 1:]
         rising = low + np.sqrt(fov_u * ((mode - low) * base))
