@@ -185,7 +185,7 @@ def _look_at_rotations(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> n
     """look_at_rotation for (B, 3) eyes and targets at once → (B, 3, 3)."""
     forward = target - eye
     forward /= _norm(forward)
-    right = cross(forward, np.broadcast_to(np.asarray(up, dtype=np.float64), forward.shape))
+    right = cross(forward, np.asarray(up, dtype=np.float64))  # up (3,) broadcasts
     norm = _norm(right)
     if (norm < 1e-9).any():
         raise ValueError("camera looks straight along the up axis; its roll is undefined")
